@@ -1,0 +1,15 @@
+package io.cohort.common;
+
+/** Constants both ends of every stream agree on. */
+public final class Protocol {
+    /** The protocol version spoken by this build; sent in every hello and welcome. */
+    public static final int VERSION = 1;
+    /** The coordinator's default port. */
+    public static final int DEFAULT_PORT = 7070;
+    /** Largest gRPC message either side accepts (a batch, or one task's payload). */
+    public static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+    /** Re-runs after a lost worker when a task does not say. */
+    public static final int DEFAULT_MAX_RETRIES = 3;
+
+    private Protocol() {}
+}
