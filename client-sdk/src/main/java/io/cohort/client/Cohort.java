@@ -1,0 +1,97 @@
+package io.cohort.client;
+
+import io.cohort.common.Codec;
+import io.cohort.common.Protocol;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Entry points: connect to a running coordinator, or start an embedded local cluster. */
+public final class Cohort {
+    private Cohort() {}
+
+    /** Connects to a running coordinator at {@code "host:port"}. */
+    public static CohortExecutor connect(String target) {
+        return connect(ClientConfig.builder().target(target).build());
+    }
+
+    /**
+     * Connects to a running coordinator. Fails with {@link CohortException} within the
+     * config's connect timeout when no coordinator answers there.
+     */
+    public static CohortExecutor connect(ClientConfig config) {
+        return connect(config, null);
+    }
+
+    static CohortExecutor connect(ClientConfig config, AutoCloseable cluster) {
+        if (config.authToken().isPresent() || config.trustCertificates().isPresent()
+                || config.clientCertificate().isPresent()) {
+            throw new IllegalArgumentException("TLS and token authentication are not supported yet by this "
+                    + "version of Cohort; connect over loopback without them");
+        }
+        int connectMillis = (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis());
+        ManagedChannel channel = NettyChannelBuilder.forTarget(config.target())
+                .usePlaintext()
+                .directExecutor()
+                .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
+                .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)
+                .build();
+        ExecutorService own = null;
+        java.util.concurrent.Executor callbacks = config.callbackExecutor().orElse(null);
+        if (callbacks == null) {
+            own = Executors.newCachedThreadPool(daemonThreads("cohort-callback"));
+            callbacks = own;
+        }
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            loader = Cohort.class.getClassLoader();
+        }
+        try {
+            Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
+                    Codec.standard(), loader, callbacks);
+            return new RemoteExecutor(session, own, config.connectTimeout(), cluster);
+        } catch (RuntimeException e) {
+            channel.shutdownNow();
+            if (own != null) {
+                own.shutdown();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Like Python's {@code ProcessPoolExecutor(workers)}: starts a coordinator inside this JVM
+     * on a loopback port and {@code workers} worker JVMs (same java binary, this JVM's class
+     * path), and returns an executor connected to it once they are attached. A worker JVM
+     * that dies is replaced. {@code close()} stops the workers and the coordinator.
+     */
+    public static CohortExecutor local(int workers) {
+        return local(LocalClusterConfig.builder().workers(workers).build());
+    }
+
+    public static CohortExecutor local(LocalClusterConfig config) {
+        LocalCluster cluster = LocalCluster.start(config);
+        try {
+            CohortExecutor executor = connect(ClientConfig.builder().target(cluster.target())
+                    .clientName("cohort-local").build(), cluster);
+            cluster.awaitWorkers(executor);
+            return executor;
+        } catch (RuntimeException e) {
+            cluster.close();
+            throw e;
+        }
+    }
+
+    static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,46 @@
+package io.cohort.client;
+
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Runs tasks on a Cohort cluster and hands back futures, with the semantics of Python's
+ * {@code concurrent.futures.Executor}; the inherited {@link ExecutorService} methods keep
+ * Java's contract. Thread-safe: share one executor across an application.
+ *
+ * <p>Tasks must be {@link java.io.Serializable}: a task that is not is refused at submit with
+ * {@link IllegalArgumentException} naming the class, and nothing is sent. Submitting after
+ * shutdown throws {@link java.util.concurrent.RejectedExecutionException}.
+ */
+public interface CohortExecutor extends ExecutorService, AutoCloseable {
+    <T> TaskFuture<T> submit(RemoteCallable<T> task);
+
+    <T> TaskFuture<T> submit(RemoteCallable<T> task, TaskOptions options);
+
+    TaskFuture<Void> submit(RemoteRunnable task);
+
+    /** Runs {@code fn(input)} on a worker: Python's {@code submit(fn, *args)}. */
+    <A, R> TaskFuture<R> submit(RemoteFunction<A, R> fn, A input);
+
+    /** {@code submit(fn, input)} with options. */
+    <A, R> TaskFuture<R> submit(RemoteFunction<A, R> fn, A input, TaskOptions options);
+
+    /** Results in input order, lazily; see {@link MapResult}. */
+    <A, R> MapResult<R> map(RemoteFunction<A, R> fn, Iterable<? extends A> inputs);
+
+    <A, R> MapResult<R> map(RemoteFunction<A, R> fn, Iterable<? extends A> inputs, MapOptions options);
+
+    /**
+     * Python's {@code shutdown(wait, cancel_futures)}: no new tasks are accepted; with
+     * {@code cancelFutures} every task that has not started is cancelled; with {@code wait}
+     * this returns once every submitted task has ended. {@code shutdown()} is
+     * {@code shutdown(false, false)}.
+     */
+    void shutdown(boolean wait, boolean cancelFutures);
+
+    /** {@code shutdown(true, false)}, then ends the session; a {@code Cohort.local} executor also stops its cluster. */
+    @Override
+    void close();
+
+    /** A snapshot of the cluster as the coordinator sees it. */
+    ClusterInfo clusterInfo();
+}

@@ -1,0 +1,181 @@
+package io.cohort.client;
+
+import static io.cohort.client.OptionChecks.atLeast;
+import static io.cohort.client.OptionChecks.noNulls;
+import static io.cohort.client.OptionChecks.positive;
+import static io.cohort.client.OptionChecks.track;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * The embedded cluster of {@code Cohort.local}: a coordinator in this JVM and worker JVMs on
+ * this host. Immutable and thread-safe; build with {@link #builder()}.
+ *
+ * <p>Defaults: {@code workers} 2, {@code slotsPerWorker} the host's cores divided by the
+ * workers, at least 1 (see {@link #slotsPerWorkerOrDefault()}), no extra {@code jvmOptions},
+ * {@code startTimeout} 60 s, {@code replaceLostWorkers} true.
+ */
+public final class LocalClusterConfig {
+    /** Every field at its default. */
+    public static final LocalClusterConfig DEFAULTS = builder().build();
+
+    private final int workers;
+    private final int slotsPerWorker; // 0 = from the host's cores
+    private final List<String> jvmOptions;
+    private final Duration startTimeout;
+    private final boolean replaceLostWorkers;
+
+    private LocalClusterConfig(int workers, int slotsPerWorker, List<String> jvmOptions,
+                               Duration startTimeout, boolean replaceLostWorkers) {
+        this.workers = workers;
+        this.slotsPerWorker = slotsPerWorker;
+        this.jvmOptions = jvmOptions;
+        this.startTimeout = startTimeout;
+        this.replaceLostWorkers = replaceLostWorkers;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.workers = workers;
+        b.slotsPerWorker = slotsPerWorker;
+        b.slotsPerWorkerSet = slotsPerWorker != 0;
+        b.jvmOptions = jvmOptions;
+        b.startTimeout = startTimeout;
+        b.replaceLostWorkers = replaceLostWorkers;
+        return b;
+    }
+
+    /** Worker JVMs to start; default 2. */
+    public int workers() {
+        return workers;
+    }
+
+    /** Slots of each worker as set; empty (the default) for {@link #slotsPerWorkerOrDefault()}. */
+    public OptionalInt slotsPerWorker() {
+        return slotsPerWorker == 0 ? OptionalInt.empty() : OptionalInt.of(slotsPerWorker);
+    }
+
+    /**
+     * Slots of each worker: as set, else {@code max(1, availableProcessors / workers)}, read
+     * from the runtime at each call.
+     */
+    public int slotsPerWorkerOrDefault() {
+        if (slotsPerWorker != 0) {
+            return slotsPerWorker;
+        }
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
+    }
+
+    /** Extra options of each worker JVM, before its main class; default none. Unmodifiable. */
+    public List<String> jvmOptions() {
+        return jvmOptions;
+    }
+
+    /** How long the cluster may take to start, every worker registered; default 60 s. */
+    public Duration startTimeout() {
+        return startTimeout;
+    }
+
+    /** Whether a worker JVM that dies is started again; default true. */
+    public boolean replaceLostWorkers() {
+        return replaceLostWorkers;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LocalClusterConfig c && workers == c.workers
+                && slotsPerWorker == c.slotsPerWorker && jvmOptions.equals(c.jvmOptions)
+                && startTimeout.equals(c.startTimeout)
+                && replaceLostWorkers == c.replaceLostWorkers;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(workers, slotsPerWorker, jvmOptions, startTimeout, replaceLostWorkers);
+    }
+
+    @Override
+    public String toString() {
+        return "LocalClusterConfig{workers=" + workers + ", slotsPerWorker="
+                + (slotsPerWorker == 0 ? "auto" : slotsPerWorker) + ", jvmOptions=" + jvmOptions
+                + ", startTimeout=" + startTimeout + ", replaceLostWorkers=" + replaceLostWorkers
+                + "}";
+    }
+
+    /**
+     * Builds {@link LocalClusterConfig}. Not thread-safe. Setters accept any value;
+     * {@link #build()} checks them all and throws {@link IllegalArgumentException} naming the
+     * first bad field.
+     */
+    public static final class Builder {
+        private final Set<String> nulls = new LinkedHashSet<>();
+        private int workers = 2;
+        private int slotsPerWorker;
+        private boolean slotsPerWorkerSet;
+        private List<String> jvmOptions = List.of();
+        private Duration startTimeout = Duration.ofSeconds(60);
+        private boolean replaceLostWorkers = true;
+
+        private Builder() {}
+
+        /** Worker JVMs to start, {@code >= 1}; default 2. */
+        public Builder workers(int workers) {
+            this.workers = workers;
+            return this;
+        }
+
+        /**
+         * Tasks each worker runs at once, {@code >= 1}. Default: the host's cores divided by the
+         * workers, at least 1.
+         */
+        public Builder slotsPerWorker(int slotsPerWorker) {
+            this.slotsPerWorker = slotsPerWorker;
+            this.slotsPerWorkerSet = true;
+            return this;
+        }
+
+        /** Extra options of each worker JVM, e.g. {@code "-Xmx512m"}; non-blank. Default: none. */
+        public Builder jvmOptions(List<String> jvmOptions) {
+            this.jvmOptions = track(nulls, "LocalClusterConfig.jvmOptions",
+                    jvmOptions == null ? null : new ArrayList<>(jvmOptions));
+            return this;
+        }
+
+        /** How long starting may take, {@code > 0}; default 60 s. */
+        public Builder startTimeout(Duration startTimeout) {
+            this.startTimeout = track(nulls, "LocalClusterConfig.startTimeout", startTimeout);
+            return this;
+        }
+
+        /** Whether a worker JVM that dies is started again; default true. */
+        public Builder replaceLostWorkers(boolean replaceLostWorkers) {
+            this.replaceLostWorkers = replaceLostWorkers;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first bad field */
+        public LocalClusterConfig build() {
+            noNulls(nulls);
+            atLeast("LocalClusterConfig.workers", workers, 1);
+            if (slotsPerWorkerSet) {
+                atLeast("LocalClusterConfig.slotsPerWorker", slotsPerWorker, 1);
+            }
+            List<String> options =
+                    OptionChecks.nameList("LocalClusterConfig.jvmOptions", jvmOptions);
+            positive("LocalClusterConfig.startTimeout", startTimeout);
+            return new LocalClusterConfig(workers, slotsPerWorkerSet ? slotsPerWorker : 0, options,
+                    startTimeout, replaceLostWorkers);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.cohort.client;
+
+import static io.cohort.client.OptionChecks.atLeast;
+import static io.cohort.client.OptionChecks.noNulls;
+import static io.cohort.client.OptionChecks.positive;
+import static io.cohort.client.OptionChecks.track;
+
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * How {@code CohortExecutor.map} runs. Immutable and thread-safe; build with {@link #builder()}.
+ *
+ * <p>Defaults: {@code chunkSize} and {@code bufferSize} chosen by Cohort (empty here), no
+ * {@code timeout}, {@code ordered} true, {@code taskOptions} {@link TaskOptions#DEFAULTS}.
+ */
+public final class MapOptions {
+    /** Every field at its default. */
+    public static final MapOptions DEFAULTS = builder().build();
+
+    private final int chunkSize;   // 0 = chosen by Cohort
+    private final int bufferSize;  // 0 = chosen by Cohort
+    private final Duration timeout;
+    private final boolean ordered;
+    private final TaskOptions taskOptions;
+
+    private MapOptions(int chunkSize, int bufferSize, Duration timeout, boolean ordered,
+                       TaskOptions taskOptions) {
+        this.chunkSize = chunkSize;
+        this.bufferSize = bufferSize;
+        this.timeout = timeout;
+        this.ordered = ordered;
+        this.taskOptions = taskOptions;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding these options. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.chunkSize = chunkSize;
+        b.chunkSizeSet = chunkSize != 0;
+        b.bufferSize = bufferSize;
+        b.bufferSizeSet = bufferSize != 0;
+        b.timeout = timeout;
+        b.ordered = ordered;
+        b.taskOptions = taskOptions;
+        return b;
+    }
+
+    /** Inputs per unit of work; empty (the default) when Cohort chooses. */
+    public OptionalInt chunkSize() {
+        return chunkSize == 0 ? OptionalInt.empty() : OptionalInt.of(chunkSize);
+    }
+
+    /**
+     * Inputs read ahead of the results taken (Python's {@code buffersize}); empty (the default)
+     * when Cohort chooses, from the cluster's slots.
+     */
+    public OptionalInt bufferSize() {
+        return bufferSize == 0 ? OptionalInt.empty() : OptionalInt.of(bufferSize);
+    }
+
+    /** The limit for the whole map, from the {@code map()} call; empty (the default): none. */
+    public Optional<Duration> timeout() {
+        return Optional.ofNullable(timeout);
+    }
+
+    /** True (the default) for results in input order, false for completion order. */
+    public boolean ordered() {
+        return ordered;
+    }
+
+    /** The options of each task; default {@link TaskOptions#DEFAULTS}. */
+    public TaskOptions taskOptions() {
+        return taskOptions;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof MapOptions m && chunkSize == m.chunkSize && bufferSize == m.bufferSize
+                && Objects.equals(timeout, m.timeout) && ordered == m.ordered
+                && taskOptions.equals(m.taskOptions);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(chunkSize, bufferSize, timeout, ordered, taskOptions);
+    }
+
+    @Override
+    public String toString() {
+        return "MapOptions{chunkSize=" + (chunkSize == 0 ? "auto" : chunkSize)
+                + ", bufferSize=" + (bufferSize == 0 ? "auto" : bufferSize)
+                + ", timeout=" + timeout + ", ordered=" + ordered
+                + ", taskOptions=" + taskOptions + "}";
+    }
+
+    /**
+     * Builds {@link MapOptions}. Not thread-safe. Setters accept any value; {@link #build()}
+     * checks them all and throws {@link IllegalArgumentException} naming the first bad field.
+     */
+    public static final class Builder {
+        private final Set<String> nulls = new LinkedHashSet<>();
+        private int chunkSize;
+        private int bufferSize;
+        private boolean chunkSizeSet;
+        private boolean bufferSizeSet;
+        private Duration timeout;
+        private boolean ordered = true;
+        private TaskOptions taskOptions = TaskOptions.DEFAULTS;
+
+        private Builder() {}
+
+        /** Inputs grouped into one unit of work, {@code >= 1}. Default: chosen by Cohort. */
+        public Builder chunkSize(int chunkSize) {
+            this.chunkSize = chunkSize;
+            this.chunkSizeSet = true;
+            return this;
+        }
+
+        /**
+         * Inputs read ahead of the results taken, {@code >= 1}. Default: chosen by Cohort, a few
+         * times the cluster's slots.
+         */
+        public Builder bufferSize(int bufferSize) {
+            this.bufferSize = bufferSize;
+            this.bufferSizeSet = true;
+            return this;
+        }
+
+        /**
+         * Limit for the whole map, {@code > 0}, counted from the {@code map()} call; past it
+         * iteration throws {@link CohortTimeoutException}. Default: no limit.
+         */
+        public Builder timeout(Duration timeout) {
+            this.timeout = track(nulls, "MapOptions.timeout", timeout);
+            return this;
+        }
+
+        /** True for input order, false for completion order (imap_unordered); default true. */
+        public Builder ordered(boolean ordered) {
+            this.ordered = ordered;
+            return this;
+        }
+
+        /** Options of each task; default {@link TaskOptions#DEFAULTS}. */
+        public Builder taskOptions(TaskOptions taskOptions) {
+            this.taskOptions = track(nulls, "MapOptions.taskOptions", taskOptions);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first bad field */
+        public MapOptions build() {
+            noNulls(nulls);
+            if (chunkSizeSet) {
+                atLeast("MapOptions.chunkSize", chunkSize, 1);
+            }
+            if (bufferSizeSet) {
+                atLeast("MapOptions.bufferSize", bufferSize, 1);
+            }
+            if (timeout != null) {
+                positive("MapOptions.timeout", timeout);
+            }
+            return new MapOptions(chunkSize, bufferSize, timeout, ordered, taskOptions);
+        }
+    }
+}

@@ -1,0 +1,389 @@
+package io.cohort.client;
+
+import com.google.protobuf.ByteString;
+import io.cohort.common.TaskBody;
+import io.cohort.proto.v1.AdminServiceGrpc;
+import io.cohort.proto.v1.StatusRequest;
+import io.cohort.proto.v1.StatusResponse;
+import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskSpec;
+import io.cohort.proto.v1.WorkerStatus;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** The executor behind {@link Cohort#connect} and {@link Cohort#local}. */
+final class RemoteExecutor implements CohortExecutor {
+    /** Python's Pool.map uses about four chunks per worker process; we do per slot. */
+    private static final int CHUNKS_PER_SLOT = 4;
+    private static final int MAX_AUTO_CHUNK = 10_000;
+
+    private final Session session;
+    private final ExecutorService ownCallbacks;   // null when the user gave one
+    private final Duration rpcTimeout;
+    private final AutoCloseable cluster;          // the embedded cluster of Cohort.local, or null
+    private final Object lifecycle = new Object();
+    private volatile boolean shutdown;
+    private final java.util.concurrent.CountDownLatch shutdownRequested = new java.util.concurrent.CountDownLatch(1);
+    private boolean closed;                        // guarded by lifecycle
+
+    RemoteExecutor(Session session, ExecutorService ownCallbacks, Duration rpcTimeout, AutoCloseable cluster) {
+        this.session = session;
+        this.ownCallbacks = ownCallbacks;
+        this.rpcTimeout = rpcTimeout;
+        this.cluster = cluster;
+    }
+
+    /** The coordinator's "host:port". */
+    String target() {
+        return session.target();
+    }
+
+    // ---- submit ----
+
+    @Override
+    public <T> TaskFuture<T> submit(RemoteCallable<T> task) {
+        return submit(task, TaskOptions.DEFAULTS);
+    }
+
+    @Override
+    public <T> TaskFuture<T> submit(RemoteCallable<T> task, TaskOptions options) {
+        return submitBody(TaskBodies.of(task), options, asRunnable(task));
+    }
+
+    @Override
+    public TaskFuture<Void> submit(RemoteRunnable task) {
+        return submitBody(TaskBodies.of(task), TaskOptions.DEFAULTS, task);
+    }
+
+    @Override
+    public <A, R> TaskFuture<R> submit(RemoteFunction<A, R> fn, A input) {
+        return submit(fn, input, TaskOptions.DEFAULTS);
+    }
+
+    @Override
+    public <A, R> TaskFuture<R> submit(RemoteFunction<A, R> fn, A input, TaskOptions options) {
+        checkOpen();
+        ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
+        TaskSpec spec = TaskSpec.newBuilder().setFunctionDigest(digest)
+                .setArgument(session.encodeTask(input)).build();
+        return session.submit(spec, Policies.of(options), false, () -> apply(fn, input));
+    }
+
+    @Override
+    public <T> TaskFuture<T> submit(Callable<T> task) {
+        return submitBody(TaskBodies.of(task), TaskOptions.DEFAULTS, asRunnable(task));
+    }
+
+    @Override
+    public TaskFuture<?> submit(Runnable task) {
+        return submitBody(TaskBodies.of(task), TaskOptions.DEFAULTS, task);
+    }
+
+    @Override
+    public <T> TaskFuture<T> submit(Runnable task, T result) {
+        TaskBodies.requireSerializable(task);
+        RemoteCallable<T> withResult = () -> {
+            task.run();
+            return result;
+        };
+        return submit(withResult);
+    }
+
+    @Override
+    public void execute(Runnable command) {
+        submit(command);
+    }
+
+    private <T> TaskFuture<T> submitBody(TaskBody body, TaskOptions options, Runnable original) {
+        checkOpen();
+        TaskSpec spec = TaskSpec.newBuilder().setBody(session.encodeTask(body)).build();
+        return session.submit(spec, Policies.of(options), false, original);
+    }
+
+    private void checkOpen() {
+        if (shutdown) {
+            throw new RejectedExecutionException("the executor is shut down");
+        }
+    }
+
+    private static Runnable asRunnable(Callable<?> task) {
+        return () -> {
+            try {
+                task.call();
+            } catch (Exception e) {
+                throw new CohortException("task threw", e);
+            }
+        };
+    }
+
+    private static <A, R> void apply(RemoteFunction<A, R> fn, A input) {
+        try {
+            fn.apply(input);
+        } catch (Exception e) {
+            throw new CohortException("task threw", e);
+        }
+    }
+
+    // ---- map ----
+
+    @Override
+    public <A, R> MapResult<R> map(RemoteFunction<A, R> fn, Iterable<? extends A> inputs) {
+        return map(fn, inputs, MapOptions.DEFAULTS);
+    }
+
+    @Override
+    public <A, R> MapResult<R> map(RemoteFunction<A, R> fn, Iterable<? extends A> inputs, MapOptions options) {
+        checkOpen();
+        long start = System.nanoTime();
+        ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
+        TaskPolicy policy = Policies.of(options.taskOptions());
+        int slots = -1;
+        int chunk;
+        if (options.chunkSize().isPresent()) {
+            chunk = options.chunkSize().getAsInt();
+        } else if (inputs instanceof Collection<?> c) {
+            slots = totalSlots();
+            chunk = Math.max(1, Math.min(MAX_AUTO_CHUNK, c.size() / (slots * CHUNKS_PER_SLOT)));
+        } else {
+            chunk = 1;
+        }
+        int buffer;
+        if (options.bufferSize().isPresent()) {
+            buffer = options.bufferSize().getAsInt();
+        } else {
+            if (slots < 0) {
+                slots = totalSlots();
+            }
+            buffer = (int) Math.min(Integer.MAX_VALUE, (long) chunk * slots * CHUNKS_PER_SLOT);
+        }
+        long deadline = options.timeout().map(t -> start + t.toNanos()).orElse(Long.MAX_VALUE);
+        boolean single = chunk == 1;
+        MapResult.UnitSender sender = new MapResult.UnitSender() {
+            @Override
+            public TaskFuture<Object> send(List<Object> unit) {
+                checkOpen();
+                TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest);
+                if (single) {
+                    spec.setArgument(session.encodeTask(unit.get(0)));
+                } else {
+                    spec.setArgument(session.encodeTask(unit.toArray())).setChunk(true);
+                }
+                return session.submit(spec.build(), policy, !single, null);
+            }
+
+            @Override
+            public void cancelNotStarted(List<TaskFuture<Object>> units) {
+                session.removeIfNotStarted(units);
+            }
+        };
+        return new MapResult<>(inputs.iterator(), sender, chunk, Math.max(1, buffer), deadline, options.ordered());
+    }
+
+    private int totalSlots() {
+        int slots = 0;
+        for (WorkerInfo w : clusterInfo().workers()) {
+            if (w.state() != WorkerState.LOST) {
+                slots += w.slots();
+            }
+        }
+        return Math.max(1, slots);
+    }
+
+    // ---- lifecycle ----
+
+    @Override
+    public void shutdown(boolean wait, boolean cancelFutures) {
+        shutdown = true;
+        shutdownRequested.countDown();
+        if (cancelFutures) {
+            session.removeIfNotStarted(List.copyOf(session.pending()));
+        }
+        if (wait) {
+            try {
+                session.awaitIdle(Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void shutdown() {
+        shutdown(false, false);
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+        shutdown = true;
+        shutdownRequested.countDown();
+        List<Runnable> neverStarted = new ArrayList<>();
+        for (TaskFuture<?> f : List.copyOf(session.pending())) {
+            boolean wasRunning = f.isRunning();
+            if (f.cancel(true) && !wasRunning && f.original != null) {
+                neverStarted.add(f.original);
+            }
+        }
+        return neverStarted;
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return shutdown && session.isIdle();
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        // Java's contract: termination needs a shutdown request first.
+        if (!shutdownRequested.await(unit.toNanos(timeout), TimeUnit.NANOSECONDS)) {
+            return false;
+        }
+        return session.awaitIdle(deadline);
+    }
+
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        shutdown(true, false);
+        session.close();
+        if (ownCallbacks != null) {
+            ownCallbacks.shutdown();
+        }
+        if (cluster != null) {
+            try {
+                cluster.close();
+            } catch (Exception e) {
+                throw new CohortException("stopping the local cluster failed", e);
+            }
+        }
+    }
+
+    // ---- invokeAll / invokeAny ----
+
+    @Override
+    public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks) throws InterruptedException {
+        List<Future<T>> futures = submitAll(tasks);
+        for (Future<T> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException | CancellationException ignored) {
+                // the caller inspects each future
+            }
+        }
+        return futures;
+    }
+
+    @Override
+    public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        List<Future<T>> futures = submitAll(tasks);
+        for (Future<T> f : futures) {
+            try {
+                f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException | CancellationException ignored) {
+                // the caller inspects each future
+            } catch (TimeoutException e) {
+                futures.forEach(x -> x.cancel(true));
+                break;
+            }
+        }
+        return futures;
+    }
+
+    @Override
+    public <T> T invokeAny(Collection<? extends Callable<T>> tasks) throws InterruptedException, ExecutionException {
+        try {
+            return invokeAny(tasks, Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no limit was set", e);
+        }
+    }
+
+    @Override
+    public <T> T invokeAny(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException("no tasks");
+        }
+        List<TaskFuture<T>> futures = new ArrayList<>();
+        for (Callable<T> t : tasks) {
+            futures.add(submit(t));
+        }
+        Duration limit = unit.toNanos(timeout) == Long.MAX_VALUE ? null : Duration.ofNanos(unit.toNanos(timeout));
+        try {
+            ExecutionException last = null;
+            HashSet<TaskFuture<T>> left = new HashSet<>(futures);
+            for (TaskFuture<T> f : Futures.asCompleted(futures, limit)) {
+                left.remove(f);
+                try {
+                    return f.get();
+                } catch (ExecutionException e) {
+                    last = e;
+                } catch (CancellationException e) {
+                    last = new ExecutionException("task was cancelled", e);
+                }
+            }
+            throw last;
+        } catch (CohortTimeoutException e) {
+            throw new TimeoutException("no task completed within " + timeout + " " + unit);
+        } finally {
+            futures.forEach(f -> f.cancel(true));
+        }
+    }
+
+    private <T> List<Future<T>> submitAll(Collection<? extends Callable<T>> tasks) {
+        List<Future<T>> futures = new ArrayList<>(tasks.size());
+        for (Callable<T> t : tasks) {
+            futures.add(submit(t));
+        }
+        return futures;
+    }
+
+    // ---- cluster view ----
+
+    @Override
+    public ClusterInfo clusterInfo() {
+        StatusResponse status;
+        try {
+            status = AdminServiceGrpc.newBlockingStub(session.channel())
+                    .withDeadlineAfter(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .status(StatusRequest.getDefaultInstance());
+        } catch (StatusRuntimeException e) {
+            throw new CohortException("cannot read the cluster status from " + session.target() + ": "
+                    + e.getStatus(), e);
+        }
+        List<WorkerInfo> workers = new ArrayList<>(status.getWorkersCount());
+        for (WorkerStatus w : status.getWorkersList()) {
+            workers.add(new WorkerInfo(w.getId(), w.getHost(), w.getPid(), w.getSlots(), w.getBusySlots(),
+                    w.getResourcesMap(), new java.util.LinkedHashSet<>(w.getLabelsList()), switch (w.getState()) {
+                        case DRAINING -> WorkerState.DRAINING;
+                        case LOST -> WorkerState.LOST;
+                        default -> WorkerState.ACTIVE;
+                    }));
+        }
+        return new ClusterInfo(workers, status.getQueuedTasks(), status.getRunningTasks(), status.getCompletedTasks());
+    }
+}

@@ -1,0 +1,195 @@
+package io.cohort.client;
+
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * The pending result of one task on the cluster, with Python's {@code Future} semantics on
+ * top of {@link CompletableFuture}. Thread-safe.
+ *
+ * <p>{@link #cancel} follows Python's rule: a task that has not started is removed from the
+ * cluster and never runs; a running one is interrupted only with
+ * {@code mayInterruptIfRunning}. The start is known from the worker's notice, so a task that
+ * starts while its cancel is on the way may still run, but its result is discarded.
+ *
+ * <p>Dependent stages ({@code thenApply}, {@link #addDoneCallback}) run on the executor's
+ * callback executor when the task completes remotely, never on a transport thread.
+ */
+public class TaskFuture<T> extends CompletableFuture<T> {
+    /** How a future reaches the cluster to cancel its task. */
+    interface Canceller {
+        /** Asks for an interrupt (or removal, if it has not started); does not wait. */
+        void interruptRemote(TaskFuture<?> future);
+
+        /** Removes the task if it has not started, and says whether it did; waits for the answer. */
+        boolean removeIfNotStarted(TaskFuture<?> future);
+    }
+
+    private final long id;
+    private final String name;
+    private final Canceller canceller;
+    private volatile boolean started;
+    private volatile String workerId = "";
+    /** The task as a Runnable, for shutdownNow(); dropped when done. */
+    volatile Runnable original;
+    /** The task is a chunk of a map: it completes with a Session.ChunkOutcome. */
+    boolean chunk;
+    /** Set while a cancel waits to hear whether the task was removed before it started. */
+    volatile CompletableFuture<Boolean> removal;
+
+    TaskFuture(long id, String name, Canceller canceller) {
+        this.id = id;
+        this.name = name;
+        this.canceller = canceller;
+    }
+
+    /** The task's id, unique within the executor's session. */
+    public String taskId() {
+        return Long.toString(id);
+    }
+
+    long id() {
+        return id;
+    }
+
+    /** True once the task has started on a worker, until it is done. */
+    public boolean isRunning() {
+        return started && !isDone();
+    }
+
+    /** The worker the task ran (or runs) on; empty if it has not started. */
+    public String workerId() {
+        return workerId;
+    }
+
+    void markStarted(String worker) {
+        workerId = worker;
+        started = true;
+        answerRemoval(false);
+    }
+
+    boolean hasStarted() {
+        return started;
+    }
+
+    void setWorkerId(String worker) {
+        if (worker != null && !worker.isEmpty()) {
+            workerId = worker;
+        }
+    }
+
+    /**
+     * Waits up to {@code timeout} (null: no limit) and returns the task's exception, or null
+     * if it completed normally. Throws {@link CancellationException} if it was cancelled.
+     */
+    public Throwable exception(Duration timeout) throws InterruptedException, TimeoutException {
+        try {
+            if (timeout == null) {
+                super.get();
+            } else {
+                super.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            }
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+    }
+
+    /**
+     * Calls {@code callback} with this future when it is done; at once, on this thread, if it
+     * is done already. An exception thrown by the callback is logged and ignored.
+     */
+    public void addDoneCallback(Consumer<? super TaskFuture<T>> callback) {
+        whenComplete((value, error) -> {
+            try {
+                callback.accept(this);
+            } catch (RuntimeException | Error e) {
+                System.getLogger(TaskFuture.class.getName()).log(System.Logger.Level.WARNING,
+                        "done callback of task " + describe() + " threw", e);
+            }
+        });
+    }
+
+    /**
+     * Cancels the task if it has not started; a running task only with
+     * {@code mayInterruptIfRunning}, by interrupting it on its worker. Returns true if the
+     * future is now cancelled (also when it already was), false if it completed otherwise or
+     * runs and may not be interrupted.
+     *
+     * <p>Without interrupt, the cluster is asked and its answer awaited (one round trip), so
+     * that true means the task never runs: it may have started since the last notice.
+     */
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        if (isDone()) {
+            return isCancelled();
+        }
+        if (mayInterruptIfRunning) {
+            if (super.cancel(true)) {
+                canceller.interruptRemote(this);
+            }
+            return isCancelled();
+        }
+        if (started) {
+            return false;
+        }
+        if (canceller.removeIfNotStarted(this)) {
+            super.cancel(false);
+        }
+        return isCancelled();
+    }
+
+    /** Completes a cancel that waits on the cluster's answer; called when the answer arrives. */
+    void answerRemoval(boolean removed) {
+        CompletableFuture<Boolean> waiting = removal;
+        if (waiting != null) {
+            waiting.complete(removed);
+        }
+    }
+
+    /** Cancels here without asking the cluster: it has already removed the task. */
+    void cancelledRemotely() {
+        super.cancel(false);
+    }
+
+    /** Like {@link CompletableFuture#get()}; the exception's message names the task and worker. */
+    @Override
+    public T get() throws InterruptedException, ExecutionException {
+        try {
+            return super.get();
+        } catch (ExecutionException e) {
+            throw explain(e);
+        }
+    }
+
+    @Override
+    public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+        try {
+            return super.get(timeout, unit);
+        } catch (ExecutionException e) {
+            throw explain(e);
+        }
+    }
+
+    private ExecutionException explain(ExecutionException e) {
+        Throwable cause = e.getCause();
+        String where = workerId.isEmpty() ? "" : " on worker " + workerId;
+        return new ExecutionException("task " + describe() + " failed" + where + ": " + cause, cause);
+    }
+
+    String describe() {
+        return name == null || name.isEmpty() ? taskId() : taskId() + " (" + name + ")";
+    }
+
+    @Override
+    public String toString() {
+        String state = isCancelled() ? "cancelled" : isCompletedExceptionally() ? "failed"
+                : isDone() ? "done" : started ? "running" : "pending";
+        return "TaskFuture[" + describe() + ", " + state + "]";
+    }
+}

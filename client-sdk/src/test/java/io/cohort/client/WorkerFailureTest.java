@@ -1,0 +1,78 @@
+package io.cohort.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Worker JVMs that die: the work is run again elsewhere, the pool heals, nothing hangs. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class WorkerFailureTest {
+
+    @Test
+    void aKilledWorkersTaskRunsAgainOnTheOtherWorkerAndTheWorkerShowsLost() throws Exception {
+        try (CohortExecutor cohort = Cohort.local(LocalClusterConfig.builder().workers(2).slotsPerWorker(1).build());
+             Gate gate = new Gate()) {
+            Gate.Handle h = gate.handle();
+            TaskFuture<Long> task = cohort.submit(() -> {
+                h.pass();
+                return ProcessHandle.current().pid();
+            });
+            assertTrue(gate.awaitArrivals(1, 30), "the task started");
+            LocalClusterTest.waitUntil(task::isRunning);
+            String victim = task.workerId();
+            long victimPid = pidOf(cohort, victim);
+            assertTrue(ProcessHandle.of(victimPid).orElseThrow().destroyForcibly(), "kill -9 the worker");
+
+            assertTrue(gate.awaitArrivals(1, 30), "the task started again elsewhere");
+            gate.open();
+            long ranOn = task.get(30, TimeUnit.SECONDS);
+            assertNotEquals(victimPid, ranOn);
+            assertNotEquals(victim, task.workerId());
+            LocalClusterTest.waitUntil(() -> stateOf(cohort, victim) == WorkerState.LOST);
+        }
+    }
+
+    @Test
+    void aTaskThatHaltsItsJvmFailsAloneAfterItsRetriesWhileOthersSucceed() throws Exception {
+        try (CohortExecutor cohort = Cohort.local(LocalClusterConfig.builder().workers(2).slotsPerWorker(2).build())) {
+            TaskFuture<Object> halter = cohort.submit(() -> {
+                Runtime.getRuntime().halt(1);
+                return null;
+            }, TaskOptions.builder().name("halter").build());
+            List<TaskFuture<Integer>> others = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                int x = i;
+                others.add(cohort.submit(() -> x * 2));
+            }
+            ExecutionException e = assertThrows(ExecutionException.class, () -> halter.get(90, TimeUnit.SECONDS));
+            WorkerLostException lost = assertInstanceOf(WorkerLostException.class, e.getCause());
+            assertTrue(lost.getMessage().contains("halter"), lost.getMessage());
+            for (int i = 0; i < 100; i++) {
+                assertEquals(i * 2, others.get(i).get(90, TimeUnit.SECONDS));
+            }
+            // The pool healed: replacements attached and take work.
+            LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().stream()
+                    .filter(w -> w.state() == WorkerState.ACTIVE).count() == 2);
+            assertEquals(5, cohort.submit(() -> 5).get(30, TimeUnit.SECONDS));
+        }
+    }
+
+    static long pidOf(CohortExecutor cohort, String workerId) {
+        return cohort.clusterInfo().workers().stream().filter(w -> w.id().equals(workerId))
+                .findFirst().orElseThrow().pid();
+    }
+
+    static WorkerState stateOf(CohortExecutor cohort, String workerId) {
+        return cohort.clusterInfo().workers().stream().filter(w -> w.id().equals(workerId))
+                .map(WorkerInfo::state).findFirst().orElse(null);
+    }
+}

@@ -1,0 +1,97 @@
+package io.cohort.coordinator;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s] [--insecure]}:
+ * runs a coordinator until SIGTERM, then exits 0. Reusable as a picocli subcommand.
+ */
+@Command(name = "coordinator", mixinStandardHelpOptions = true,
+        description = "Runs the Cohort coordinator: schedules client tasks onto attached workers.")
+public final class CoordinatorMain implements Callable<Integer> {
+    @Option(names = "--host", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host = CoordinatorConfig.DEFAULTS.host();
+
+    @Option(names = "--port", description = "Port to listen on, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    int port = CoordinatorConfig.DEFAULTS.port();
+
+    @Option(names = "--heartbeat-timeout", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "A worker silent this long is lost, e.g. 10s, 500ms, 1m (default: 10s).")
+    Duration heartbeatTimeout = CoordinatorConfig.DEFAULTS.heartbeatTimeout();
+
+    @Option(names = "--placement-timeout", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "How long a task no attached worker can run waits before it is rejected (default: 30s).")
+    Duration placementTimeout = CoordinatorConfig.DEFAULTS.placementTimeout();
+
+    @Option(names = "--insecure", description = "Allow a non-loopback host without TLS or authentication.")
+    boolean insecure;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new CoordinatorMain()).execute(args));
+    }
+
+    /** Serves until the JVM is asked to stop; prints "cohort coordinator listening on HOST:PORT" when ready. */
+    @Override
+    public Integer call() throws Exception {
+        CoordinatorConfig config;
+        try {
+            config = CoordinatorConfig.builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
+                    .placementTimeout(placementTimeout).insecure(insecure).build();
+        } catch (IllegalArgumentException e) {
+            System.err.println("coordinator: " + e.getMessage());
+            return 2;
+        }
+        CoordinatorServer server;
+        try {
+            server = CoordinatorServer.start(config);
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            System.err.println("coordinator: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+            System.out.flush();
+            // SIGTERM is the normal way to stop a coordinator: exit 0, not 143.
+            Runtime.getRuntime().halt(0);
+        }, "cohort-coordinator-shutdown"));
+        System.out.println("cohort coordinator listening on " + server.target());
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    /** Parses "250ms", "10s", "5m", "1h" or ISO-8601 ("PT10S"). */
+    public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String v = value.trim().toLowerCase(Locale.ROOT);
+            try {
+                if (v.startsWith("pt") || v.startsWith("p")) {
+                    return Duration.parse(value.trim());
+                }
+                if (v.endsWith("ms")) {
+                    return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+                }
+                long n = Long.parseLong(v.substring(0, v.length() - 1));
+                switch (v.charAt(v.length() - 1)) {
+                    case 's': return Duration.ofSeconds(n);
+                    case 'm': return Duration.ofMinutes(n);
+                    case 'h': return Duration.ofHours(n);
+                    default: break;
+                }
+            } catch (NumberFormatException | DateTimeParseException | StringIndexOutOfBoundsException e) {
+                // fall through to the error below
+            }
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 500ms, 10s, 5m or PT10S");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.cohort.coordinator;
+
+import io.cohort.common.Protocol;
+import io.cohort.coordinator.internal.Scheduler;
+import io.cohort.coordinator.internal.SchedulerLoop;
+import io.cohort.coordinator.internal.Services;
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running coordinator: the client, worker and admin gRPC services over one scheduler thread.
+ * Embeddable (Cohort.local starts one inside the client's JVM). Thread-safe.
+ */
+public final class CoordinatorServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CoordinatorServer.class.getName());
+
+    private final CoordinatorConfig config;
+    private final Server server;
+    private final SchedulerLoop loop;
+
+    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop) {
+        this.config = config;
+        this.server = server;
+        this.loop = loop;
+    }
+
+    /**
+     * Binds and starts serving. Throws IOException if the address cannot be bound, and
+     * IllegalArgumentException for a non-loopback host unless {@link CoordinatorConfig#insecure()}.
+     */
+    public static CoordinatorServer start(CoordinatorConfig config) throws IOException {
+        InetAddress address = InetAddress.getByName(config.host());
+        if (!address.isLoopbackAddress() && !config.insecure()) {
+            throw new IllegalArgumentException("refusing to listen on " + config.host()
+                    + " without TLS and authentication (not available yet); pass --insecure to do it anyway");
+        }
+        Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis());
+        long origin = System.nanoTime();
+        SchedulerLoop loop = new SchedulerLoop(core, () -> (System.nanoTime() - origin) / 1_000_000);
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()))
+                .directExecutor()   // handlers only enqueue
+                .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
+                .permitKeepAliveTime(5, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true);
+        for (BindableService s : Services.all(loop)) {
+            builder.addService(s);
+        }
+        Server server = builder.build();
+        loop.start();
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            loop.close();
+            throw e;
+        }
+        LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
+                String.valueOf(server.getPort()));
+        return new CoordinatorServer(config, server, loop);
+    }
+
+    /** The bound port (the real one when the config asked for 0). */
+    public int port() {
+        return server.getPort();
+    }
+
+    /** "host:port" to connect to. */
+    public String target() {
+        String host = config.host();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
+    }
+
+    /** Stops the server (open streams end with UNAVAILABLE) and the scheduler thread; waits at most a few seconds. */
+    @Override
+    public void close() {
+        server.shutdownNow();
+        loop.close();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.cohort.coordinator.internal;
+
+import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.TaskAssign;
+import io.cohort.proto.v1.TaskCancelOrder;
+import io.cohort.proto.v1.TaskResult;
+import io.cohort.proto.v1.TaskStarted;
+
+/** What the {@link Scheduler} decides; the shell turns each into part of an outbound message. */
+public sealed interface Command {
+    /** A command for one stream, sent in order with the stream's other commands. */
+    sealed interface ToStream extends Command {
+        long stream();
+    }
+
+    record WelcomeClient(long stream, String sessionId) implements ToStream {}
+
+    record WelcomeWorker(long stream, String workerId, int heartbeatTimeoutMs) implements ToStream {}
+
+    /** {@code function} is the task's FunctionDef when this worker was not sent it yet, else null. */
+    record Assign(long stream, String workerId, FunctionDef function, TaskAssign assign) implements ToStream {}
+
+    record CancelOrder(long stream, String workerId, TaskCancelOrder order) implements ToStream {}
+
+    record NotifyStarted(long stream, TaskStarted started) implements ToStream {}
+
+    record SendResult(long stream, TaskResult result) implements ToStream {}
+
+    /** Ends the stream with an error status; whatever was not yet written to it is dropped. */
+    record CloseStream(long stream, CloseCode code, String message) implements ToStream {}
+
+    record DrainAnswer(long requestId, boolean found) implements Command {}
+
+    /** The gRPC status codes the scheduler closes streams with (named alike). */
+    enum CloseCode { INVALID_ARGUMENT, ALREADY_EXISTS, UNAVAILABLE }
+}

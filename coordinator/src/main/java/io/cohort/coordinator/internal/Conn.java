@@ -1,0 +1,145 @@
+package io.cohort.coordinator.internal;
+
+import com.google.protobuf.Message;
+import io.cohort.proto.v1.AttachResponse;
+import io.cohort.proto.v1.SessionResponse;
+import io.cohort.proto.v1.WorkerWelcome;
+import io.cohort.proto.v1.ClientWelcome;
+import io.cohort.common.Protocol;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.util.ArrayDeque;
+
+/**
+ * One client or worker stream as the scheduler thread sees it: its outbound batch being built
+ * and the sealed messages gRPC was not ready for. Confined to the scheduler thread, except
+ * {@link #id} and {@link #kind}.
+ */
+final class Conn {
+    /** Seal a batch once it grows past this, well under the peer's inbound limit. */
+    static final int MAX_BATCH_BYTES = 4 << 20;
+
+    enum Kind { CLIENT, WORKER }
+
+    enum State { AWAIT_HELLO, OPEN, CLOSED }
+
+    final long id;
+    final Kind kind;
+    private final ServerCallStreamObserver<Message> call;
+    private final ArrayDeque<Message> sealed = new ArrayDeque<>();
+    private Message.Builder pending;
+    private long pendingBytes;
+    State state = State.AWAIT_HELLO;
+    /** Listed for a flush at the end of this drain cycle. */
+    boolean touched;
+
+    @SuppressWarnings("unchecked")
+    Conn(long id, Kind kind, ServerCallStreamObserver<?> call) {
+        this.id = id;
+        this.kind = kind;
+        this.call = (ServerCallStreamObserver<Message>) call;
+    }
+
+    /**
+     * Adds a command's part to the batch being built. A part that would take the batch past
+     * {@link #MAX_BATCH_BYTES} starts a new one, so a big result travels alone and no message
+     * exceeds the peer's limit by more than that part.
+     */
+    void add(Command c) {
+        long size = partSize(c);
+        if (pending != null && pendingBytes > 0 && pendingBytes + size > MAX_BATCH_BYTES) {
+            seal();
+        }
+        if (pending == null) {
+            pending = kind == Kind.CLIENT ? SessionResponse.newBuilder() : AttachResponse.newBuilder();
+        }
+        pendingBytes += size;
+        if (c instanceof Command.SendResult r) {
+            ((SessionResponse.Builder) pending).addResults(r.result());
+        } else if (c instanceof Command.Assign a) {
+            AttachResponse.Builder b = (AttachResponse.Builder) pending;
+            if (a.function() != null) {
+                b.addFunctions(a.function());   // applied before the assigns of the same message
+            }
+            b.addAssigns(a.assign());
+        } else if (c instanceof Command.NotifyStarted s) {
+            ((SessionResponse.Builder) pending).addStarted(s.started());
+        } else if (c instanceof Command.CancelOrder o) {
+            ((AttachResponse.Builder) pending).addCancels(o.order());
+        } else if (c instanceof Command.WelcomeClient w) {
+            ((SessionResponse.Builder) pending).setWelcome(ClientWelcome.newBuilder()
+                    .setProtocolVersion(Protocol.VERSION).setSessionId(w.sessionId()));
+        } else if (c instanceof Command.WelcomeWorker w) {
+            ((AttachResponse.Builder) pending).setWelcome(WorkerWelcome.newBuilder().setProtocolVersion(Protocol.VERSION)
+                    .setWorkerId(w.workerId()).setHeartbeatTimeoutMs(w.heartbeatTimeoutMs()));
+        } else {
+            throw new IllegalArgumentException("not a stream part: " + c);
+        }
+    }
+
+    /** About what the part adds to the encoded message. */
+    private static long partSize(Command c) {
+        if (c instanceof Command.SendResult r) {
+            return r.result().getSerializedSize() + 6L;
+        } else if (c instanceof Command.Assign a) {
+            return a.assign().getSerializedSize() + 6L + (a.function() == null ? 0 : a.function().getSerializedSize() + 6L);
+        }
+        return 32;
+    }
+
+    private void seal() {
+        if (pending != null) {
+            sealed.add(pending.build());
+            pending = null;
+            pendingBytes = 0;
+        }
+    }
+
+    /**
+     * Writes while gRPC is ready. What is not written waits for the next onReady; meanwhile the
+     * open batch keeps growing, so a slow peer gets fewer, bigger messages.
+     */
+    void flush() {
+        while (state != State.CLOSED && call.isReady()) {
+            if (sealed.isEmpty()) {
+                seal();
+            }
+            Message m = sealed.poll();
+            if (m == null) {
+                return;
+            }
+            call.onNext(m);
+        }
+    }
+
+    /** Ends the stream with an error, dropping what was not written. */
+    void close(Status status) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        sealed.clear();
+        pending = null;
+        if (!call.isCancelled()) {
+            call.onError(status.asRuntimeException());
+        }
+    }
+
+    /** The peer ended the stream: end ours too. */
+    void finish() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        sealed.clear();
+        pending = null;
+        if (!call.isCancelled()) {
+            call.onCompleted();
+        }
+    }
+
+    /** Asks gRPC for the next inbound message (inbound flow control: one processed, one more). */
+    void request(int messages) {
+        call.request(messages);
+    }
+}

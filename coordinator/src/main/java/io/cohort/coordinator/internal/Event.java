@@ -1,0 +1,54 @@
+package io.cohort.coordinator.internal;
+
+import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskSpec;
+import io.cohort.proto.v1.WorkerTaskResult;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What happens to the {@link Scheduler}. A {@code stream} is the shell's id of one client
+ * session or worker attachment; ids are never reused, so events from a stream the scheduler
+ * no longer knows are ignored.
+ */
+public sealed interface Event {
+    /** A client stream said hello. */
+    record SessionOpened(long stream, String clientName) implements Event {}
+
+    /** A client stream ended (either side). */
+    record SessionClosed(long stream) implements Event {}
+
+    record FunctionsDefined(long stream, List<FunctionDef> functions) implements Event {}
+
+    record TaskSubmitted(long stream, long taskId, TaskSpec spec, TaskPolicy policy) implements Event {}
+
+    record CancelRequested(long stream, long taskId, boolean interrupt) implements Event {}
+
+    /** A worker stream said hello; {@code requestedId} empty lets the scheduler choose. */
+    record WorkerAttached(long stream, String requestedId, String host, long pid, int slots, int prefetch,
+                          Map<String, Double> resources, Set<String> labels, boolean draining)
+            implements Event {}
+
+    /** A worker stream ended. */
+    record WorkerLost(long stream, String reason) implements Event {}
+
+    /** Any message from a worker: a heartbeat. */
+    record WorkerHeard(long stream) implements Event {}
+
+    record WorkerDraining(long stream) implements Event {}
+
+    record TaskStartedOnWorker(long stream, long taskKey, int attempt) implements Event {}
+
+    record TaskEnded(long stream, WorkerTaskResult result) implements Event {}
+
+    /** An operator asked to drain a worker; answered by {@link Command.DrainAnswer}. */
+    record AdminDrain(long requestId, String workerId) implements Event {}
+
+    /** A stream broke the protocol after its hello; it is closed with INVALID_ARGUMENT. */
+    record ProtocolViolation(long stream, String message) implements Event {}
+
+    /** The clock, in milliseconds from an arbitrary origin; the scheduler has no other. */
+    record Tick(long nowMillis) implements Event {}
+}

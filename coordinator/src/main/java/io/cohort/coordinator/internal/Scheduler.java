@@ -1,0 +1,919 @@
+package io.cohort.coordinator.internal;
+
+import com.google.protobuf.ByteString;
+import io.cohort.common.Digests;
+import io.cohort.common.Protocol;
+import io.cohort.common.TaskErrors;
+import io.cohort.coordinator.internal.Command.CloseCode;
+import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.StatusResponse;
+import io.cohort.proto.v1.TaskAssign;
+import io.cohort.proto.v1.TaskCancelOrder;
+import io.cohort.proto.v1.TaskError;
+import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskResult;
+import io.cohort.proto.v1.TaskSpec;
+import io.cohort.proto.v1.TaskStarted;
+import io.cohort.proto.v1.TaskStatus;
+import io.cohort.proto.v1.WorkerStatus;
+import io.cohort.proto.v1.WorkerStatusState;
+import io.cohort.proto.v1.WorkerTaskResult;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * The coordinator's scheduling state machine: sessions, tasks and workers, with no I/O, no
+ * threads and no clock of its own ({@link Event.Tick} brings the time).
+ *
+ * <p>Not thread-safe: one thread calls {@link #apply} for each event, then {@link #dispatch}
+ * once for the batch. {@link #handle} does both for one event (tests).
+ *
+ * <p>Design notes for maintainers:
+ * <ul>
+ *   <li>Queue: priority levels (highest first), each a round-robin ring of per-session queues,
+ *       each a few FIFO lanes, one per distinct {@link Demand}. A lane whose head cannot be
+ *       placed holds only tasks that cannot be placed either, so nothing else is blocked; the
+ *       common lane (no demand) takes the least loaded worker from a sorted set in O(log W).
+ *   <li>Removal from a lane is lazy: a cancelled task stays in its deque, no longer QUEUED,
+ *       and is skipped when it reaches the head; {@code Lane.live} counts the rest.
+ *   <li>Only tasks on a worker sit in {@code onWorkers} by key; queued ones are reachable from
+ *       their session and lane only, to keep per-task memory small.
+ *   <li>Placement timeout is per lane: once attached workers that could never run the lane's
+ *       demand have been all there was for the timeout in total (the clock pauses while no worker
+ *       is attached and restarts when a fitting one is seen), the lane's queued tasks are rejected.
+ * </ul>
+ */
+public final class Scheduler {
+    private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
+    static final String WORKER_LOST_CLASS = "io.cohort.client.WorkerLostException";
+    static final String COHORT_EXCEPTION_CLASS = "io.cohort.client.CohortException";
+    static final String CANCELLATION_CLASS = "java.util.concurrent.CancellationException";
+    private static final int LOST_WORKERS_KEPT = 100;
+    private static final int STORY_ENTRIES = 1 << 16;
+    private static final int WORKERS_IN_MESSAGES = 10;
+
+    private final long heartbeatTimeoutMs;
+    private final long placementTimeoutMs;
+    private final Story story = new Story(STORY_ENTRIES);
+
+    private final Map<Long, Session> sessions = new HashMap<>();
+    private final Map<Long, WorkerNode> workersByStream = new HashMap<>();
+    /** Attached workers in attach order. */
+    private final Map<String, WorkerNode> workers = new LinkedHashMap<>();
+    /** Accepting workers with credit, least loaded first. Remove before changing a worker's load. */
+    private final TreeSet<WorkerNode> available = new TreeSet<>(Placement.LEAST_LOADED);
+    /** Recently lost workers, oldest first. */
+    private final LinkedHashMap<String, WorkerStatus> lost = new LinkedHashMap<>();
+    private final Map<Long, Task> onWorkers = new HashMap<>();
+    private final TreeMap<Integer, Level> levels = new TreeMap<>(Comparator.reverseOrder());
+    private final Set<Lane> constrainedLanes = new LinkedHashSet<>();
+
+    private long now;
+    private long nextTaskKey = 1;
+    private long nextSessionNumber = 1;
+    private long nextWorkerNumber = 1;
+    private long queued;
+    private long running;
+    private long completed;
+    /** Something that may allow an assignment changed since the last dispatch. */
+    private boolean dirty;
+    private Consumer<Command> out;
+
+    public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs) {
+        if (heartbeatTimeoutMs <= 0 || placementTimeoutMs <= 0) {
+            throw new IllegalArgumentException("timeouts must be positive");
+        }
+        this.heartbeatTimeoutMs = heartbeatTimeoutMs;
+        this.placementTimeoutMs = placementTimeoutMs;
+    }
+
+    /** Applies one event and dispatches; returns every command in order. */
+    public List<Command> handle(Event event) {
+        List<Command> commands = new ArrayList<>();
+        apply(event, commands::add);
+        dispatch(commands::add);
+        return commands;
+    }
+
+    /** Applies one event without assigning queued tasks; call {@link #dispatch} after a batch. */
+    public void apply(Event event, Consumer<Command> sink) {
+        out = sink;
+        if (event instanceof Event.TaskSubmitted e) {
+            submit(e);
+        } else if (event instanceof Event.TaskEnded e) {
+            taskEnded(e.stream(), e.result());
+        } else if (event instanceof Event.TaskStartedOnWorker e) {
+            taskStarted(e.stream(), e.taskKey(), e.attempt());
+        } else if (event instanceof Event.WorkerHeard e) {
+            WorkerNode w = workersByStream.get(e.stream());
+            if (w != null) {
+                w.lastHeard = now;
+            }
+        } else if (event instanceof Event.CancelRequested e) {
+            cancel(e.stream(), e.taskId(), e.interrupt());
+        } else if (event instanceof Event.FunctionsDefined e) {
+            defineFunctions(e.stream(), e.functions());
+        } else if (event instanceof Event.SessionOpened e) {
+            Session s = new Session(e.stream(), "s-" + nextSessionNumber++, e.clientName());
+            sessions.put(e.stream(), s);
+            out.accept(new Command.WelcomeClient(e.stream(), s.id));
+        } else if (event instanceof Event.SessionClosed e) {
+            closeSession(e.stream());
+        } else if (event instanceof Event.WorkerAttached e) {
+            attach(e);
+        } else if (event instanceof Event.WorkerLost e) {
+            WorkerNode w = workersByStream.get(e.stream());
+            if (w != null) {
+                loseWorker(w, e.reason());
+            }
+        } else if (event instanceof Event.WorkerDraining e) {
+            WorkerNode w = workersByStream.get(e.stream());
+            if (w != null) {
+                drain(w);
+            }
+        } else if (event instanceof Event.AdminDrain e) {
+            WorkerNode w = workers.get(e.workerId());
+            if (w != null) {
+                drain(w);
+            }
+            out.accept(new Command.DrainAnswer(e.requestId(), w != null));
+        } else if (event instanceof Event.ProtocolViolation e) {
+            violation(e.stream(), e.message());
+        } else if (event instanceof Event.Tick e) {
+            tick(e.nowMillis());
+        } else {
+            throw new IllegalArgumentException("unknown event " + event);
+        }
+    }
+
+    // ---- clients
+
+    private void defineFunctions(long stream, List<FunctionDef> functions) {
+        Session s = sessions.get(stream);
+        if (s == null) {
+            return;
+        }
+        for (FunctionDef f : functions) {
+            if (!Digests.sha256(f.getBody()).equals(f.getDigest())) {
+                violation(stream, "function digest " + hex(f.getDigest()) + " is not the SHA-256 of its body");
+                return;
+            }
+            s.functions.putIfAbsent(f.getDigest(), f);
+        }
+    }
+
+    private void submit(Event.TaskSubmitted e) {
+        Session s = sessions.get(e.stream());
+        if (s == null) {
+            return;
+        }
+        if (s.live.containsKey(e.taskId())) {
+            violation(e.stream(), "duplicate task_id " + Long.toUnsignedString(e.taskId()) + " in this session");
+            return;
+        }
+        TaskSpec spec = e.spec();
+        TaskPolicy policy = e.policy();
+        String problem = null;
+        FunctionDef function = null;
+        Demand demand = Demand.NONE;
+        boolean hasBody = !spec.getBody().isEmpty();
+        boolean hasDigest = !spec.getFunctionDigest().isEmpty();
+        if (!hasBody && !hasDigest) {
+            problem = "its spec has neither a body nor a function digest";
+        } else if (hasBody && hasDigest) {
+            problem = "its spec has both a body and a function digest (exactly one is allowed)";
+        } else if (hasDigest) {
+            function = s.functions.get(spec.getFunctionDigest());
+            if (function == null) {
+                problem = "its function digest " + hex(spec.getFunctionDigest()) + " was not defined in this session";
+            }
+        }
+        if (problem == null) {
+            try {
+                demand = Demand.of(policy);
+            } catch (IllegalArgumentException bad) {
+                problem = bad.getMessage();
+            }
+        }
+        Task t = new Task(nextTaskKey++, e.taskId(), s, spec, policy, function, demand);
+        if (problem != null) {
+            move(t, TaskState.REJECTED, "invalid", null);
+            send(t, TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
+                    .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " was rejected: " + problem, "")));
+            return;
+        }
+        s.live.put(t.taskId, t);
+        move(t, TaskState.QUEUED, "submitted", null);
+        enqueue(t, false);
+    }
+
+    private void cancel(long stream, long taskId, boolean interrupt) {
+        Session s = sessions.get(stream);
+        Task t = s == null ? null : s.live.get(taskId);
+        if (t == null) {
+            return;
+        }
+        if (t.state == TaskState.QUEUED) {
+            unqueue(t);
+            end(t, TaskState.CANCELLED, "cancelled", TaskResult.newBuilder().setStatus(TaskStatus.CANCELLED)
+                    .setError(TaskErrors.plain(CANCELLATION_CLASS, describe(t) + " was cancelled before it started", "")));
+        } else if (t.state.onWorker()) {
+            t.cancelRequested = true;
+            t.cancelInterrupt |= interrupt;
+            cancelOnWorker(t, interrupt);
+        }
+    }
+
+    private void closeSession(long stream) {
+        Session s = sessions.remove(stream);
+        if (s == null) {
+            return;
+        }
+        s.closed = true;
+        for (SessionQueue q : new ArrayList<>(s.queues.values())) {
+            for (Lane lane : new ArrayList<>(q.lanes.values())) {
+                dropLane(lane);
+            }
+        }
+        for (Task t : new ArrayList<>(s.live.values())) {
+            if (t.state == TaskState.QUEUED) {
+                end(t, TaskState.CANCELLED, "session closed", null);
+            } else {
+                // Its result will be dropped (the session is closed) when the worker answers.
+                t.cancelRequested = true;
+                t.cancelInterrupt = true;
+                cancelOnWorker(t, true);
+            }
+        }
+    }
+
+    /** Closes the stream with INVALID_ARGUMENT and forgets it. */
+    private void violation(long stream, String message) {
+        if (sessions.containsKey(stream)) {
+            out.accept(new Command.CloseStream(stream, CloseCode.INVALID_ARGUMENT, message));
+            closeSession(stream);
+        } else {
+            WorkerNode w = workersByStream.get(stream);
+            if (w != null) {
+                out.accept(new Command.CloseStream(stream, CloseCode.INVALID_ARGUMENT, message));
+                loseWorker(w, "protocol violation: " + message);
+            }
+        }
+    }
+
+    // ---- workers
+
+    private void attach(Event.WorkerAttached e) {
+        if (workersByStream.containsKey(e.stream())) {
+            return;
+        }
+        String problem = null;
+        if (e.slots() < 1) {
+            problem = "a worker needs at least 1 slot, not " + Integer.toUnsignedString(e.slots());
+        } else if (e.prefetch() < 0) {
+            problem = "prefetch is too large: " + Integer.toUnsignedString(e.prefetch());
+        } else {
+            for (Map.Entry<String, Double> r : e.resources().entrySet()) {
+                if (!(r.getValue() >= 0) || r.getValue().isInfinite()) {
+                    problem = "resource " + r.getKey() + " must be a finite amount >= 0, not " + r.getValue();
+                }
+            }
+        }
+        if (problem != null) {
+            out.accept(new Command.CloseStream(e.stream(), CloseCode.INVALID_ARGUMENT, problem));
+            return;
+        }
+        String id = e.requestedId();
+        if (id.isEmpty()) {
+            do {
+                id = "w-" + nextWorkerNumber++;
+            } while (workers.containsKey(id) || lost.containsKey(id));
+        } else if (workers.containsKey(id)) {
+            out.accept(new Command.CloseStream(e.stream(), CloseCode.ALREADY_EXISTS,
+                    "a worker with id " + id + " is already attached"));
+            return;
+        }
+        lost.remove(id);
+        WorkerNode w = new WorkerNode(e.stream(), id, e, now);
+        workersByStream.put(w.stream, w);
+        workers.put(id, w);
+        out.accept(new Command.WelcomeWorker(w.stream, id, (int) Math.min(Integer.MAX_VALUE, heartbeatTimeoutMs)));
+        if (w.accepting() && w.credit() > 0) {
+            available.add(w);
+            dirty = true;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "worker {0} attached: {1} slots", id, w.slots);
+    }
+
+    private void drain(WorkerNode w) {
+        if (!w.draining) {
+            available.remove(w);
+            w.draining = true;
+        }
+    }
+
+    private void loseWorker(WorkerNode w, String reason) {
+        LOG.log(System.Logger.Level.INFO, "worker {0} lost: {1}", w.id, reason);
+        available.remove(w);
+        w.lost = true;
+        workersByStream.remove(w.stream);
+        workers.remove(w.id);
+        List<Task> tasks = new ArrayList<>(w.unfinished);
+        // Backwards, since each goes to the front of its lane: they keep their order.
+        for (int i = tasks.size() - 1; i >= 0; i--) {
+            Task t = tasks.get(i);
+            boolean started = t.state == TaskState.RUNNING;
+            release(t);
+            if (started) {
+                t.losses++;
+                if (t.lostOn == null) {
+                    t.lostOn = new ArrayList<>(2);
+                }
+                t.lostOn.add(w.id);
+            }
+            requeueOrEnd(t, started, "worker lost");
+        }
+        lost.put(w.id, w.status(WorkerStatusState.LOST));
+        if (lost.size() > LOST_WORKERS_KEPT) {
+            lost.remove(lost.keySet().iterator().next());
+        }
+    }
+
+    private void tick(long nowMillis) {
+        now = nowMillis;
+        for (WorkerNode w : new ArrayList<>(workers.values())) {
+            if (now - w.lastHeard >= heartbeatTimeoutMs) {
+                out.accept(new Command.CloseStream(w.stream, CloseCode.UNAVAILABLE, "worker " + w.id
+                        + " sent nothing for " + (now - w.lastHeard) + " ms and is declared lost"));
+                loseWorker(w, "heartbeat timeout");
+            }
+        }
+        for (Lane lane : new ArrayList<>(constrainedLanes)) {
+            if (workers.isEmpty()) {
+                lane.unfitSeen = -1;   // the clock pauses
+            } else if (workers.values().stream().anyMatch(w -> w.accepting() && Placement.fitsEver(lane.demand, w))) {
+                lane.unfitSeen = -1;
+                lane.unfitWaited = 0;
+            } else {
+                if (lane.unfitSeen >= 0) {
+                    lane.unfitWaited += now - lane.unfitSeen;
+                }
+                lane.unfitSeen = now;
+                if (lane.unfitWaited >= placementTimeoutMs) {
+                    rejectLane(lane);
+                }
+            }
+        }
+    }
+
+    private void rejectLane(Lane lane) {
+        StringBuilder offers = new StringBuilder();
+        int shown = 0;
+        for (WorkerNode w : workers.values()) {
+            if (shown++ == WORKERS_IN_MESSAGES) {
+                offers.append("; ...");
+                break;
+            }
+            offers.append(shown > 1 ? "; " : "").append(w.id).append(w.draining ? " (draining)" : "")
+                    .append(" offers resources ").append(new TreeMap<>(w.totals)).append(" and labels ")
+                    .append(new TreeSet<>(w.labels));
+        }
+        for (Task t : new ArrayList<>(lane.tasks)) {
+            if (t.state == TaskState.QUEUED) {
+                end(t, TaskState.REJECTED, "placement timeout", TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
+                        .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " asks for " + t.demand
+                                + ", which no attached worker offered within the placement timeout of "
+                                + placementTimeoutMs + " ms; attached workers: " + offers, "")));
+            }
+        }
+        dropLane(lane);
+    }
+
+    // ---- tasks on workers
+
+    private Task taskOn(long stream, long taskKey, int attempt, String what) {
+        WorkerNode w = workersByStream.get(stream);
+        Task t = onWorkers.get(taskKey);
+        if (w == null || t == null || t.worker != w || t.attempt != attempt) {
+            LOG.log(System.Logger.Level.DEBUG, "ignored {0} for task key {1} attempt {2} from stream {3}",
+                    what, Long.toUnsignedString(taskKey), attempt, stream);
+            return null;
+        }
+        return t;
+    }
+
+    private void taskStarted(long stream, long taskKey, int attempt) {
+        Task t = taskOn(stream, taskKey, attempt, "started");
+        if (t == null || t.state != TaskState.ASSIGNED) {
+            return;
+        }
+        move(t, TaskState.RUNNING, "started", null);
+        t.worker.runningCount++;
+        if (!t.session.closed) {
+            out.accept(new Command.NotifyStarted(t.session.stream,
+                    TaskStarted.newBuilder().setTaskId(t.taskId).setWorkerId(t.worker.id).build()));
+        }
+    }
+
+    private void taskEnded(long stream, WorkerTaskResult r) {
+        Task t = taskOn(stream, r.getTaskKey(), r.getAttempt(), "result " + r.getStatus());
+        if (t == null) {
+            return;
+        }
+        release(t);
+        TaskState to;
+        switch (r.getStatus()) {
+            case RETURNED -> {
+                requeueOrEnd(t, false, "returned");
+                return;
+            }
+            case SUCCEEDED -> to = TaskState.SUCCEEDED;
+            case FAILED -> to = TaskState.FAILED;
+            case CANCELLED -> to = TaskState.CANCELLED;
+            case TIMED_OUT -> to = TaskState.TIMED_OUT;
+            default -> {
+                end(t, TaskState.FAILED, "bad status", TaskResult.newBuilder().setStatus(TaskStatus.FAILED)
+                        .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, "worker " + t.worker.id
+                                + " reported an invalid status " + r.getStatusValue() + " for " + describe(t), t.worker.id)));
+                return;
+            }
+        }
+        TaskResult.Builder b = TaskResult.newBuilder().setStatus(r.getStatus()).addAllElementErrors(r.getElementErrorsList());
+        if (r.hasValue()) {
+            b.setValue(r.getValue());
+        }
+        if (r.hasError()) {
+            b.setError(r.getError());
+        }
+        end(t, to, "result", b);
+    }
+
+    /** After a task left its worker without a result: queue it again unless it must end. */
+    private void requeueOrEnd(Task t, boolean countedLoss, String why) {
+        if (t.session.closed) {
+            end(t, TaskState.CANCELLED, "session closed", null);
+        } else if (t.cancelRequested && (t.state == TaskState.ASSIGNED || t.cancelInterrupt)) {
+            end(t, TaskState.CANCELLED, why, TaskResult.newBuilder().setStatus(TaskStatus.CANCELLED)
+                    .setError(TaskErrors.plain(CANCELLATION_CLASS, describe(t) + " was cancelled", "")));
+        } else if (countedLoss && t.losses > t.maxRetries()) {
+            end(t, TaskState.WORKER_LOST, why, TaskResult.newBuilder().setStatus(TaskStatus.WORKER_LOST)
+                    .setError(TaskErrors.plain(WORKER_LOST_CLASS, describe(t) + " was running on a worker that was lost "
+                            + t.losses + (t.losses == 1 ? " time" : " times") + " (workers " + String.join(", ", t.lostOn)
+                            + "); max_retries is " + t.maxRetries(), t.worker.id)));
+        } else {
+            move(t, TaskState.QUEUED, why, null);
+            enqueue(t, true);
+        }
+    }
+
+    private void cancelOnWorker(Task t, boolean interrupt) {
+        out.accept(new Command.CancelOrder(t.worker.stream, t.worker.id, TaskCancelOrder.newBuilder()
+                .setTaskKey(t.key).setAttempt(t.attempt).setInterrupt(interrupt).build()));
+    }
+
+    // ---- queue
+
+    private void enqueue(Task t, boolean front) {
+        Session s = t.session;
+        int priority = t.policy.getPriority();
+        SessionQueue q = s.queues.get(priority);
+        if (q == null) {
+            Level level = levels.computeIfAbsent(priority, Level::new);
+            q = new SessionQueue(s, level);
+            level.ring.addLast(q);
+            s.queues.put(priority, q);
+        }
+        Lane lane = q.lanes.get(t.demand);
+        if (lane == null) {
+            lane = new Lane(q, t.demand);
+            q.lanes.put(t.demand, lane);
+            if (!t.demand.isNone()) {
+                constrainedLanes.add(lane);
+            }
+        }
+        if (front) {
+            lane.tasks.addFirst(t);
+        } else {
+            lane.tasks.addLast(t);
+        }
+        lane.live++;
+        dirty = true;
+    }
+
+    /** Takes a QUEUED task out of its lane (lazily: it is skipped once no longer QUEUED). */
+    private void unqueue(Task t) {
+        SessionQueue q = t.session.queues.get(t.policy.getPriority());
+        Lane lane = q.lanes.get(t.demand);
+        if (--lane.live == 0) {
+            dropLane(lane);
+        }
+    }
+
+    private void dropLane(Lane lane) {
+        SessionQueue q = lane.queue;
+        q.lanes.remove(lane.demand);
+        constrainedLanes.remove(lane);
+        if (q.lanes.isEmpty()) {
+            q.level.ring.remove(q);
+            q.session.queues.remove(q.level.priority);
+            if (q.level.ring.isEmpty()) {
+                levels.remove(q.level.priority);
+            }
+        }
+    }
+
+    /** Assigns what can be assigned now: by priority, round-robin over sessions, FIFO in each. */
+    public void dispatch(Consumer<Command> sink) {
+        if (!dirty) {
+            return;
+        }
+        dirty = false;
+        out = sink;
+        for (Level level : new ArrayList<>(levels.values())) {
+            int misses = 0;
+            while (!available.isEmpty() && !level.ring.isEmpty() && misses < level.ring.size()) {
+                SessionQueue q = level.ring.pollFirst();
+                level.ring.addLast(q);
+                Lane lane = null;
+                WorkerNode worker = null;
+                Task head = null;
+                for (Lane l : q.lanes.values()) {
+                    Task h = l.head();
+                    if (head != null && h.key > head.key) {
+                        continue;
+                    }
+                    WorkerNode w = l.demand.isNone() ? available.first() : Placement.firstFit(l.demand, available);
+                    if (w != null) {
+                        lane = l;
+                        worker = w;
+                        head = h;
+                    }
+                }
+                if (lane == null) {
+                    misses++;
+                    continue;
+                }
+                misses = 0;
+                lane.tasks.pollFirst();
+                if (--lane.live == 0) {
+                    dropLane(lane);
+                }
+                assign(head, worker);
+            }
+            if (available.isEmpty()) {
+                break;
+            }
+        }
+    }
+
+    private void assign(Task t, WorkerNode w) {
+        available.remove(w);
+        t.attempt++;
+        t.worker = w;
+        move(t, TaskState.ASSIGNED, "assigned", w.id);
+        w.unfinished.add(t);
+        w.hold(t.demand, 1);
+        if (w.accepting() && w.credit() > 0) {
+            available.add(w);
+        }
+        onWorkers.put(t.key, t);
+        FunctionDef function = t.function != null && w.sentFunctions.add(t.function.getDigest()) ? t.function : null;
+        TaskAssign.Builder a = TaskAssign.newBuilder().setTaskKey(t.key).setAttempt(t.attempt).setSpec(t.spec)
+                .setTimeoutMs(t.policy.getTimeoutMs()).setName(t.policy.getName());
+        out.accept(new Command.Assign(w.stream, w.id, function, a.build()));
+    }
+
+    /** Frees the task's place on its worker (the worker reference stays, for the result). */
+    private void release(Task t) {
+        WorkerNode w = t.worker;
+        available.remove(w);
+        w.unfinished.remove(t);
+        if (t.state == TaskState.RUNNING) {
+            w.runningCount--;
+        }
+        w.hold(t.demand, -1);
+        if (w.accepting() && w.credit() > 0) {
+            available.add(w);
+        }
+        onWorkers.remove(t.key);
+        dirty = true;
+    }
+
+    // ---- transitions
+
+    private void end(Task t, TaskState to, String why, TaskResult.Builder result) {
+        move(t, to, why, t.worker == null ? null : t.worker.id);
+        t.session.live.remove(t.taskId, t);
+        if (result != null) {
+            send(t, result);
+        }
+    }
+
+    private void send(Task t, TaskResult.Builder result) {
+        if (!t.session.closed) {
+            if (t.worker != null) {
+                result.setWorkerId(t.worker.id);
+            }
+            out.accept(new Command.SendResult(t.session.stream, result.setTaskId(t.taskId).build()));
+        }
+    }
+
+    private void move(Task t, TaskState to, String why, String worker) {
+        if (!TaskState.allowed(t.state, to)) {
+            throw new IllegalStateException("illegal transition " + t.state + " -> " + to + " (" + why + ") of "
+                    + describe(t) + " (key " + t.key + "); its story:\n  " + String.join("\n  ", story.of(t.key)));
+        }
+        story.record(now, t.key, t.attempt, t.state, to, why, worker);
+        count(t.state, -1);
+        count(to, 1);
+        t.state = to;
+    }
+
+    private void count(TaskState s, int delta) {
+        if (s == TaskState.QUEUED) {
+            queued += delta;
+        } else if (s.onWorker()) {
+            running += delta;
+        } else if (s.done() && delta > 0) {
+            completed++;
+        }
+    }
+
+    // ---- queries
+
+    /** The recorded transitions of a task, oldest first (bounded: old entries are forgotten). */
+    public List<String> story(long taskKey) {
+        return story.of(taskKey);
+    }
+
+    public long queuedCount() {
+        return queued;
+    }
+
+    /** Tasks assigned or running. */
+    public long runningCount() {
+        return running;
+    }
+
+    /** Tasks that ended in any way. */
+    public long completedCount() {
+        return completed;
+    }
+
+    public StatusResponse status() {
+        StatusResponse.Builder b = StatusResponse.newBuilder()
+                .setQueuedTasks(queued).setRunningTasks(running).setCompletedTasks(completed);
+        for (WorkerNode w : workers.values()) {
+            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE));
+        }
+        List<WorkerStatus> recent = new ArrayList<>(lost.values());
+        for (int i = recent.size() - 1; i >= 0; i--) {
+            b.addWorkers(recent.get(i));
+        }
+        return b.build();
+    }
+
+    /** Checks every invariant; throws IllegalStateException naming the first broken one. */
+    public void validate() {
+        long q = 0;
+        long r = 0;
+        Set<Task> seenOnWorkers = new HashSet<>();
+        for (Session s : sessions.values()) {
+            check(!s.closed, "open session marked closed");
+            for (Map.Entry<Long, Task> e : s.live.entrySet()) {
+                Task t = e.getValue();
+                check(t.taskId == e.getKey() && t.session == s, "session map entry mismatch");
+                check(!t.state.done() && t.state != TaskState.NEW, "live task in state " + t.state);
+                if (t.state == TaskState.QUEUED) {
+                    q++;
+                    SessionQueue sq = s.queues.get(t.policy.getPriority());
+                    check(sq != null && sq.lanes.get(t.demand) != null
+                            && sq.lanes.get(t.demand).tasks.contains(t), "queued task not in its lane");
+                }
+            }
+            for (Map.Entry<Integer, SessionQueue> e : s.queues.entrySet()) {
+                SessionQueue sq = e.getValue();
+                check(sq.level.priority == e.getKey() && levels.get(e.getKey()) == sq.level
+                        && sq.level.ring.contains(sq), "session queue not in its level");
+                check(!sq.lanes.isEmpty(), "empty session queue kept");
+                for (Lane lane : sq.lanes.values()) {
+                    long live = lane.tasks.stream().filter(t -> t.state == TaskState.QUEUED).count();
+                    check(live == lane.live && live > 0, "lane live count " + lane.live + " but " + live + " queued");
+                    check(lane.demand.isNone() != constrainedLanes.contains(lane), "constrained lane registry");
+                }
+            }
+        }
+        for (Level level : levels.values()) {
+            check(!level.ring.isEmpty(), "empty level kept");
+            for (SessionQueue sq : level.ring) {
+                check(sessions.get(sq.session.stream) == sq.session, "queue of a closed session");
+            }
+        }
+        for (Task t : onWorkers.values()) {
+            check(t.state.onWorker(), "task on worker in state " + t.state);
+            check(t.worker.unfinished.contains(t), "task not in its worker's unfinished set");
+            r++;
+        }
+        for (WorkerNode w : workers.values()) {
+            check(workersByStream.get(w.stream) == w && !w.lost, "worker maps");
+            check(w.unfinished.size() <= w.slots + w.prefetch, "worker " + w.id + " over credit");
+            Map<String, Double> held = new HashMap<>();
+            int runningHere = 0;
+            for (Task t : w.unfinished) {
+                check(onWorkers.get(t.key) == t && t.worker == w, "unfinished task not on this worker");
+                seenOnWorkers.add(t);
+                runningHere += t.state == TaskState.RUNNING ? 1 : 0;
+                t.demand.resources().forEach((k, v) -> held.merge(k, v, Double::sum));
+            }
+            check(runningHere == w.runningCount, "running count of " + w.id);
+            held.forEach((k, v) -> check(Math.abs(w.used(k) - v) < 1e-6, "resource " + k + " held by " + w.id));
+            check(available.contains(w) == (w.accepting() && w.credit() > 0), "available set membership of " + w.id);
+        }
+        check(seenOnWorkers.size() == onWorkers.size(), "tasks on lost workers");
+        check(available.size() <= workers.size(), "available set has unknown workers");
+        check(q == queued, "queued counter " + queued + " but " + q + " queued");
+        check(r == running, "running counter " + running + " but " + r + " on workers");
+        check(lost.size() <= LOST_WORKERS_KEPT, "lost list unbounded");
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalStateException("invariant broken: " + what);
+        }
+    }
+
+    private static String describe(Task t) {
+        String name = t.policy.getName();
+        return "task " + Long.toUnsignedString(t.taskId) + (name.isEmpty() ? "" : " (" + name + ")");
+    }
+
+    private static String hex(ByteString bytes) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(bytes.size(), 8); i++) {
+            sb.append(String.format("%02x", bytes.byteAt(i)));
+        }
+        return sb.append(bytes.size() > 8 ? "..." : "").toString();
+    }
+
+    // ---- state objects
+
+    private static final class Task {
+        final long key;
+        final long taskId;
+        final Session session;
+        final TaskSpec spec;
+        final TaskPolicy policy;
+        final FunctionDef function;
+        final Demand demand;
+        TaskState state = TaskState.NEW;
+        int attempt;
+        int losses;
+        WorkerNode worker;
+        List<String> lostOn;
+        boolean cancelRequested;
+        boolean cancelInterrupt;
+
+        Task(long key, long taskId, Session session, TaskSpec spec, TaskPolicy policy, FunctionDef function, Demand demand) {
+            this.key = key;
+            this.taskId = taskId;
+            this.session = session;
+            this.spec = spec;
+            this.policy = policy;
+            this.function = function;
+            this.demand = demand;
+        }
+
+        long maxRetries() {
+            return policy.hasMaxRetries() ? Integer.toUnsignedLong(policy.getMaxRetries()) : Protocol.DEFAULT_MAX_RETRIES;
+        }
+    }
+
+    private static final class Session {
+        final long stream;
+        final String id;
+        final String clientName;
+        final Map<Long, Task> live = new HashMap<>();
+        final Map<ByteString, FunctionDef> functions = new HashMap<>();
+        final Map<Integer, SessionQueue> queues = new HashMap<>(2);
+        boolean closed;
+
+        Session(long stream, String id, String clientName) {
+            this.stream = stream;
+            this.id = id;
+            this.clientName = clientName;
+        }
+    }
+
+    private static final class Level {
+        final int priority;
+        final ArrayDeque<SessionQueue> ring = new ArrayDeque<>();
+
+        Level(int priority) {
+            this.priority = priority;
+        }
+    }
+
+    private static final class SessionQueue {
+        final Session session;
+        final Level level;
+        final Map<Demand, Lane> lanes = new LinkedHashMap<>(2);
+
+        SessionQueue(Session session, Level level) {
+            this.session = session;
+            this.level = level;
+        }
+    }
+
+    private static final class Lane {
+        final SessionQueue queue;
+        final Demand demand;
+        final ArrayDeque<Task> tasks = new ArrayDeque<>();
+        int live;
+        /** Placement timeout: how long workers were attached and none could ever run this lane. */
+        long unfitWaited;
+        /** When that was last seen (-1: not being counted now). */
+        long unfitSeen = -1;
+
+        Lane(SessionQueue queue, Demand demand) {
+            this.queue = queue;
+            this.demand = demand;
+        }
+
+        /** The first task still QUEUED, dropping cancelled ones before it. */
+        Task head() {
+            Task t = tasks.peekFirst();
+            while (t != null && t.state != TaskState.QUEUED) {
+                tasks.pollFirst();
+                t = tasks.peekFirst();
+            }
+            return t;
+        }
+    }
+
+    private static final class WorkerNode implements Placement.Candidate {
+        final long stream;
+        final String id;
+        final String host;
+        final long pid;
+        final int slots;
+        final int prefetch;
+        final Map<String, Double> totals;
+        final Set<String> labels;
+        final Map<String, Double> used = new HashMap<>();
+        final Set<Task> unfinished = new LinkedHashSet<>();
+        final Set<ByteString> sentFunctions = new HashSet<>();
+        int runningCount;
+        boolean draining;
+        boolean lost;
+        long lastHeard;
+
+        WorkerNode(long stream, String id, Event.WorkerAttached e, long now) {
+            this.stream = stream;
+            this.id = id;
+            this.host = e.host();
+            this.pid = e.pid();
+            this.slots = e.slots();
+            this.prefetch = e.prefetch();
+            Map<String, Double> t = new HashMap<>(e.resources());
+            t.putIfAbsent("cpu", (double) e.slots());
+            this.totals = Map.copyOf(t);
+            this.labels = Set.copyOf(e.labels());
+            this.draining = e.draining();
+            this.lastHeard = now;
+        }
+
+        void hold(Demand d, int sign) {
+            if (unfinished.isEmpty()) {
+                used.clear();   // no rounding residue when idle
+            } else {
+                d.resources().forEach((k, v) -> used.merge(k, sign * v, Double::sum));
+            }
+        }
+
+        WorkerStatus status(WorkerStatusState state) {
+            return WorkerStatus.newBuilder().setId(id).setHost(host).setPid(pid).setSlots(slots)
+                    .setBusySlots(runningCount).putAllResources(totals).addAllLabels(new TreeSet<>(labels))
+                    .setState(state).build();
+        }
+
+        @Override public String id() { return id; }
+        @Override public boolean accepting() { return !draining && !lost; }
+        @Override public int slots() { return slots; }
+        @Override public int unfinished() { return unfinished.size(); }
+        @Override public int credit() { return slots + prefetch - unfinished.size(); }
+        @Override public Set<String> labels() { return labels; }
+        @Override public Map<String, Double> totals() { return totals; }
+        @Override public double used(String resource) { return used.getOrDefault(resource, 0.0); }
+    }
+}

@@ -1,0 +1,343 @@
+package io.cohort.coordinator.internal;
+
+import io.cohort.common.Protocol;
+import io.cohort.proto.v1.AttachRequest;
+import io.cohort.proto.v1.DrainResponse;
+import io.cohort.proto.v1.SessionRequest;
+import io.cohort.proto.v1.StatusResponse;
+import io.cohort.proto.v1.TaskCancel;
+import io.cohort.proto.v1.TaskSubmit;
+import io.cohort.proto.v1.WorkerHello;
+import io.cohort.proto.v1.WorkerTaskResult;
+import io.cohort.proto.v1.WorkerTaskStarted;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * The one thread that owns the {@link Scheduler}. gRPC handlers only put items on its inbox;
+ * it drains many at a time, feeds the scheduler, then writes each touched stream one batched
+ * message (when the stream is ready). Every write and close happens on this thread.
+ *
+ * <p>Thread-safe: {@link #open}, {@link #status}, {@link #drain} and {@link #close} may be
+ * called from any thread.
+ */
+public final class SchedulerLoop implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SchedulerLoop.class.getName());
+    static final long TICK_MS = 100;
+    private static final int MAX_DRAIN = 8192;
+    /** Inbound messages requested ahead per stream: one in flight while one is processed. */
+    private static final int INBOUND_AHEAD = 2;
+
+    private record Inbound(Conn conn, Object message) {}
+
+    private record Ended(Conn conn, Throwable cause) {}
+
+    private record Ready(Conn conn) {}
+
+    private record PendingDrain(String workerId, StreamObserver<DrainResponse> response) {}
+
+    private static final Object STOP = new Object();
+
+    private final Scheduler core;
+    private final LongSupplier clockMillis;
+    private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+    private final AtomicLong streamIds = new AtomicLong();
+    private final Thread thread;
+
+    // Scheduler thread only.
+    private final Map<Long, Conn> open = new HashMap<>();
+    private final Map<Long, PendingDrain> drains = new HashMap<>();
+    private final List<Conn> touched = new ArrayList<>();
+    private long nextDrainRequest;
+    private long lastTick;
+
+    public SchedulerLoop(Scheduler core, LongSupplier clockMillis) {
+        this.core = core;
+        this.clockMillis = clockMillis;
+        this.thread = new Thread(this::run, "cohort-scheduler");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /**
+     * Sets up a new server stream; returns its request observer. Call from the service method
+     * (it disables auto-request, which must happen before the method returns).
+     */
+    public <Req> StreamObserver<Req> open(Conn.Kind kind, StreamObserver<?> responses) {
+        ServerCallStreamObserver<?> call = (ServerCallStreamObserver<?>) responses;
+        Conn conn = new Conn(streamIds.incrementAndGet(), kind, call);
+        // With the default 32 KiB threshold a stream of small messages never reports "not
+        // ready", so batches never grow under load (DESIGN.md).
+        call.setOnReadyThreshold(1);
+        call.disableAutoRequest();
+        call.setOnReadyHandler(() -> inbox.add(new Ready(conn)));
+        call.setOnCancelHandler(() -> inbox.add(new Ended(conn, null)));
+        call.request(INBOUND_AHEAD);
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(Req message) {
+                inbox.add(new Inbound(conn, message));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                inbox.add(new Ended(conn, t));
+            }
+
+            @Override
+            public void onCompleted() {
+                inbox.add(new Ended(conn, null));
+            }
+        };
+    }
+
+    /** Answers with a snapshot taken on the scheduler thread. */
+    public void status(StreamObserver<StatusResponse> response) {
+        inbox.add((Runnable) () -> {
+            StatusResponse status;
+            try {
+                status = core.status();
+            } catch (RuntimeException e) {
+                response.onError(Status.INTERNAL.withDescription("status failed: " + e).asRuntimeException());
+                throw e;
+            }
+            response.onNext(status);
+            response.onCompleted();
+        });
+    }
+
+    /** Drains a worker; NOT_FOUND if no attached worker has that id. */
+    public void drain(String workerId, StreamObserver<DrainResponse> response) {
+        inbox.add((Runnable) () -> {
+            long request = nextDrainRequest++;
+            drains.put(request, new PendingDrain(workerId, response));
+            core.apply(new Event.AdminDrain(request, workerId), this::route);
+        });
+    }
+
+    /** Stops the thread, waiting a bounded time; streams are left to the server's shutdown. */
+    @Override
+    public void close() {
+        inbox.add(STOP);
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        List<Object> batch = new ArrayList<>();
+        lastTick = clockMillis.getAsLong();
+        core.apply(new Event.Tick(lastTick), this::route);
+        while (true) {
+            try {
+                Object first = inbox.poll(TICK_MS, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    inbox.drainTo(batch, MAX_DRAIN);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (Object item : batch) {
+                if (item == STOP) {
+                    return;
+                }
+                process(item);
+            }
+            batch.clear();
+            long now = clockMillis.getAsLong();
+            if (now - lastTick >= TICK_MS) {
+                lastTick = now;
+                guarded(() -> core.apply(new Event.Tick(now), this::route), null);
+            }
+            guarded(() -> core.dispatch(this::route), null);
+            for (Conn c : touched) {
+                c.touched = false;
+                guarded(c::flush, c);
+            }
+            touched.clear();
+        }
+    }
+
+    private void process(Object item) {
+        if (item instanceof Inbound in) {
+            guarded(() -> inbound(in.conn(), in.message()), in.conn());
+        } else if (item instanceof Ready r) {
+            guarded(r.conn()::flush, r.conn());
+        } else if (item instanceof Ended e) {
+            guarded(() -> ended(e.conn(), e.cause()), e.conn());
+        } else if (item instanceof Runnable task) {
+            guarded(task, null);
+        }
+    }
+
+    /** Runs one step; a failure is logged and closes only the stream it concerns. */
+    private void guarded(Runnable step, Conn conn) {
+        try {
+            step.run();
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.ERROR, "scheduler step failed" + (conn == null ? "" : " on stream " + conn.id), e);
+            if (conn != null && conn.state != Conn.State.CLOSED) {
+                try {
+                    forget(conn);
+                    conn.close(Status.INTERNAL.withDescription("coordinator error: " + e));
+                } catch (RuntimeException again) {
+                    LOG.log(System.Logger.Level.ERROR, "could not close stream " + conn.id, again);
+                }
+            }
+        }
+    }
+
+    private void inbound(Conn c, Object message) {
+        if (c.state == Conn.State.CLOSED) {
+            return;
+        }
+        if (c.kind == Conn.Kind.CLIENT) {
+            clientMessage(c, (SessionRequest) message);
+        } else {
+            workerMessage(c, (AttachRequest) message);
+        }
+        if (c.state != Conn.State.CLOSED) {
+            c.request(1);
+        }
+    }
+
+    private void clientMessage(Conn c, SessionRequest r) {
+        if (c.state == Conn.State.AWAIT_HELLO) {
+            if (!r.hasHello()) {
+                refuse(c, Status.FAILED_PRECONDITION.withDescription("expected hello as the first message of the session"));
+                return;
+            }
+            if (!versionOk(c, r.getHello().getProtocolVersion())) {
+                return;
+            }
+            accept(c);
+            apply(new Event.SessionOpened(c.id, r.getHello().getClientName()));
+        } else if (r.hasHello()) {
+            apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
+            return;
+        }
+        if (r.getFunctionsCount() > 0) {
+            apply(new Event.FunctionsDefined(c.id, r.getFunctionsList()));
+        }
+        for (TaskSubmit s : r.getSubmitsList()) {
+            apply(new Event.TaskSubmitted(c.id, s.getTaskId(), s.getSpec(), s.getPolicy()));
+        }
+        for (TaskCancel x : r.getCancelsList()) {
+            apply(new Event.CancelRequested(c.id, x.getTaskId(), x.getInterrupt()));
+        }
+    }
+
+    private void workerMessage(Conn c, AttachRequest r) {
+        if (c.state == Conn.State.AWAIT_HELLO) {
+            if (!r.hasHello()) {
+                refuse(c, Status.FAILED_PRECONDITION.withDescription("expected hello as the first message of the attachment"));
+                return;
+            }
+            WorkerHello h = r.getHello();
+            if (!versionOk(c, h.getProtocolVersion())) {
+                return;
+            }
+            accept(c);
+            apply(new Event.WorkerAttached(c.id, h.getWorkerId(), h.getHost(), h.getPid(), h.getSlots(),
+                    h.getPrefetch(), h.getResourcesMap(), new LinkedHashSet<>(h.getLabelsList()), r.getDraining()));
+        } else if (r.hasHello()) {
+            apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
+            return;
+        }
+        apply(new Event.WorkerHeard(c.id));
+        for (WorkerTaskStarted s : r.getStartedList()) {
+            apply(new Event.TaskStartedOnWorker(c.id, s.getTaskKey(), s.getAttempt()));
+        }
+        for (WorkerTaskResult res : r.getResultsList()) {
+            apply(new Event.TaskEnded(c.id, res));
+        }
+        if (r.getDraining()) {
+            apply(new Event.WorkerDraining(c.id));
+        }
+    }
+
+    private boolean versionOk(Conn c, int version) {
+        if (version == Protocol.VERSION) {
+            return true;
+        }
+        refuse(c, Status.FAILED_PRECONDITION.withDescription("protocol version " + Integer.toUnsignedString(version)
+                + " is not supported; this coordinator speaks " + Protocol.VERSION));
+        return false;
+    }
+
+    private void accept(Conn c) {
+        c.state = Conn.State.OPEN;
+        open.put(c.id, c);
+    }
+
+    /** Closes a stream the scheduler never heard of. */
+    private void refuse(Conn c, Status status) {
+        LOG.log(System.Logger.Level.INFO, "refused stream {0}: {1}", c.id, status.getDescription());
+        c.close(status);
+    }
+
+    private void ended(Conn c, Throwable cause) {
+        if (c.state == Conn.State.CLOSED) {
+            return;
+        }
+        if (c.state == Conn.State.OPEN) {
+            forget(c);
+        }
+        c.finish();
+    }
+
+    /** Tells the scheduler the stream is gone. */
+    private void forget(Conn c) {
+        if (open.remove(c.id) != null) {
+            apply(c.kind == Conn.Kind.CLIENT ? new Event.SessionClosed(c.id) : new Event.WorkerLost(c.id, "stream ended"));
+        }
+    }
+
+    private void apply(Event e) {
+        core.apply(e, this::route);
+    }
+
+    private void route(Command command) {
+        if (command instanceof Command.DrainAnswer a) {
+            PendingDrain d = drains.remove(a.requestId());
+            if (a.found()) {
+                d.response().onNext(DrainResponse.getDefaultInstance());
+                d.response().onCompleted();
+            } else {
+                d.response().onError(Status.NOT_FOUND
+                        .withDescription("no attached worker has id '" + d.workerId() + "'").asRuntimeException());
+            }
+            return;
+        }
+        Command.ToStream c = (Command.ToStream) command;
+        Conn conn = c instanceof Command.CloseStream ? open.remove(c.stream()) : open.get(c.stream());
+        if (conn == null) {
+            return;
+        }
+        if (c instanceof Command.CloseStream close) {
+            conn.close(Status.fromCode(Status.Code.valueOf(close.code().name())).withDescription(close.message()));
+            return;
+        }
+        conn.add(c);
+        if (!conn.touched) {
+            conn.touched = true;
+            touched.add(conn);
+        }
+    }
+}

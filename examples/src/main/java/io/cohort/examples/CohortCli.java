@@ -1,0 +1,24 @@
+package io.cohort.examples;
+
+import io.cohort.coordinator.CoordinatorMain;
+import io.cohort.worker.WorkerMain;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code cohort} command: one jar for the coordinator, the worker and the examples. */
+@Command(name = "cohort", mixinStandardHelpOptions = true,
+        description = "Cohort: a worker cluster with Python's concurrent.futures model.",
+        subcommands = {CoordinatorMain.class, WorkerMain.class, PrimeCount.class})
+public final class CohortCli implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new CohortCli()).execute(args));
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: coordinator, worker or primes");
+    }
+}

@@ -1,0 +1,171 @@
+package io.cohort.worker;
+
+import com.google.protobuf.ByteString;
+import io.cohort.common.Codec;
+import io.cohort.common.CodecException;
+import io.cohort.common.Protocol;
+import io.cohort.common.TaskBody;
+import io.cohort.common.TaskErrors;
+import io.cohort.proto.v1.ElementError;
+import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.TaskAssign;
+import io.cohort.proto.v1.TaskError;
+import io.cohort.proto.v1.TaskSpec;
+import io.cohort.proto.v1.TaskStatus;
+import io.cohort.proto.v1.WorkerTaskResult;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Runs one assigned task on the calling thread and describes how it ended. Never throws:
+ * whatever the task or its decoding throws becomes a FAILED result. Thread-safe; the
+ * function cache is shared by all slots of one attachment.
+ */
+final class TaskRunner {
+    /** Leaves room for the rest of the message around a result's value. */
+    private static final int MAX_VALUE_BYTES = Protocol.MAX_MESSAGE_BYTES - 64 * 1024;
+
+    private final Codec codec;
+    private final ClassLoader loader;
+    private final Map<ByteString, ByteString> functionBytes = new ConcurrentHashMap<>();
+    private final Map<ByteString, TaskBody> functions = new ConcurrentHashMap<>();
+
+    TaskRunner(Codec codec, ClassLoader loader) {
+        this.codec = codec;
+        this.loader = loader;
+    }
+
+    ClassLoader loader() {
+        return loader;
+    }
+
+    /** Remembers a function sent on the current stream; decoded when a task first uses it. */
+    void define(FunctionDef def) {
+        functionBytes.put(def.getDigest(), def.getBody());
+    }
+
+    /** Forgets the functions of a lost stream. */
+    void clearFunctions() {
+        functionBytes.clear();
+        functions.clear();
+    }
+
+    int cachedFunctions() {
+        return functions.size();
+    }
+
+    WorkerTaskResult run(TaskAssign assign, String workerId) {
+        WorkerTaskResult.Builder result = WorkerTaskResult.newBuilder()
+                .setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt());
+        TaskSpec spec = assign.getSpec();
+        TaskBody body;
+        Object input;
+        try {
+            body = body(spec);
+            input = spec.hasArgument() ? codec.decode(spec.getArgument(), loader) : null;
+        } catch (CodecException e) {
+            return failed(result, undecodable(e, workerId));
+        } catch (RuntimeException e) {
+            return failed(result, describe(e, workerId));
+        }
+        Object output;
+        if (spec.getChunk()) {
+            if (!(input instanceof Object[] inputs)) {
+                return failed(result, TaskErrors.plain("java.lang.IllegalArgumentException",
+                        "chunk task " + WorkerState.describe(assign) + " needs an Object[] argument, got "
+                                + (input == null ? "null" : input.getClass().getName()), workerId));
+            }
+            Object[] outputs = new Object[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                try {
+                    outputs[i] = body.call(inputs[i]);
+                } catch (Throwable e) {
+                    result.addElementErrors(ElementError.newBuilder().setIndex(i).setError(describe(e, workerId)));
+                }
+            }
+            output = outputs;
+        } else {
+            try {
+                output = body.call(input);
+            } catch (Throwable e) {
+                return failed(result, describe(e, workerId));
+            }
+        }
+        if (output != null) {
+            ByteString value;
+            try {
+                value = codec.encode(output);
+            } catch (RuntimeException e) {
+                String name = e instanceof CodecException c && c.className() != null
+                        ? c.className() : output.getClass().getName();
+                return failed(result, TaskErrors.plain("java.io.NotSerializableException",
+                        "the result of task " + WorkerState.describe(assign) + " on worker " + workerId
+                                + " cannot be encoded: " + name + " (" + e.getMessage() + ")", workerId));
+            }
+            if (value.size() > MAX_VALUE_BYTES) {
+                return failed(result, TaskErrors.plain("java.lang.IllegalStateException",
+                        "the result of task " + WorkerState.describe(assign) + " on worker " + workerId
+                                + " is " + value.size() + " bytes, over the limit of " + MAX_VALUE_BYTES, workerId));
+            }
+            result.setValue(value);
+        }
+        return result.setStatus(TaskStatus.SUCCEEDED).build();
+    }
+
+    private TaskBody body(TaskSpec spec) {
+        if (spec.getFunctionDigest().isEmpty()) {
+            return asBody(codec.decode(spec.getBody(), loader));
+        }
+        ByteString digest = spec.getFunctionDigest();
+        TaskBody cached = functions.get(digest);
+        if (cached != null) {
+            return cached;
+        }
+        ByteString bytes = functionBytes.get(digest);
+        if (bytes == null) {
+            throw new IllegalArgumentException("no function with this digest was sent on this stream");
+        }
+        // Two threads may decode the same function at once; both results are equivalent.
+        TaskBody body = asBody(codec.decode(bytes, loader));
+        TaskBody raced = functions.putIfAbsent(digest, body);
+        return raced != null ? raced : body;
+    }
+
+    private static TaskBody asBody(Object decoded) {
+        if (decoded instanceof TaskBody b) {
+            return b;
+        }
+        throw new ClassCastException("task body is a " + (decoded == null ? "null" : decoded.getClass().getName())
+                + ", not an io.cohort.common.TaskBody");
+    }
+
+    private static WorkerTaskResult failed(WorkerTaskResult.Builder result, TaskError error) {
+        return result.setStatus(TaskStatus.FAILED).setError(error).build();
+    }
+
+    /** A task or its input that cannot be decoded here, named so the user knows what to ship. */
+    private static TaskError undecodable(CodecException e, String workerId) {
+        Throwable cause = e.getCause();
+        String name = e.className();
+        if (cause instanceof ClassNotFoundException) {
+            return TaskErrors.plain("java.lang.ClassNotFoundException", "class " + name + " not found on worker "
+                    + workerId + "; add the application's jars with --classpath", workerId);
+        }
+        if (cause instanceof java.io.InvalidClassException && name != null) {
+            return TaskErrors.plain("java.io.InvalidClassException", "class " + name + " cannot be decoded on worker "
+                    + workerId + ": " + cause.getMessage()
+                    + " (refused by the deserialization filter, or a different version of the class)", workerId);
+        }
+        return TaskErrors.plain(cause == null ? e.getClass().getName() : cause.getClass().getName(),
+                "cannot decode the task on worker " + workerId + ": " + e.getMessage(), workerId);
+    }
+
+    /** Describes what a task threw; even an OutOfMemoryError while describing must not escape. */
+    private TaskError describe(Throwable e, String workerId) {
+        try {
+            return TaskErrors.describe(e, workerId, codec);
+        } catch (Throwable again) {
+            return TaskErrors.plain(e.getClass().getName(), String.valueOf(e.getMessage()), workerId);
+        }
+    }
+}

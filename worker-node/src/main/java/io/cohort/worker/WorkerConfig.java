@@ -1,0 +1,277 @@
+package io.cohort.worker;
+
+import io.cohort.common.Codec;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * How a worker daemon runs. Immutable; built by {@link #builder()}, whose {@code build()}
+ * fails fast with an {@link IllegalArgumentException} naming the bad field.
+ */
+public final class WorkerConfig {
+    private final String coordinator;
+    private final String workerId;
+    private final int slots;
+    private final int prefetch;
+    private final Map<String, Double> resources;
+    private final Set<String> labels;
+    private final ClassLoader classLoader;
+    private final Codec codec;
+    private final Duration drainTimeout;
+    private final Duration heartbeatInterval;
+    private final Duration initialBackoff;
+    private final Duration maxBackoff;
+    private final String host;
+
+    private WorkerConfig(Builder b) {
+        this.coordinator = b.coordinator;
+        this.workerId = b.workerId;
+        this.slots = b.slots;
+        this.prefetch = b.prefetch >= 0 ? b.prefetch : b.slots;
+        this.resources = Map.copyOf(b.resources);
+        this.labels = Set.copyOf(b.labels);
+        this.classLoader = b.classLoader != null ? b.classLoader : WorkerConfig.class.getClassLoader();
+        this.codec = b.codec;
+        this.drainTimeout = b.drainTimeout;
+        this.heartbeatInterval = b.heartbeatInterval;
+        this.initialBackoff = b.initialBackoff;
+        this.maxBackoff = b.maxBackoff;
+        this.host = b.host != null ? b.host : localHostName();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The coordinator's address, "host:port". */
+    public String coordinator() {
+        return coordinator;
+    }
+
+    /** The id asked for; empty lets the coordinator choose. */
+    public String workerId() {
+        return workerId;
+    }
+
+    public int slots() {
+        return slots;
+    }
+
+    public int prefetch() {
+        return prefetch;
+    }
+
+    public Map<String, Double> resources() {
+        return resources;
+    }
+
+    public Set<String> labels() {
+        return labels;
+    }
+
+    /** Resolves task classes while decoding; the context class loader of task threads. */
+    public ClassLoader classLoader() {
+        return classLoader;
+    }
+
+    public Codec codec() {
+        return codec;
+    }
+
+    public Duration drainTimeout() {
+        return drainTimeout;
+    }
+
+    /** Empty: a quarter of the coordinator's heartbeat timeout. */
+    public Optional<Duration> heartbeatInterval() {
+        return Optional.ofNullable(heartbeatInterval);
+    }
+
+    public Duration initialBackoff() {
+        return initialBackoff;
+    }
+
+    public Duration maxBackoff() {
+        return maxBackoff;
+    }
+
+    /** The host name sent in the hello. */
+    public String host() {
+        return host;
+    }
+
+    @Override
+    public String toString() {
+        return "WorkerConfig{coordinator=" + coordinator + ", workerId=" + workerId + ", slots=" + slots
+                + ", prefetch=" + prefetch + ", resources=" + resources + ", labels=" + labels
+                + ", drainTimeout=" + drainTimeout + ", heartbeatInterval=" + heartbeatInterval + "}";
+    }
+
+    private static String localHostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "localhost";
+        }
+    }
+
+    /** Builds a {@link WorkerConfig}. Not thread-safe. */
+    public static final class Builder {
+        private String coordinator;
+        private String workerId = "";
+        private int slots = Runtime.getRuntime().availableProcessors();
+        private int prefetch = -1;
+        private final Map<String, Double> resources = new LinkedHashMap<>();
+        private final Set<String> labels = new LinkedHashSet<>();
+        private ClassLoader classLoader;
+        private Codec codec = Codec.standard();
+        private Duration drainTimeout = Duration.ofSeconds(30);
+        private Duration heartbeatInterval;
+        private Duration initialBackoff = Duration.ofMillis(100);
+        private Duration maxBackoff = Duration.ofSeconds(5);
+        private String host;
+
+        private Builder() {}
+
+        /** Required: the coordinator's "host:port" (any gRPC target). */
+        public Builder coordinator(String target) {
+            if (target == null || target.isBlank()) {
+                throw new IllegalArgumentException("coordinator must be host:port, was " + target);
+            }
+            this.coordinator = target.strip();
+            return this;
+        }
+
+        /** The id to ask for; default empty (the coordinator chooses). */
+        public Builder workerId(String id) {
+            this.workerId = Objects.requireNonNull(id, "workerId").strip();
+            return this;
+        }
+
+        /** Tasks run at once; default the number of available processors. */
+        public Builder slots(int slots) {
+            if (slots < 1) {
+                throw new IllegalArgumentException("slots must be at least 1, was " + slots);
+            }
+            this.slots = slots;
+            return this;
+        }
+
+        /** Tasks held beyond the slots, queued locally; default equal to slots. */
+        public Builder prefetch(int prefetch) {
+            if (prefetch < 0) {
+                throw new IllegalArgumentException("prefetch must not be negative, was " + prefetch);
+            }
+            this.prefetch = prefetch;
+            return this;
+        }
+
+        /** Resources offered to each task (e.g. gpu=1, memoryMb=4096); default none. */
+        public Builder resources(Map<String, Double> resources) {
+            Objects.requireNonNull(resources, "resources");
+            resources.forEach((name, amount) -> {
+                if (name == null || name.isBlank()) {
+                    throw new IllegalArgumentException("resources: a resource name is blank");
+                }
+                if (amount == null || amount.isNaN() || amount < 0) {
+                    throw new IllegalArgumentException("resources: " + name + " must be a number >= 0, was " + amount);
+                }
+            });
+            this.resources.clear();
+            this.resources.putAll(resources);
+            return this;
+        }
+
+        /** Labels carried ("zone=a", "gpu"); default none. */
+        public Builder labels(Set<String> labels) {
+            Objects.requireNonNull(labels, "labels");
+            for (String l : labels) {
+                if (l == null || l.isBlank()) {
+                    throw new IllegalArgumentException("labels: a label is blank");
+                }
+            }
+            this.labels.clear();
+            this.labels.addAll(labels);
+            return this;
+        }
+
+        /** Loads task classes; default the loader of the worker's own classes. */
+        public Builder classLoader(ClassLoader loader) {
+            this.classLoader = Objects.requireNonNull(loader, "classLoader");
+            return this;
+        }
+
+        /** Default {@link Codec#standard()}; must match the clients'. */
+        public Builder codec(Codec codec) {
+            this.codec = Objects.requireNonNull(codec, "codec");
+            return this;
+        }
+
+        /** How long a drain lets running tasks finish before interrupting them; default 30 s. */
+        public Builder drainTimeout(Duration timeout) {
+            this.drainTimeout = nonNegative("drainTimeout", timeout);
+            return this;
+        }
+
+        /** Idle time before a heartbeat; default a quarter of the coordinator's heartbeat timeout. */
+        public Builder heartbeatInterval(Duration interval) {
+            this.heartbeatInterval = positive("heartbeatInterval", interval);
+            return this;
+        }
+
+        /** First reconnect delay, doubled per failure; default 100 ms. */
+        public Builder initialBackoff(Duration backoff) {
+            this.initialBackoff = positive("initialBackoff", backoff);
+            return this;
+        }
+
+        /** Longest reconnect delay; default 5 s. */
+        public Builder maxBackoff(Duration backoff) {
+            this.maxBackoff = positive("maxBackoff", backoff);
+            return this;
+        }
+
+        /** Host name sent in the hello; default this machine's name. */
+        public Builder host(String host) {
+            if (host == null || host.isBlank()) {
+                throw new IllegalArgumentException("host must not be blank");
+            }
+            this.host = host;
+            return this;
+        }
+
+        public WorkerConfig build() {
+            if (coordinator == null) {
+                throw new IllegalArgumentException("coordinator is required (host:port)");
+            }
+            if (maxBackoff.compareTo(initialBackoff) < 0) {
+                throw new IllegalArgumentException("maxBackoff (" + maxBackoff + ") is below initialBackoff ("
+                        + initialBackoff + ")");
+            }
+            if (heartbeatInterval != null && heartbeatInterval.toMillis() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("heartbeatInterval is too long: " + heartbeatInterval);
+            }
+            return new WorkerConfig(this);
+        }
+
+        private static Duration nonNegative(String field, Duration d) {
+            if (d == null || d.isNegative()) {
+                throw new IllegalArgumentException(field + " must be >= 0, was " + d);
+            }
+            return d;
+        }
+
+        private static Duration positive(String field, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(field + " must be > 0, was " + d);
+            }
+            return d;
+        }
+    }
+}

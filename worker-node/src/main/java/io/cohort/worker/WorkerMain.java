@@ -1,0 +1,214 @@
+package io.cohort.worker;
+
+import io.cohort.common.Protocol;
+import java.io.File;
+import java.io.PrintWriter;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code worker} command: runs a worker daemon until it is drained (SIGTERM) or fails.
+ * Exit status: 0 after a drain, 1 on a fatal error (e.g. a protocol version mismatch), 2 on
+ * bad flags. Reusable as a subcommand: {@code new CommandLine(top).addSubcommand(new WorkerMain())}.
+ */
+@Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Runs a Cohort worker daemon attached to a coordinator.")
+public final class WorkerMain implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT",
+            description = "The coordinator to attach to (port defaults to " + Protocol.DEFAULT_PORT + ").")
+    String coordinator;
+
+    @Option(names = "--id", paramLabel = "ID", description = "The worker id to ask for (default: chosen by the coordinator).")
+    String id = "";
+
+    @Option(names = "--slots", paramLabel = "N", description = "Tasks run at once (default: available processors).")
+    Integer slots;
+
+    @Option(names = "--prefetch", paramLabel = "N", description = "Tasks queued locally beyond the slots (default: slots).")
+    Integer prefetch;
+
+    @Option(names = "--resources", split = ",", paramLabel = "NAME=AMOUNT",
+            description = "Resources offered to each task, e.g. gpu=1,memoryMb=4096.")
+    Map<String, Double> resources = new LinkedHashMap<>();
+
+    @Option(names = "--labels", split = ",", paramLabel = "LABEL", description = "Labels carried, e.g. zone=a,gpu.")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--classpath", paramLabel = "PATHS",
+            description = "The application's jars and class directories, separated by the platform's path separator (':' on Unix).")
+    String classpath;
+
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long a drain lets running tasks finish, e.g. 30s, 500ms, 2m (default: 30s).")
+    Duration drainTimeout = Duration.ofSeconds(30);
+
+    @Option(names = "--parent-pid", paramLabel = "PID", description = "Halt as soon as this process ends.")
+    Long parentPid;
+
+    @Option(names = "--quiet", description = "Print nothing when attached (for embedded clusters, whose output is the user's).")
+    boolean quiet;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new WorkerMain()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        WorkerConfig config = config();
+        Optional<ProcessHandle> parent = Optional.empty();
+        if (parentPid != null) {
+            parent = ProcessHandle.of(parentPid);
+            if (parent.isEmpty() || !parent.get().isAlive()) {
+                throw new ParameterException(spec.commandLine(), "--parent-pid " + parentPid + " is not running");
+            }
+        }
+        WorkerDaemon daemon = WorkerDaemon.start(config);
+        parent.ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)));
+        PrintWriter out = spec.commandLine().getOut();
+        daemon.attached().thenAccept(workerId -> {
+            if (quiet) {
+                return;
+            }
+            out.println("cohort worker " + workerId + " attached to " + config.coordinator());
+            out.flush();
+        });
+        Thread drainOnSigterm = new Thread(() -> {
+            int status = 0;
+            try {
+                status = daemon.drain().get(config.drainTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException | TimeoutException | java.util.concurrent.ExecutionException e) {
+                status = 1;
+            }
+            Runtime.getRuntime().halt(status);   // exit 0 after a clean drain, not the signal's 143
+        }, "cohort-worker-drain");
+        Runtime.getRuntime().addShutdownHook(drainOnSigterm);
+        int status = daemon.termination().join();
+        try {
+            Runtime.getRuntime().removeShutdownHook(drainOnSigterm);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running and ends the JVM itself
+        }
+        daemon.failure().ifPresent(why -> {
+            spec.commandLine().getErr().println("cohort worker: " + why);
+            spec.commandLine().getErr().flush();
+        });
+        return status;
+    }
+
+    /** The daemon's configuration from the flags; bad values are usage errors (exit 2). */
+    WorkerConfig config() {
+        try {
+            WorkerConfig.Builder b = WorkerConfig.builder()
+                    .coordinator(target(coordinator))
+                    .workerId(id)
+                    .resources(resources)
+                    .labels(new LinkedHashSet<>(labels))
+                    .drainTimeout(drainTimeout);
+            if (slots != null) {
+                b.slots(slots);
+            }
+            if (prefetch != null) {
+                b.prefetch(prefetch);
+            }
+            if (classpath != null && !classpath.isBlank()) {
+                b.classLoader(classLoader(classpath));
+            }
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+    }
+
+    private static String target(String hostPort) {
+        String s = hostPort.strip();
+        int colon = s.lastIndexOf(':');
+        if (colon < 0 || s.endsWith("]")) {
+            return s + ":" + Protocol.DEFAULT_PORT;
+        }
+        if (colon == 0) {
+            throw new IllegalArgumentException("--coordinator needs a host: " + hostPort);
+        }
+        try {
+            int port = Integer.parseInt(s.substring(colon + 1));
+            if (port < 1 || port > 65535) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--coordinator must be HOST:PORT with a port from 1 to 65535: " + hostPort);
+        }
+        return s;
+    }
+
+    private static ClassLoader classLoader(String classpath) {
+        List<URL> urls = new ArrayList<>();
+        for (String entry : classpath.split(File.pathSeparator)) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            Path p = Path.of(entry);
+            if (!Files.exists(p)) {
+                throw new IllegalArgumentException("--classpath entry " + entry + " does not exist");
+            }
+            try {
+                urls.add(p.toUri().toURL());
+            } catch (MalformedURLException e) {
+                throw new IllegalArgumentException("--classpath entry " + entry + " is not a valid path", e);
+            }
+        }
+        return new URLClassLoader("cohort-tasks", urls.toArray(URL[]::new), WorkerMain.class.getClassLoader());
+    }
+
+    /** Parses "30s", "500ms", "2m", "1h", a bare number of seconds, or ISO-8601 ("PT30S"). */
+    public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String s = value.strip().toLowerCase(Locale.ROOT);
+            try {
+                Duration d;
+                if (s.startsWith("pt") || s.startsWith("p")) {
+                    d = Duration.parse(value.strip().toUpperCase(Locale.ROOT));
+                } else if (s.endsWith("ms")) {
+                    d = Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2).strip()));
+                } else if (s.endsWith("s")) {
+                    d = Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1).strip()));
+                } else if (s.endsWith("m")) {
+                    d = Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1).strip()));
+                } else if (s.endsWith("h")) {
+                    d = Duration.ofHours(Long.parseLong(s.substring(0, s.length() - 1).strip()));
+                } else {
+                    d = Duration.ofSeconds(Long.parseLong(s));
+                }
+                if (d.isNegative()) {
+                    throw new CommandLine.TypeConversionException("'" + value + "' is negative");
+                }
+                return d;
+            } catch (NumberFormatException | java.time.format.DateTimeParseException e) {
+                throw new CommandLine.TypeConversionException(
+                        "'" + value + "' is not a duration (examples: 30s, 500ms, 2m, PT30S)");
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package io.cohort.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+@Timeout(30)
+class WorkerMainTest {
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private CommandLine command(WorkerMain main) {
+        return new CommandLine(main).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+    }
+
+    private int run(String... args) {
+        return command(new WorkerMain()).execute(args);
+    }
+
+    @Test
+    void badFlagsAreUsageErrorsWithAClearMessage() {
+        assertEquals(2, run());
+        assertTrue(err.toString().contains("--coordinator"), err.toString());
+        assertEquals(2, run("--coordinator", "h:1", "--slots", "0"));
+        assertTrue(err.toString().contains("slots must be at least 1"), err.toString());
+        assertEquals(2, run("--coordinator", "h:99999"));
+        assertEquals(2, run("--coordinator", "h:1", "--drain-timeout", "soon"));
+        assertTrue(err.toString().contains("is not a duration"), err.toString());
+        assertEquals(2, run("--coordinator", "h:1", "--resources", "gpu=lots"));
+        assertEquals(2, run("--coordinator", "h:1", "--classpath", "/no/such/dir"));
+        assertTrue(err.toString().contains("/no/such/dir"), err.toString());
+        assertEquals(2, run("--coordinator", "h:1", "--parent-pid", "-5"));
+        assertEquals(2, run("--coordinator", "h:1", "--frobnicate"));
+    }
+
+    @Test
+    void flagsBecomeTheConfiguration(@TempDir Path dir) {
+        WorkerMain main = new WorkerMain();
+        command(main).parseArgs("--coordinator", "coord.example:7171", "--id", "w-7", "--slots", "3",
+                "--prefetch", "9", "--resources", "gpu=1,memoryMb=4096", "--labels", "zone=a,gpu",
+                "--classpath", dir.toString(), "--drain-timeout", "2m");
+        WorkerConfig c = main.config();
+        assertEquals("coord.example:7171", c.coordinator());
+        assertEquals("w-7", c.workerId());
+        assertEquals(3, c.slots());
+        assertEquals(9, c.prefetch());
+        assertEquals(Map.of("gpu", 1.0, "memoryMb", 4096.0), c.resources());
+        assertEquals(Set.of("zone=a", "gpu"), c.labels());
+        assertEquals(Duration.ofMinutes(2), c.drainTimeout());
+        assertTrue(c.classLoader() instanceof java.net.URLClassLoader);
+        assertEquals(WorkerMain.class.getClassLoader(), c.classLoader().getParent());
+
+        WorkerMain defaults = new WorkerMain();
+        command(defaults).parseArgs("--coordinator", "coord.example");
+        WorkerConfig d = defaults.config();
+        assertEquals("coord.example:7070", d.coordinator());
+        assertEquals(Runtime.getRuntime().availableProcessors(), d.slots());
+        assertEquals(d.slots(), d.prefetch());
+        assertEquals(Duration.ofSeconds(30), d.drainTimeout());
+    }
+
+    @Test
+    void durationsReadTheUsualForms() {
+        WorkerMain.DurationConverter c = new WorkerMain.DurationConverter();
+        assertEquals(Duration.ofMillis(500), c.convert("500ms"));
+        assertEquals(Duration.ofSeconds(30), c.convert("30s"));
+        assertEquals(Duration.ofSeconds(30), c.convert("30"));
+        assertEquals(Duration.ofMinutes(2), c.convert("2m"));
+        assertEquals(Duration.ofHours(1), c.convert("1h"));
+        assertEquals(Duration.ofSeconds(90), c.convert("PT1M30S"));
+        assertThrows(CommandLine.TypeConversionException.class, () -> c.convert("-1s"));
+    }
+
+    @Test
+    void configBuilderNamesTheBadField() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorkerConfig.builder().build());
+        assertTrue(e.getMessage().contains("coordinator"), e.getMessage());
+        for (Runnable bad : List.<Runnable>of(
+                () -> WorkerConfig.builder().prefetch(-1),
+                () -> WorkerConfig.builder().drainTimeout(Duration.ofSeconds(-1)),
+                () -> WorkerConfig.builder().heartbeatInterval(Duration.ZERO),
+                () -> WorkerConfig.builder().resources(Map.of("gpu", -1.0)),
+                () -> WorkerConfig.builder().labels(Set.of(" ")))) {
+            assertThrows(IllegalArgumentException.class, bad::run);
+        }
+        e = assertThrows(IllegalArgumentException.class, () -> WorkerConfig.builder().coordinator("h:1")
+                .initialBackoff(Duration.ofSeconds(10)).maxBackoff(Duration.ofSeconds(1)).build());
+        assertTrue(e.getMessage().contains("maxBackoff"), e.getMessage());
+    }
+
+    @Test
+    void theCommandAttachesOverTcpPrintsItsLineAndExitsOneWhenRefused() throws Exception {
+        try (FakeCoordinator coordinator = new FakeCoordinator(true)) {
+            String target = "127.0.0.1:" + coordinator.port();
+            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
+                    () -> run("--coordinator", target, "--id", "w-9", "--slots", "1"));
+            FakeCoordinator.Stream s = coordinator.nextStream();
+            assertEquals("w-9", s.hello().getWorkerId());
+            s.welcome("w-9", 30_000);
+            s.send(io.cohort.proto.v1.AttachResponse.newBuilder().addAssigns(io.cohort.proto.v1.TaskAssign.newBuilder()
+                    .setTaskKey(1).setAttempt(1).setSpec(io.cohort.proto.v1.TaskSpec.newBuilder()
+                            .setBody(io.cohort.common.Codec.standard().encode((io.cohort.common.TaskBody) x -> "tcp"))))
+                    .build());
+            assertEquals(io.cohort.proto.v1.TaskStatus.SUCCEEDED, s.result(1).getStatus());
+            s.fail(Status.FAILED_PRECONDITION.withDescription("go away"));
+            assertEquals(1, exit.get(20, TimeUnit.SECONDS));
+            assertTrue(out.toString().contains("cohort worker w-9 attached to " + target), out.toString());
+            assertTrue(err.toString().contains("go away"), err.toString());
+        }
+    }
+}
