@@ -71,6 +71,9 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--quiet", description = "Print nothing when attached (for embedded clusters, whose output is the user's).")
     boolean quiet;
 
+    /** Held so the level set on it is not lost when the logger would otherwise be collected. */
+    private static final java.util.logging.Logger QUIET_LOGS = java.util.logging.Logger.getLogger("io.cohort");
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new WorkerMain()).execute(args));
     }
@@ -84,6 +87,9 @@ public final class WorkerMain implements Callable<Integer> {
             if (parent.isEmpty() || !parent.get().isAlive()) {
                 throw new ParameterException(spec.commandLine(), "--parent-pid " + parentPid + " is not running");
             }
+        }
+        if (quiet) {
+            QUIET_LOGS.setLevel(java.util.logging.Level.WARNING);
         }
         WorkerDaemon daemon = WorkerDaemon.start(config);
         parent.ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)));
