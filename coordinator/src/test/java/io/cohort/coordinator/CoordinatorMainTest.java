@@ -26,18 +26,6 @@ import picocli.CommandLine;
 
 class CoordinatorMainTest {
     @Test
-    void durations() {
-        CoordinatorMain.DurationConverter d = new CoordinatorMain.DurationConverter();
-        assertEquals(Duration.ofMillis(250), d.convert("250ms"));
-        assertEquals(Duration.ofSeconds(10), d.convert("10s"));
-        assertEquals(Duration.ofMinutes(2), d.convert("2m"));
-        assertEquals(Duration.ofHours(1), d.convert("1h"));
-        assertEquals(Duration.ofSeconds(3), d.convert("PT3S"));
-        assertThrows(CommandLine.TypeConversionException.class, () -> d.convert("soon"));
-        assertThrows(CommandLine.TypeConversionException.class, () -> d.convert("s"));
-    }
-
-    @Test
     void badArgumentsAreUsageErrors() {
         StringWriter err = new StringWriter();
         CommandLine cli = new CommandLine(new CoordinatorMain()).setErr(new PrintWriter(err));

@@ -75,18 +75,6 @@ class WorkerMainTest {
     }
 
     @Test
-    void durationsReadTheUsualForms() {
-        WorkerMain.DurationConverter c = new WorkerMain.DurationConverter();
-        assertEquals(Duration.ofMillis(500), c.convert("500ms"));
-        assertEquals(Duration.ofSeconds(30), c.convert("30s"));
-        assertEquals(Duration.ofSeconds(30), c.convert("30"));
-        assertEquals(Duration.ofMinutes(2), c.convert("2m"));
-        assertEquals(Duration.ofHours(1), c.convert("1h"));
-        assertEquals(Duration.ofSeconds(90), c.convert("PT1M30S"));
-        assertThrows(CommandLine.TypeConversionException.class, () -> c.convert("-1s"));
-    }
-
-    @Test
     void configBuilderNamesTheBadField() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorkerConfig.builder().build());
         assertTrue(e.getMessage().contains("coordinator"), e.getMessage());
