@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 /** The {@code cohort} command: one jar for the coordinator, the worker and the examples. */
 @Command(name = "cohort", mixinStandardHelpOptions = true,
         description = "Cohort: a worker cluster with Python's concurrent.futures model.",
-        subcommands = {CoordinatorMain.class, WorkerMain.class, PrimeCount.class})
+        subcommands = {CoordinatorMain.class, WorkerMain.class, PrimeCount.class, io.cohort.bench.Bench.class})
 public final class CohortCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -19,6 +19,6 @@ public final class CohortCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: coordinator, worker or primes");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: coordinator, worker, primes or bench");
     }
 }
