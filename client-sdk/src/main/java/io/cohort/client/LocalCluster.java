@@ -119,13 +119,6 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
-    /** Pids of the worker JVMs running now. */
-    List<Long> workerPids() {
-        synchronized (workers) {
-            return workers.stream().map(Process::pid).toList();
-        }
-    }
-
     @Override
     public void close() {
         closing = true;

@@ -192,13 +192,7 @@ final class RemoteExecutor implements CohortExecutor {
     }
 
     private int totalSlots() {
-        int slots = 0;
-        for (WorkerInfo w : clusterInfo().workers()) {
-            if (w.state() != WorkerState.LOST) {
-                slots += w.slots();
-            }
-        }
-        return Math.max(1, slots);
+        return Math.max(1, clusterInfo().totalSlots());
     }
 
     // ---- lifecycle ----

@@ -347,6 +347,7 @@ final class Session implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private void complete(TaskFuture<?> future, TaskResult r) {
         TaskFuture<Object> f = (TaskFuture<Object>) future;
+        f.original = null;
         boolean chunk = f.chunk;
         f.setWorkerId(r.getWorkerId());
         try {
