@@ -1,0 +1,115 @@
+package io.cohort.bench;
+
+import io.cohort.client.Cohort;
+import io.cohort.client.CohortExecutor;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A coordinator and workers as separate JVMs on loopback, started from this JVM's class path. */
+final class Cluster implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+    private final List<Process> processes = new ArrayList<>();
+    private String target;
+
+    static Cluster start(int workers) throws IOException {
+        Cluster c = new Cluster();
+        try {
+            Process coordinator = c.launch("io.cohort.coordinator.CoordinatorMain", "--port", "0");
+            BufferedReader out = new BufferedReader(new InputStreamReader(coordinator.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String line;
+            while (c.target == null && (line = out.readLine()) != null) {
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    c.target = m.group(1);
+                }
+            }
+            if (c.target == null) {
+                throw new IOException("the coordinator did not start");
+            }
+            Thread drain = new Thread(() -> {   // so a chatty coordinator never blocks on a full pipe
+                try {
+                    while (out.readLine() != null) {
+                        // discard
+                    }
+                } catch (IOException ignored) {
+                    // the coordinator ended
+                }
+            }, "bench-coordinator-out");
+            drain.setDaemon(true);
+            drain.start();
+            for (int i = 1; i <= workers; i++) {
+                c.launch("io.cohort.worker.WorkerMain", "--coordinator", c.target, "--id", "bench-" + i,
+                        "--slots", "1", "--quiet").getInputStream().close();
+            }
+            awaitWorkers(c.target, workers);
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private static void awaitWorkers(String target, int workers) {
+        try (CohortExecutor probe = Cohort.connect(target)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (probe.clusterInfo().workers().size() < workers) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("workers did not attach within 60 s");
+                }
+                try {
+                    Thread.sleep(20);   // JVMs take a moment to start
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+    }
+
+    /** Extra options for the cluster's JVMs, e.g. to profile them; "{name}" becomes each one's name. */
+    private static final String JVM_OPTIONS = System.getProperty("bench.jvmOptions", "");
+
+    private Process launch(String main, String... args) throws IOException {
+        String name = main.substring(main.lastIndexOf('.') + 1) + "-" + processes.size();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String option : JVM_OPTIONS.split(" ")) {
+            if (!option.isBlank()) {
+                cmd.add(option.replace("{name}", name));
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        processes.add(p);
+        return p;
+    }
+
+    String target() {
+        return target;
+    }
+
+    @Override
+    public void close() {
+        for (int i = processes.size() - 1; i >= 0; i--) {
+            Process p = processes.get(i);
+            p.destroy();
+            try {
+                if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+            }
+        }
+    }
+}

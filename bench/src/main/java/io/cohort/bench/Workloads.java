@@ -1,0 +1,226 @@
+package io.cohort.bench;
+
+import io.cohort.client.CohortExecutor;
+import io.cohort.client.MapResult;
+import io.cohort.client.RemoteFunction;
+import io.cohort.client.TaskFuture;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/** One run of each workload of BENCH.md, on Cohort and on an in-process JDK executor. */
+final class Workloads {
+    static final int MIB = 1 << 20;
+
+    private Workloads() {
+    }
+
+    /** W1: submit trivial tasks one call each, then gather them all; tasks per second. */
+    static double w1(CohortExecutor cohort, int tasks) throws Exception {
+        RemoteFunction<Long, Long> inc = x -> x + 1;
+        long start = System.nanoTime();
+        List<TaskFuture<Long>> futures = new ArrayList<>(tasks);
+        for (long i = 0; i < tasks; i++) {
+            futures.add(cohort.submit(inc, i));
+        }
+        for (TaskFuture<Long> f : futures) {
+            f.get();
+        }
+        return tasks / seconds(start);
+    }
+
+    static double w1(ExecutorService jdk, int tasks) throws Exception {
+        long start = System.nanoTime();
+        List<Future<Long>> futures = new ArrayList<>(tasks);
+        for (long i = 0; i < tasks; i++) {
+            long x = i;
+            futures.add(jdk.submit(() -> x + 1));
+        }
+        for (Future<Long> f : futures) {
+            f.get();
+        }
+        return tasks / seconds(start);
+    }
+
+    /** W2: trivial tasks through map with Cohort's own chunking (no chunk size given); tasks per second. */
+    static double w2(CohortExecutor cohort, List<Long> inputs) throws Exception {
+        RemoteFunction<Long, Long> inc = x -> x + 1;
+        long start = System.nanoTime();
+        long sum = 0;
+        try (MapResult<Long> results = cohort.map(inc, inputs)) {
+            for (Long r : results) {
+                sum += r;
+            }
+        }
+        double rate = inputs.size() / seconds(start);
+        checkSum(inputs, sum);
+        return rate;
+    }
+
+    /** W2 on the JDK: it has no map, so chunks of 1,000 inputs per task (Python's chunksize=1000). */
+    static double w2(ExecutorService jdk, List<Long> inputs) throws Exception {
+        int chunk = 1_000;
+        long start = System.nanoTime();
+        List<Future<List<Long>>> futures = new ArrayList<>(inputs.size() / chunk + 1);
+        for (int from = 0; from < inputs.size(); from += chunk) {
+            List<Long> part = inputs.subList(from, Math.min(inputs.size(), from + chunk));
+            futures.add(jdk.submit(() -> {
+                List<Long> out = new ArrayList<>(part.size());
+                for (Long x : part) {
+                    out.add(x + 1);
+                }
+                return out;
+            }));
+        }
+        long sum = 0;
+        for (Future<List<Long>> f : futures) {
+            for (Long r : f.get()) {
+                sum += r;
+            }
+        }
+        double rate = inputs.size() / seconds(start);
+        checkSum(inputs, sum);
+        return rate;
+    }
+
+    static List<Long> w2Inputs(int tasks) {
+        List<Long> inputs = new ArrayList<>(tasks);
+        for (long i = 0; i < tasks; i++) {
+            inputs.add(i);
+        }
+        return inputs;
+    }
+
+    private static void checkSum(List<Long> inputs, long sum) {
+        long n = inputs.size();
+        if (sum != n * (n - 1) / 2 + n) {
+            throw new IllegalStateException("W2: wrong results (sum " + sum + ")");
+        }
+    }
+
+    /** W3: one trivial task at a time, {@code samples} times; returns {p50, p99} in microseconds. */
+    static double[] w3(CohortExecutor cohort, int samples) throws Exception {
+        RemoteFunction<Long, Long> inc = x -> x + 1;
+        long[] micros = new long[samples];
+        for (int i = 0; i < samples; i++) {
+            long t = System.nanoTime();
+            cohort.submit(inc, (long) i).get();
+            micros[i] = (System.nanoTime() - t) / 1_000;
+        }
+        return percentiles(micros);
+    }
+
+    static double[] w3(ExecutorService jdk, int samples) throws Exception {
+        long[] micros = new long[samples];
+        for (int i = 0; i < samples; i++) {
+            long x = i;
+            long t = System.nanoTime();
+            jdk.submit(() -> x + 1).get();
+            micros[i] = (System.nanoTime() - t) / 1_000;
+        }
+        return percentiles(micros);
+    }
+
+    private static double[] percentiles(long[] micros) {
+        Arrays.sort(micros);
+        return new double[] {micros[micros.length / 2], micros[(int) Math.ceil(micros.length * 0.99) - 1]};
+    }
+
+    /** W4: {@code tasks} CPU-bound tasks of {@code iterations} each, submitted at once; seconds until all are done. */
+    static double w4(CohortExecutor cohort, int tasks, long iterations) throws Exception {
+        RemoteFunction<Long, Long> spin = Workloads::spin;
+        long start = System.nanoTime();
+        List<TaskFuture<Long>> futures = new ArrayList<>(tasks);
+        for (int i = 0; i < tasks; i++) {
+            futures.add(cohort.submit(spin, iterations));
+        }
+        for (TaskFuture<Long> f : futures) {
+            f.get();
+        }
+        return seconds(start);
+    }
+
+    static double w4(ExecutorService jdk, int tasks, long iterations) throws Exception {
+        long start = System.nanoTime();
+        List<Future<Long>> futures = new ArrayList<>(tasks);
+        for (int i = 0; i < tasks; i++) {
+            futures.add(jdk.submit(() -> spin(iterations)));
+        }
+        for (Future<Long> f : futures) {
+            f.get();
+        }
+        return seconds(start);
+    }
+
+    /** Pure CPU: a xorshift chain the JIT cannot shortcut. */
+    static long spin(long iterations) {
+        long x = 88172645463325252L;
+        for (long i = 0; i < iterations; i++) {
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+        }
+        return x;
+    }
+
+    /** The iterations of {@link #spin} that take about {@code seconds} on this JVM, once warm. */
+    static long calibrateSpin(double seconds) {
+        long probe = 20_000_000;
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            long t = System.nanoTime();
+            sink ^= spin(probe);
+            best = Math.min(best, seconds(t));
+        }
+        return Math.max(1, (long) (probe * seconds / best));
+    }
+
+    static volatile long sink;
+
+    /** W5: tasks of 1 MiB in and 1 MiB out, submitted at once then gathered; MiB per second, in + out. */
+    static double w5(CohortExecutor cohort, int tasks, byte[] payload) throws Exception {
+        RemoteFunction<byte[], byte[]> copy = b -> b.clone();
+        long start = System.nanoTime();
+        List<TaskFuture<byte[]>> futures = new ArrayList<>(tasks);
+        for (int i = 0; i < tasks; i++) {
+            futures.add(cohort.submit(copy, payload));
+        }
+        for (int i = 0; i < tasks; i++) {
+            checkLength(futures.get(i).get());
+            futures.set(i, null);   // let the result go
+        }
+        return 2.0 * tasks * payload.length / MIB / seconds(start);
+    }
+
+    static double w5(ExecutorService jdk, int tasks, byte[] payload) throws Exception {
+        long start = System.nanoTime();
+        List<Future<byte[]>> futures = new ArrayList<>(tasks);
+        for (int i = 0; i < tasks; i++) {
+            futures.add(jdk.submit(payload::clone));
+        }
+        for (int i = 0; i < tasks; i++) {
+            checkLength(futures.get(i).get());
+            futures.set(i, null);
+        }
+        return 2.0 * tasks * payload.length / MIB / seconds(start);
+    }
+
+    static byte[] w5Payload() {
+        byte[] b = new byte[MIB];
+        new Random(42).nextBytes(b);
+        return b;
+    }
+
+    private static void checkLength(byte[] b) {
+        if (b.length != MIB) {
+            throw new IllegalStateException("W5: a result of " + b.length + " bytes");
+        }
+    }
+
+    static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+}

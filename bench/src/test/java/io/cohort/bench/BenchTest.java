@@ -1,0 +1,60 @@
+package io.cohort.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Runs the harness in-process on a real cluster and checks that it reported; never its speed. */
+class BenchTest {
+    @Test
+    @Timeout(120)
+    void quickRunWritesTheFiguresOfTheChosenWorkloads(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "W1,W5,S1", "--output", json.toString());
+        assertEquals(0, exit);
+
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        JsonNode machine = root.get("machine");
+        assertTrue(machine.get("cores").asInt() > 0);
+        assertTrue(machine.get("memory_bytes").asLong() > 0);
+        assertFalse(machine.get("jdk").asText().isBlank());
+        assertFalse(machine.get("date").asText().isBlank());
+        assertTrue(root.get("quick").asBoolean());
+
+        assertFigure(root.get("W1"), "tasks_per_s");
+        assertFigure(root.get("W5"), "mb_per_s");
+        for (String absent : List.of("W2", "W3", "W4", "W6", "W7", "S1")) {
+            assertFalse(root.has(absent), absent);
+        }
+        assertEquals("S1", root.get("not_measured").get(0).asText());
+    }
+
+    private static void assertFigure(JsonNode w, String figure) {
+        assertEquals(1, w.get("runs").asInt());
+        for (JsonNode node : List.of(w, w.get("min"), w.get("max"), w.get("baseline"),
+                w.get("baseline").get("min"), w.get("baseline").get("max"))) {
+            assertTrue(node.get(figure).asDouble() > 0, figure + " in " + node);
+        }
+        assertTrue(w.get("min").get(figure).asDouble() <= w.get(figure).asDouble());
+        assertTrue(w.get(figure).asDouble() <= w.get("max").get(figure).asDouble());
+    }
+
+    @Test
+    void anUnknownWorkloadIsRefusedWithExitCode2(@TempDir Path dir) {
+        Path json = dir.resolve("bench.json");
+        int exit = new CommandLine(new Bench()).execute("--only", "W1,W9", "--output", json.toString());
+        assertEquals(2, exit);
+        assertFalse(Files.exists(json));
+    }
+}
