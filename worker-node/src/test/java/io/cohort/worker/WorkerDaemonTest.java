@@ -136,10 +136,10 @@ class WorkerDaemonTest {
     }
 
     @Test
-    void prefetchDefaultsToSlots() throws Exception {
+    void prefetchDefaultsToItsBound() throws Exception {
         daemon = WorkerDaemon.start(config(4).build(), coordinator.channel);
         WorkerHello hello = coordinator.nextStream().hello();
-        assertEquals(4, hello.getPrefetch());
+        assertEquals(WorkerConfig.DEFAULT_PREFETCH, hello.getPrefetch());
         assertEquals("", hello.getWorkerId());
     }
 
