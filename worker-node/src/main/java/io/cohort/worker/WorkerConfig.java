@@ -18,12 +18,6 @@ public final class WorkerConfig {
     private final String coordinator;
     private final String workerId;
     private final int slots;
-    /**
-     * The most tasks held beyond the slots unless configured: an upper bound only, since the
-     * coordinator adapts the real prefetch to the worker's task rate (slots for long tasks).
-     */
-    public static final int DEFAULT_PREFETCH = 256;
-
     private final int prefetch;
     private final Map<String, Double> resources;
     private final Set<String> labels;
@@ -39,7 +33,7 @@ public final class WorkerConfig {
         this.coordinator = b.coordinator;
         this.workerId = b.workerId;
         this.slots = b.slots;
-        this.prefetch = b.prefetch >= 0 ? b.prefetch : DEFAULT_PREFETCH;
+        this.prefetch = b.prefetch >= 0 ? b.prefetch : b.slots;
         this.resources = Map.copyOf(b.resources);
         this.labels = Set.copyOf(b.labels);
         this.classLoader = b.classLoader != null ? b.classLoader : WorkerConfig.class.getClassLoader();

@@ -48,7 +48,7 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--slots", paramLabel = "N", description = "Tasks run at once (default: available processors).")
     Integer slots;
 
-    @Option(names = "--prefetch", paramLabel = "N", description = "Most tasks queued locally beyond the slots; the coordinator adapts the real number to the task rate (default: 256).")
+    @Option(names = "--prefetch", paramLabel = "N", description = "Tasks queued locally beyond the slots (default: slots).")
     Integer prefetch;
 
     @Option(names = "--resources", split = ",", paramLabel = "NAME=AMOUNT",

@@ -136,10 +136,10 @@ class WorkerDaemonTest {
     }
 
     @Test
-    void prefetchDefaultsToItsBound() throws Exception {
+    void prefetchDefaultsToSlots() throws Exception {
         daemon = WorkerDaemon.start(config(4).build(), coordinator.channel);
         WorkerHello hello = coordinator.nextStream().hello();
-        assertEquals(WorkerConfig.DEFAULT_PREFETCH, hello.getPrefetch());
+        assertEquals(4, hello.getPrefetch());
         assertEquals("", hello.getWorkerId());
     }
 

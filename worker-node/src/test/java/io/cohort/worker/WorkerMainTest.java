@@ -70,7 +70,7 @@ class WorkerMainTest {
         WorkerConfig d = defaults.config();
         assertEquals("coord.example:7070", d.coordinator());
         assertEquals(Runtime.getRuntime().availableProcessors(), d.slots());
-        assertEquals(WorkerConfig.DEFAULT_PREFETCH, d.prefetch());
+        assertEquals(d.slots(), d.prefetch());
         assertEquals(Duration.ofSeconds(30), d.drainTimeout());
     }
 

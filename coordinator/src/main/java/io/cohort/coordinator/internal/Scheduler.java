@@ -62,8 +62,6 @@ public final class Scheduler {
     private static final int LOST_WORKERS_KEPT = 100;
     private static final int STORY_ENTRIES = 1 << 16;
     private static final int WORKERS_IN_MESSAGES = 10;
-    /** Queued work a worker may hold ahead, in milliseconds of its recent task rate. */
-    static final long PREFETCH_HORIZON_MS = 20;
 
     private final long heartbeatTimeoutMs;
     private final long placementTimeoutMs;
@@ -353,9 +351,7 @@ public final class Scheduler {
     }
 
     private void tick(long nowMillis) {
-        long elapsed = nowMillis - now;
         now = nowMillis;
-        adaptPrefetch(elapsed);
         for (WorkerNode w : new ArrayList<>(workers.values())) {
             if (now - w.lastHeard >= heartbeatTimeoutMs) {
                 out.accept(new Command.CloseStream(w.stream, CloseCode.UNAVAILABLE, "worker " + w.id
@@ -581,30 +577,6 @@ public final class Scheduler {
         }
     }
 
-    /**
-     * Sets each worker's prefetch from the rate its tasks just ended: enough queued to cover
-     * {@link #PREFETCH_HORIZON_MS} of its work, between its slots and what it declared. Short
-     * tasks then never wait on the network, and long ones are not hoarded by one worker.
-     */
-    private void adaptPrefetch(long elapsedMs) {
-        if (elapsedMs <= 0) {
-            return;
-        }
-        for (WorkerNode w : workers.values()) {
-            long covering = w.endedSinceTick * PREFETCH_HORIZON_MS / elapsedMs;
-            int wanted = (int) Math.min(w.maxPrefetch, Math.max(w.slots, covering));
-            w.endedSinceTick = 0;
-            if (wanted != w.prefetch) {
-                available.remove(w);
-                w.prefetch = wanted;
-                if (w.accepting() && w.credit() > 0) {
-                    available.add(w);
-                    dirty = true;
-                }
-            }
-        }
-    }
-
     private void assign(Task t, WorkerNode w) {
         available.remove(w);
         t.attempt++;
@@ -627,7 +599,6 @@ public final class Scheduler {
         WorkerNode w = t.worker;
         available.remove(w);
         w.unfinished.remove(t);
-        w.endedSinceTick++;
         if (t.state == TaskState.RUNNING) {
             w.runningCount--;
         }
@@ -756,9 +727,7 @@ public final class Scheduler {
         }
         for (WorkerNode w : workers.values()) {
             check(workersByStream.get(w.stream) == w && !w.lost, "worker maps");
-            check(w.unfinished.size() <= w.slots + w.maxPrefetch, "worker " + w.id + " over credit");
-            check(w.prefetch >= Math.min(w.slots, w.maxPrefetch) && w.prefetch <= w.maxPrefetch,
-                    "prefetch of " + w.id + " out of bounds: " + w.prefetch);
+            check(w.unfinished.size() <= w.slots + w.prefetch, "worker " + w.id + " over credit");
             Map<String, Double> held = new HashMap<>();
             int runningHere = 0;
             for (Task t : w.unfinished) {
@@ -898,11 +867,7 @@ public final class Scheduler {
         final String host;
         final long pid;
         final int slots;
-        /** The most tasks beyond its slots the worker said it will hold. */
-        final int maxPrefetch;
-        /** How many it may hold now: adapted to its task rate on every tick. */
-        int prefetch;
-        int endedSinceTick;
+        final int prefetch;
         final Map<String, Double> totals;
         final Set<String> labels;
         final Map<String, Double> used = new HashMap<>();
@@ -919,8 +884,7 @@ public final class Scheduler {
             this.host = e.host();
             this.pid = e.pid();
             this.slots = e.slots();
-            this.maxPrefetch = e.prefetch();
-            this.prefetch = Math.min(maxPrefetch, slots);
+            this.prefetch = e.prefetch();
             Map<String, Double> t = new HashMap<>(e.resources());
             t.putIfAbsent("cpu", (double) e.slots());
             this.totals = Map.copyOf(t);

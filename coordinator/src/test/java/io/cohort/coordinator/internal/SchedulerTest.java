@@ -219,42 +219,6 @@ class SchedulerTest {
     }
 
     @Test
-    void prefetchFollowsTheWorkersTaskRateWithinItsBound() {
-        java.util.ArrayDeque<Command.Assign> onW1 = new java.util.ArrayDeque<>();
-        sim.client(C1);
-        onW1.addAll(all(sim.worker(W1, "a", 1, 100), Command.Assign.class));
-        onW1.addAll(all(sim.tick(100), Command.Assign.class));
-        for (int i = 1; i <= 500; i++) {
-            onW1.addAll(all(sim.submit(C1, i), Command.Assign.class));
-        }
-        assertEquals(2, onW1.size(), "1 slot + a prefetch of 1 before any rate is known");
-
-        // 200 tasks end within 100 ms: 2 a millisecond, so 20 ms of work is 40 tasks ahead.
-        endOldest(onW1, 200);
-        onW1.addAll(all(sim.tick(100), Command.Assign.class));
-        assertEquals(1 + 40, onW1.size());
-
-        // A much faster rate is capped at what the worker declared.
-        endOldest(onW1, 41);
-        onW1.addAll(all(sim.tick(1), Command.Assign.class));
-        assertEquals(1 + 100, onW1.size());
-
-        // Nothing ends for a while (long tasks): back to its slots, so it stops taking more.
-        onW1.addAll(all(sim.tick(100), Command.Assign.class));
-        endOldest(onW1, 100);
-        assertEquals(2, onW1.size(), "credit came back only when it held fewer than slots + 1");
-    }
-
-    /** Starts and ends the oldest tasks on W1, as the worker would, adding what that assigns. */
-    private void endOldest(java.util.ArrayDeque<Command.Assign> onW1, int count) {
-        for (int i = 0; i < count; i++) {
-            Command.Assign a = onW1.poll();
-            sim.started(W1, a);
-            onW1.addAll(all(sim.result(W1, a, TaskStatus.SUCCEEDED), Command.Assign.class));
-        }
-    }
-
-    @Test
     void leastLoadedWorkerWins() {
         sim.client(C1);
         sim.worker(W1, "a", 4, 0);
