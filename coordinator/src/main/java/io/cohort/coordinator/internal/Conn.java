@@ -114,19 +114,15 @@ final class Conn {
 
     /** Ends the stream with an error, dropping what was not written. */
     void close(Status status) {
-        if (state == State.CLOSED) {
-            return;
-        }
-        state = State.CLOSED;
-        sealed.clear();
-        pending = null;
-        if (!call.isCancelled()) {
-            call.onError(status.asRuntimeException());
-        }
+        end(() -> call.onError(status.asRuntimeException()));
     }
 
     /** The peer ended the stream: end ours too. */
     void finish() {
+        end(call::onCompleted);
+    }
+
+    private void end(Runnable last) {
         if (state == State.CLOSED) {
             return;
         }
@@ -134,7 +130,7 @@ final class Conn {
         sealed.clear();
         pending = null;
         if (!call.isCancelled()) {
-            call.onCompleted();
+            last.run();
         }
     }
 
