@@ -43,4 +43,9 @@ public interface CohortExecutor extends ExecutorService, AutoCloseable {
 
     /** A snapshot of the cluster as the coordinator sees it. */
     ClusterInfo clusterInfo();
+
+    // ---- multiprocessing ----
+
+    /** Python's {@code multiprocessing.Pool} on this executor's session and cluster. */
+    CohortPool pool(PoolOptions options);
 }

@@ -74,11 +74,21 @@ final class RemoteExecutor implements CohortExecutor {
 
     @Override
     public <A, R> TaskFuture<R> submit(RemoteFunction<A, R> fn, A input, TaskOptions options) {
+        return submitShaped(fn, input, options, spec -> { });
+    }
+
+    /**
+     * {@code submit(fn, input, options)} with {@code shape} setting further fields of the spec
+     * (isolation, process): how pools and processes reach the wire.
+     */
+    <A, R> TaskFuture<R> submitShaped(RemoteFunction<A, R> fn, A input, TaskOptions options,
+                                      java.util.function.Consumer<TaskSpec.Builder> shape) {
         checkOpen();
         ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
-        TaskSpec spec = TaskSpec.newBuilder().setFunctionDigest(digest)
-                .setArgument(session.encodeTask(input)).build();
-        return session.submit(spec, Policies.of(options), false, () -> apply(fn, input));
+        TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest)
+                .setArgument(session.encodeTask(input));
+        shape.accept(spec);
+        return session.submit(spec.build(), Policies.of(options), false, () -> apply(fn, input));
     }
 
     @Override
@@ -191,7 +201,14 @@ final class RemoteExecutor implements CohortExecutor {
         return new MapResult<>(inputs.iterator(), sender, chunk, Math.max(1, buffer), deadline, options.ordered());
     }
 
-    private int totalSlots() {
+    // ---- multiprocessing ----
+
+    @Override
+    public CohortPool pool(PoolOptions options) {
+        throw new UnsupportedOperationException("pool: being built");
+    }
+
+    int totalSlots() {
         return Math.max(1, clusterInfo().totalSlots());
     }
 
