@@ -155,16 +155,48 @@ final class RemoteExecutor implements CohortExecutor {
 
     @Override
     public <A, R> MapResult<R> map(RemoteFunction<A, R> fn, Iterable<? extends A> inputs, MapOptions options) {
+        return mapWith(fn, inputs, options, 0, spec -> { }, direct);
+    }
+
+    /** How the units of a map reach the session: at once, or through a pool's admission. */
+    interface Admission {
+        TaskFuture<Object> admit(java.util.function.Supplier<TaskFuture<Object>> launch);
+
+        void cancelNotStarted(List<TaskFuture<Object>> units);
+    }
+
+    private final Admission direct = new Admission() {
+        @Override
+        public TaskFuture<Object> admit(java.util.function.Supplier<TaskFuture<Object>> launch) {
+            return launch.get();
+        }
+
+        @Override
+        public void cancelNotStarted(List<TaskFuture<Object>> units) {
+            session.removeIfNotStarted(units);
+        }
+    };
+
+    /**
+     * {@code map} with the parallelism its automatic chunking divides by (0: the cluster's
+     * slots), {@code shape} setting further spec fields and {@code admission} deciding when
+     * each unit is sent.
+     */
+    <A, R> MapResult<R> mapWith(RemoteFunction<A, R> fn, Iterable<? extends A> inputs, MapOptions options,
+                                int parallelism, java.util.function.Consumer<TaskSpec.Builder> shape,
+                                Admission admission) {
         checkOpen();
         long start = System.nanoTime();
         ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
         TaskPolicy policy = Policies.of(options.taskOptions());
-        int slots = -1;
+        int slots = parallelism > 0 ? parallelism : -1;
         int chunk;
         if (options.chunkSize().isPresent()) {
             chunk = options.chunkSize().getAsInt();
         } else if (inputs instanceof Collection<?> c) {
-            slots = totalSlots();
+            if (slots < 0) {
+                slots = totalSlots();
+            }
             chunk = Math.max(1, Math.min(MAX_AUTO_CHUNK, c.size() / (slots * CHUNKS_PER_SLOT)));
         } else {
             chunk = 1;
@@ -183,29 +215,39 @@ final class RemoteExecutor implements CohortExecutor {
         MapResult.UnitSender sender = new MapResult.UnitSender() {
             @Override
             public TaskFuture<Object> send(List<Object> unit) {
-                checkOpen();
                 TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest);
                 if (single) {
                     spec.setArgument(session.encodeTask(unit.get(0)));
                 } else {
                     spec.setArgument(session.encodeTask(unit.toArray())).setChunk(true);
                 }
-                return session.submit(spec.build(), policy, !single, null);
+                shape.accept(spec);
+                TaskSpec built = spec.build();
+                return admission.admit(() -> {
+                    checkOpen();
+                    return session.submit(built, policy, !single, null);
+                });
             }
 
             @Override
             public void cancelNotStarted(List<TaskFuture<Object>> units) {
-                session.removeIfNotStarted(units);
+                admission.cancelNotStarted(units);
             }
         };
         return new MapResult<>(inputs.iterator(), sender, chunk, Math.max(1, buffer), deadline, options.ordered());
+    }
+
+    /** The executor's session: pools reach its callback executor and cancels through it. */
+    Session session() {
+        return session;
     }
 
     // ---- multiprocessing ----
 
     @Override
     public CohortPool pool(PoolOptions options) {
-        throw new UnsupportedOperationException("pool: being built");
+        checkOpen();
+        return new RemotePool(this, options);
     }
 
     int totalSlots() {

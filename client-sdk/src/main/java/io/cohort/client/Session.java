@@ -138,6 +138,11 @@ final class Session implements AutoCloseable {
     }
 
     /** The digest of a function, sending its definition first if this session has not yet. */
+    /** Where completions and dependent stages run; never a transport thread. */
+    Executor callbacks() {
+        return callbacks;
+    }
+
     ByteString functionDigest(Object function, TaskBody body) {
         synchronized (functionLock) {
             ByteString digest = digestByFunction.get(function);
