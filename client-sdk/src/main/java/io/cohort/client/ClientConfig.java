@@ -240,6 +240,9 @@ public final class ClientConfig {
             if (authToken != null) {
                 notBlank("ClientConfig.authToken", authToken);
             }
+            if (clientCertificate != null && trustCertificates == null) {
+                throw bad("ClientConfig.clientCertificate", "needs trustCertificates: mutual TLS runs over TLS");
+            }
             positive("ClientConfig.connectTimeout", connectTimeout);
             notNegative("ClientConfig.reconnectTimeout", reconnectTimeout);
             notBlank("ClientConfig.clientName", clientName);

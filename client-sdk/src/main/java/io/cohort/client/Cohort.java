@@ -1,9 +1,9 @@
 package io.cohort.client;
 
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Codec;
 import io.cohort.common.Protocol;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,14 +28,11 @@ public final class Cohort {
     }
 
     static CohortExecutor connect(ClientConfig config, AutoCloseable cluster) {
-        if (config.authToken().isPresent() || config.trustCertificates().isPresent()
-                || config.clientCertificate().isPresent()) {
-            throw new IllegalArgumentException("TLS and token authentication are not supported yet by this "
-                    + "version of Cohort; connect over loopback without them");
-        }
         int connectMillis = (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis());
-        ManagedChannel channel = NettyChannelBuilder.forTarget(config.target())
-                .usePlaintext()
+        ChannelSecurity security = new ChannelSecurity(config.trustCertificates().orElse(null),
+                config.clientCertificate().orElse(null), config.clientKey().orElse(null),
+                config.authToken().orElse(null));
+        ManagedChannel channel = security.channelBuilder(config.target())
                 .directExecutor()
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)

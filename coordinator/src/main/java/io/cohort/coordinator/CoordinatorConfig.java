@@ -1,8 +1,10 @@
 package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How a coordinator runs. Immutable; made by {@link #builder()}, whose {@link Builder#build()}
@@ -17,8 +19,18 @@ public final class CoordinatorConfig {
     private final Duration heartbeatTimeout;
     private final Duration placementTimeout;
     private final boolean insecure;
+    private final Path tlsCertificate;
+    private final Path tlsKey;
+    private final Path clientCa;
+    private final String clientToken;
+    private final String workerToken;
 
     private CoordinatorConfig(Builder b) {
+        this.tlsCertificate = b.tlsCertificate;
+        this.tlsKey = b.tlsKey;
+        this.clientCa = b.clientCa;
+        this.clientToken = b.clientToken;
+        this.workerToken = b.workerToken;
         this.host = b.host;
         this.port = b.port;
         this.heartbeatTimeout = b.heartbeatTimeout;
@@ -33,7 +45,8 @@ public final class CoordinatorConfig {
     /** A builder holding this config's values. */
     public Builder toBuilder() {
         return new Builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
-                .placementTimeout(placementTimeout).insecure(insecure);
+                .placementTimeout(placementTimeout).insecure(insecure)
+                .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken);
     }
 
     public String host() {
@@ -56,10 +69,44 @@ public final class CoordinatorConfig {
         return insecure;
     }
 
+    /** The server's certificate chain (PEM); present when TLS is on. */
+    public Optional<Path> tlsCertificate() {
+        return Optional.ofNullable(tlsCertificate);
+    }
+
+    /** The server's private key (PEM, PKCS#8); present when TLS is on. */
+    public Optional<Path> tlsKey() {
+        return Optional.ofNullable(tlsKey);
+    }
+
+    /** CA certificates a client or worker certificate must chain to; present when mutual TLS is required. */
+    public Optional<Path> clientCa() {
+        return Optional.ofNullable(clientCa);
+    }
+
+    /** The token clients present; present when authentication is on. */
+    public Optional<String> clientToken() {
+        return Optional.ofNullable(clientToken);
+    }
+
+    /** The token workers present; present when authentication is on. */
+    public Optional<String> workerToken() {
+        return Optional.ofNullable(workerToken);
+    }
+
+    public boolean tls() {
+        return tlsCertificate != null;
+    }
+
+    public boolean authenticates() {
+        return clientToken != null;
+    }
+
     @Override
     public String toString() {
         return "CoordinatorConfig[host=" + host + ", port=" + port + ", heartbeatTimeout=" + heartbeatTimeout
-                + ", placementTimeout=" + placementTimeout + ", insecure=" + insecure + "]";
+                + ", placementTimeout=" + placementTimeout + ", insecure=" + insecure + ", tls=" + tls()
+                + ", mutualTls=" + (clientCa != null) + ", tokens=" + authenticates() + "]";
     }
 
     /** Not thread-safe. */
@@ -69,6 +116,11 @@ public final class CoordinatorConfig {
         private Duration heartbeatTimeout = Duration.ofSeconds(10);
         private Duration placementTimeout = Duration.ofSeconds(30);
         private boolean insecure;
+        private Path tlsCertificate;
+        private Path tlsKey;
+        private Path clientCa;
+        private String clientToken;
+        private String workerToken;
 
         private Builder() {}
 
@@ -105,8 +157,48 @@ public final class CoordinatorConfig {
             return this;
         }
 
+        /** Serve TLS with this certificate chain and private key (PEM files); null, null: plaintext. */
+        public Builder tls(Path certificate, Path key) {
+            this.tlsCertificate = certificate;
+            this.tlsKey = key;
+            return this;
+        }
+
+        /** Require mutual TLS: every peer shows a certificate signed by one of these CAs; null: not required. */
+        public Builder clientCa(Path caCertificates) {
+            this.clientCa = caCertificates;
+            return this;
+        }
+
+        /**
+         * Require a bearer token on every call: {@code clientToken} for clients (submit, status,
+         * shared objects), {@code workerToken} for workers (attach, shared objects). Both or neither.
+         */
+        public Builder tokens(String clientToken, String workerToken) {
+            this.clientToken = clientToken;
+            this.workerToken = workerToken;
+            return this;
+        }
+
         /** Throws IllegalArgumentException naming the first bad field. */
         public CoordinatorConfig build() {
+            if ((tlsCertificate == null) != (tlsKey == null)) {
+                throw new IllegalArgumentException("tls needs both a certificate and a key");
+            }
+            if (clientCa != null && tlsCertificate == null) {
+                throw new IllegalArgumentException("clientCa (mutual TLS) needs tls (a certificate and a key)");
+            }
+            if ((clientToken == null) != (workerToken == null)) {
+                throw new IllegalArgumentException("tokens: give both a client token and a worker token, or neither");
+            }
+            if (clientToken != null) {
+                if (clientToken.isBlank() || workerToken.isBlank()) {
+                    throw new IllegalArgumentException("tokens must not be blank");
+                }
+                if (clientToken.equals(workerToken)) {
+                    throw new IllegalArgumentException("tokens: the client and worker tokens must differ, or a client could attach as a worker");
+                }
+            }
             if (host.isBlank()) {
                 throw new IllegalArgumentException("host must not be empty");
             }

@@ -5,13 +5,16 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s] [--insecure]}:
+ * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s]
+ * [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--client-token-file F --worker-token-file F] [--insecure]}:
  * runs a coordinator until SIGTERM, then exits 0. Reusable as a picocli subcommand.
  */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
@@ -34,6 +37,24 @@ public final class CoordinatorMain implements Callable<Integer> {
     @Option(names = "--insecure", description = "Allow a non-loopback host without TLS or authentication.")
     boolean insecure;
 
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve TLS with this certificate chain (needs --tls-key).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--tls-client-ca", paramLabel = "PEM",
+            description = "Require mutual TLS: clients and workers show a certificate signed by these CAs.")
+    Path clientCa;
+
+    @Option(names = "--client-token-file", paramLabel = "FILE",
+            description = "Require this token (the file's content) from clients; needs --worker-token-file.")
+    Path clientTokenFile;
+
+    @Option(names = "--worker-token-file", paramLabel = "FILE",
+            description = "Require this token (the file's content) from workers; needs --client-token-file.")
+    Path workerTokenFile;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new CoordinatorMain()).execute(args));
     }
@@ -44,8 +65,11 @@ public final class CoordinatorMain implements Callable<Integer> {
         CoordinatorConfig config;
         try {
             config = CoordinatorConfig.builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
-                    .placementTimeout(placementTimeout).insecure(insecure).build();
-        } catch (IllegalArgumentException e) {
+                    .placementTimeout(placementTimeout).insecure(insecure).tls(tlsCert, tlsKey).clientCa(clientCa)
+                    .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
+                            workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
+                    .build();
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             System.err.println("coordinator: " + e.getMessage());
             return 2;
         }

@@ -4,7 +4,11 @@ import io.cohort.common.Protocol;
 import io.cohort.coordinator.internal.Scheduler;
 import io.cohort.coordinator.internal.SchedulerLoop;
 import io.cohort.coordinator.internal.Services;
+import io.cohort.coordinator.internal.Authenticator;
 import io.grpc.BindableService;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsServerCredentials;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -35,20 +39,26 @@ public final class CoordinatorServer implements AutoCloseable {
      */
     public static CoordinatorServer start(CoordinatorConfig config) throws IOException {
         InetAddress address = InetAddress.getByName(config.host());
-        if (!address.isLoopbackAddress() && !config.insecure()) {
-            throw new IllegalArgumentException("refusing to listen on " + config.host()
-                    + " without TLS and authentication (not available yet); pass --insecure to do it anyway");
+        if (!address.isLoopbackAddress() && !config.insecure() && !(config.tls() && config.authenticates())) {
+            throw new IllegalArgumentException("refusing to listen on " + config.host() + " without "
+                    + (config.tls() ? "" : "TLS (--tls-cert, --tls-key)" + (config.authenticates() ? "" : " and "))
+                    + (config.authenticates() ? "" : "tokens (--client-token-file, --worker-token-file)")
+                    + ": whoever can connect can run code on the workers. Pass --insecure to do it anyway");
         }
         Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis());
         long origin = System.nanoTime();
         SchedulerLoop loop = new SchedulerLoop(core, () -> (System.nanoTime() - origin) / 1_000_000);
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()))
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()),
+                        credentials(config))
                 .directExecutor()   // handlers only enqueue
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
         for (BindableService s : Services.all(loop)) {
             builder.addService(s);
+        }
+        if (config.authenticates()) {
+            builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
         }
         Server server = builder.build();
         loop.start();
@@ -61,6 +71,18 @@ public final class CoordinatorServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
         return new CoordinatorServer(config, server, loop);
+    }
+
+    private static ServerCredentials credentials(CoordinatorConfig config) throws IOException {
+        if (!config.tls()) {
+            return InsecureServerCredentials.create();
+        }
+        TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder()
+                .keyManager(config.tlsCertificate().orElseThrow().toFile(), config.tlsKey().orElseThrow().toFile());
+        if (config.clientCa().isPresent()) {
+            tls.trustManager(config.clientCa().get().toFile()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+        }
+        return tls.build();
     }
 
     /** The bound port (the real one when the config asked for 0). */

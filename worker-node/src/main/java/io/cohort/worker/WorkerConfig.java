@@ -1,5 +1,6 @@
 package io.cohort.worker;
 
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Codec;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -28,8 +29,10 @@ public final class WorkerConfig {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final String host;
+    private final ChannelSecurity security;
 
     private WorkerConfig(Builder b) {
+        this.security = b.security;
         this.coordinator = b.coordinator;
         this.workerId = b.workerId;
         this.slots = b.slots;
@@ -102,6 +105,11 @@ public final class WorkerConfig {
     }
 
     /** The host name sent in the hello. */
+    /** TLS and the worker token for the channel to the coordinator; default plaintext, no token. */
+    public ChannelSecurity security() {
+        return security;
+    }
+
     public String host() {
         return host;
     }
@@ -136,6 +144,7 @@ public final class WorkerConfig {
         private Duration initialBackoff = Duration.ofMillis(100);
         private Duration maxBackoff = Duration.ofSeconds(5);
         private String host;
+        private ChannelSecurity security = ChannelSecurity.PLAINTEXT;
 
         private Builder() {}
 
@@ -243,6 +252,12 @@ public final class WorkerConfig {
                 throw new IllegalArgumentException("host must not be blank");
             }
             this.host = host;
+            return this;
+        }
+
+        /** TLS and the worker token; default {@link ChannelSecurity#PLAINTEXT}. */
+        public Builder security(ChannelSecurity security) {
+            this.security = Objects.requireNonNull(security, "security");
             return this;
         }
 

@@ -15,7 +15,6 @@ import io.cohort.worker.WorkerState.Command;
 import io.cohort.worker.WorkerState.Event;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
@@ -94,10 +93,9 @@ public final class WorkerDaemon implements AutoCloseable {
         }
     }
 
-    /** Starts a daemon with its own plaintext channel to {@link WorkerConfig#coordinator()}. */
+    /** Starts a daemon with its own channel to {@link WorkerConfig#coordinator()}, secured per {@link WorkerConfig#security()}. */
     public static WorkerDaemon start(WorkerConfig config) {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(config.coordinator())
-                .usePlaintext()
+        ManagedChannel ch = config.security().channelBuilder(config.coordinator())
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .build();
         return launch(new WorkerDaemon(config, ch, ch));
@@ -287,7 +285,8 @@ public final class WorkerDaemon implements AutoCloseable {
         failedInARow++;
         String why = status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription());
         switch (status.getCode()) {
-            case FAILED_PRECONDITION -> {
+            case FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED -> {
+                // Retrying cannot help: the version or the credentials are wrong.
                 fatal("the coordinator at " + config.coordinator() + " refused this worker: " + why);
                 return;
             }

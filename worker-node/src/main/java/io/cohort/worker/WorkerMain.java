@@ -1,5 +1,6 @@
 package io.cohort.worker;
 
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
 import io.cohort.common.Protocol;
 import java.io.File;
@@ -65,6 +66,18 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "How long a drain lets running tasks finish, e.g. 30s, 500ms, 2m (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
+
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS, trusting these CA certificates.")
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Client certificate for mutual TLS (needs --tls-key, --tls-ca).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "The worker token (the file's content) the coordinator requires.")
+    Path tokenFile;
 
     @Option(names = "--parent-pid", paramLabel = "PID", description = "Halt as soon as this process ends.")
     Long parentPid;
@@ -133,7 +146,9 @@ public final class WorkerMain implements Callable<Integer> {
                     .workerId(id)
                     .resources(resources)
                     .labels(new LinkedHashSet<>(labels))
-                    .drainTimeout(drainTimeout);
+                    .drainTimeout(drainTimeout)
+                    .security(new ChannelSecurity(tlsCa, tlsCert, tlsKey,
+                            tokenFile == null ? null : ChannelSecurity.readToken(tokenFile)));
             if (slots != null) {
                 b.slots(slots);
             }
@@ -144,7 +159,7 @@ public final class WorkerMain implements Callable<Integer> {
                 b.classLoader(classLoader(classpath));
             }
             return b.build();
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
     }
