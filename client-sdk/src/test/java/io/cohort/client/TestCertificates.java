@@ -30,23 +30,33 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A throw-away PKI for tests, written as PEM files: a CA, a server certificate for 127.0.0.1
- * and localhost, a client certificate, and a second CA that signed none of them.
+ * (or the addresses given) and localhost, a client certificate, and a second CA that signed none of them.
  */
 record TestCertificates(Path caCert, Path serverCert, Path serverKey, Path clientCert, Path clientKey,
                         Path strangerCaCert) {
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
     static TestCertificates create(Path dir) throws IOException, GeneralSecurityException, OperatorCreationException {
+        return create(dir, "127.0.0.1");
+    }
+
+    /** As {@link #create(Path)}, with the server certificate naming {@code serverIps} (and localhost). */
+    static TestCertificates create(Path dir, String... serverIps)
+            throws IOException, GeneralSecurityException, OperatorCreationException {
         KeyPairGenerator keys = KeyPairGenerator.getInstance("EC");
         keys.initialize(256);
         X500Name caName = new X500Name("CN=cohort test CA");
         KeyPair ca = keys.generateKeyPair();
         X509Certificate caCert = sign(caName, ca.getPublic(), caName, ca.getPrivate(), true, null);
         KeyPair server = keys.generateKeyPair();
-        GeneralNames loopback = new GeneralNames(new GeneralName[] {
-            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")});
+        GeneralName[] names = new GeneralName[serverIps.length + 1];
+        for (int i = 0; i < serverIps.length; i++) {
+            names[i] = new GeneralName(GeneralName.iPAddress, serverIps[i]);
+        }
+        names[serverIps.length] = new GeneralName(GeneralName.dNSName, "localhost");
+        GeneralNames serverNames = new GeneralNames(names);
         X509Certificate serverCert = sign(new X500Name("CN=localhost"), server.getPublic(), caName, ca.getPrivate(),
-                false, loopback);
+                false, serverNames);
         KeyPair client = keys.generateKeyPair();
         X509Certificate clientCert = sign(new X500Name("CN=cohort test client"), client.getPublic(), caName,
                 ca.getPrivate(), false, null);
