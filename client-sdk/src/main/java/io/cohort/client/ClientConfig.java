@@ -1,5 +1,6 @@
 package io.cohort.client;
 
+import static io.cohort.client.OptionChecks.atLeast;
 import static io.cohort.client.OptionChecks.bad;
 import static io.cohort.client.OptionChecks.noNulls;
 import static io.cohort.client.OptionChecks.notBlank;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Executor;
 
@@ -23,8 +25,7 @@ import java.util.concurrent.Executor;
  * rest: no {@code authToken}, no TLS ({@code trustCertificates}, {@code clientCertificate}),
  * {@code connectTimeout} 10 s, {@code reconnectTimeout} 30 s, {@code callbackExecutor} Cohort's
  * own, {@code clientName} {@value #DEFAULT_CLIENT_NAME}.
- *
- * <p>TLS and the auth token are held here for the transport, which does not use them yet.
+ * {@code maxInFlight} none ({@code blockWhenFull} true).
  */
 public final class ClientConfig {
     /** The default {@link #clientName()}. */
@@ -35,7 +36,7 @@ public final class ClientConfig {
      * Its {@link #target()} is null, so connecting with it fails.
      */
     public static final ClientConfig DEFAULTS = new ClientConfig(null, null, null, null, null,
-            Duration.ofSeconds(10), Duration.ofSeconds(30), null, DEFAULT_CLIENT_NAME);
+            Duration.ofSeconds(10), Duration.ofSeconds(30), null, DEFAULT_CLIENT_NAME, 0, true);
 
     private final String target;
     private final String authToken;
@@ -46,10 +47,15 @@ public final class ClientConfig {
     private final Duration reconnectTimeout;
     private final Executor callbackExecutor;
     private final String clientName;
+    private final int maxInFlight;            // 0: no limit
+    private final boolean blockWhenFull;
 
     private ClientConfig(String target, String authToken, Path trustCertificates,
                          Path clientCertificate, Path clientKey, Duration connectTimeout,
-                         Duration reconnectTimeout, Executor callbackExecutor, String clientName) {
+                         Duration reconnectTimeout, Executor callbackExecutor, String clientName,
+                         int maxInFlight, boolean blockWhenFull) {
+        this.maxInFlight = maxInFlight;
+        this.blockWhenFull = blockWhenFull;
         this.target = target;
         this.authToken = authToken;
         this.trustCertificates = trustCertificates;
@@ -77,6 +83,8 @@ public final class ClientConfig {
         b.reconnectTimeout = reconnectTimeout;
         b.callbackExecutor = callbackExecutor;
         b.clientName = clientName;
+        b.maxInFlight = maxInFlight;
+        b.blockWhenFull = blockWhenFull;
         return b;
     }
 
@@ -125,9 +133,23 @@ public final class ClientConfig {
         return clientName;
     }
 
+    /** At most this many tasks submitted and not yet answered; empty (the default): no limit. */
+    public OptionalInt maxInFlight() {
+        return maxInFlight == 0 ? OptionalInt.empty() : OptionalInt.of(maxInFlight);
+    }
+
+    /**
+     * At the {@link #maxInFlight()} limit, true (the default): submit blocks until a task is
+     * answered; false: submit throws {@link java.util.concurrent.RejectedExecutionException}.
+     */
+    public boolean blockWhenFull() {
+        return blockWhenFull;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof ClientConfig c && Objects.equals(target, c.target)
+                && maxInFlight == c.maxInFlight && blockWhenFull == c.blockWhenFull
                 && Objects.equals(authToken, c.authToken)
                 && Objects.equals(trustCertificates, c.trustCertificates)
                 && Objects.equals(clientCertificate, c.clientCertificate)
@@ -141,7 +163,7 @@ public final class ClientConfig {
     public int hashCode() {
         return Objects.hash(target, authToken, trustCertificates, clientCertificate, clientKey,
                 connectTimeout, reconnectTimeout, System.identityHashCode(callbackExecutor),
-                clientName);
+                clientName, maxInFlight, blockWhenFull);
     }
 
     /** Shows whether an auth token is set, never the token. */
@@ -153,7 +175,8 @@ public final class ClientConfig {
                 + ", clientCertificate=" + clientCertificate + ", clientKey=" + clientKey
                 + ", connectTimeout=" + connectTimeout + ", reconnectTimeout=" + reconnectTimeout
                 + ", callbackExecutor=" + (callbackExecutor == null ? "default" : callbackExecutor)
-                + ", clientName=" + clientName + "}";
+                + ", clientName=" + clientName
+                + ", maxInFlight=" + (maxInFlight == 0 ? "none" : maxInFlight) + ", blockWhenFull=" + blockWhenFull + "}";
     }
 
     /**
@@ -171,6 +194,9 @@ public final class ClientConfig {
         private Duration reconnectTimeout = DEFAULTS.reconnectTimeout;
         private Executor callbackExecutor;
         private String clientName = DEFAULT_CLIENT_NAME;
+        private int maxInFlight;
+        private boolean maxInFlightSet;
+        private boolean blockWhenFull = true;
 
         private Builder() {}
 
@@ -230,6 +256,22 @@ public final class ClientConfig {
             return this;
         }
 
+        /**
+         * Built-in backpressure: at most this many tasks in flight (submitted, not yet answered),
+         * {@code >= 1}. Default: no limit.
+         */
+        public Builder maxInFlight(int tasks) {
+            this.maxInFlight = tasks;
+            this.maxInFlightSet = true;
+            return this;
+        }
+
+        /** At the limit, block (true, the default) or throw RejectedExecutionException (false). */
+        public Builder blockWhenFull(boolean block) {
+            this.blockWhenFull = block;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first bad field, or "target is required" */
         public ClientConfig build() {
             noNulls(nulls);
@@ -243,11 +285,15 @@ public final class ClientConfig {
             if (clientCertificate != null && trustCertificates == null) {
                 throw bad("ClientConfig.clientCertificate", "needs trustCertificates: mutual TLS runs over TLS");
             }
+            if (maxInFlightSet) {
+                atLeast("ClientConfig.maxInFlight", maxInFlight, 1);
+            }
             positive("ClientConfig.connectTimeout", connectTimeout);
             notNegative("ClientConfig.reconnectTimeout", reconnectTimeout);
             notBlank("ClientConfig.clientName", clientName);
             return new ClientConfig(target, authToken, trustCertificates, clientCertificate,
-                    clientKey, connectTimeout, reconnectTimeout, callbackExecutor, clientName);
+                    clientKey, connectTimeout, reconnectTimeout, callbackExecutor, clientName,
+                    maxInFlight, blockWhenFull);
         }
     }
 

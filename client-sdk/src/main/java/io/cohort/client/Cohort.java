@@ -50,6 +50,7 @@ public final class Cohort {
         try {
             Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
                     Codec.standard(), loader, callbacks);
+            config.maxInFlight().ifPresent(max -> session.limitInFlight(max, config.blockWhenFull()));
             return new RemoteExecutor(session, own, config.connectTimeout(), cluster);
         } catch (RuntimeException e) {
             channel.shutdownNow();

@@ -69,6 +69,9 @@ final class Session implements AutoCloseable {
     private final Map<Long, TaskFuture<?>> pending = new ConcurrentHashMap<>();
     /** Submitted tasks whose futures are not completed yet (pending ones, and answers in hand-off). */
     private final AtomicInteger unanswered = new AtomicInteger();
+    /** Permits for tasks in flight (ClientConfig.maxInFlight); null: no limit. */
+    private volatile java.util.concurrent.Semaphore inFlight;
+    private volatile boolean blockWhenFull = true;
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
     private final AtomicInteger drainers = new AtomicInteger();
     private final AtomicLong nextId = new AtomicLong();
@@ -173,14 +176,27 @@ final class Session implements AutoCloseable {
         return bytes;
     }
 
+    /** Bounds the tasks in flight: at the bound, submit blocks ({@code block}) or is refused. */
+    void limitInFlight(int max, boolean block) {
+        blockWhenFull = block;
+        inFlight = new java.util.concurrent.Semaphore(max);
+    }
+
     /** Sends one task; the future completes when its result arrives. */
     <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original) {
+        java.util.concurrent.Semaphore limit = inFlight;
+        if (limit != null) {
+            takeRoom(limit);
+        }
         long id = nextId.incrementAndGet();
         TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller);
         future.original = original;
         future.chunk = chunk;
         Throwable gone = ended;
         if (gone != null) {
+            if (limit != null) {
+                limit.release();
+            }
             future.completeExceptionally(sessionEnded(gone));
             return future;
         }
@@ -341,7 +357,27 @@ final class Session implements AutoCloseable {
         return batch.build();
     }
 
+    private void takeRoom(java.util.concurrent.Semaphore limit) {
+        if (limit.tryAcquire()) {
+            return;
+        }
+        if (!blockWhenFull) {
+            throw new java.util.concurrent.RejectedExecutionException("the client's limit of tasks in flight "
+                    + "(ClientConfig.maxInFlight) is reached: wait for some to finish, or raise the limit");
+        }
+        try {
+            limit.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CohortException("interrupted while waiting for room under the limit of tasks in flight", e);
+        }
+    }
+
     private void answered(int count) {
+        java.util.concurrent.Semaphore limit = inFlight;
+        if (limit != null && count > 0) {
+            limit.release(count);
+        }
         if (unanswered.addAndGet(-count) == 0) {
             synchronized (idle) {
                 idle.notifyAll();
