@@ -10,7 +10,10 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
 
-/** JDK serialization, with an {@link ObjectInputFilter} on every decode. */
+/**
+ * JDK serialization, with an {@link ObjectInputFilter} on every decode; the plainest values
+ * (null, boxed numbers, strings, byte arrays) skip the object stream (see {@link PlainValues}).
+ */
 public final class JdkCodec implements Codec {
     /**
      * Refuses classes used in well-known deserialization gadget chains; everything else the
@@ -46,6 +49,10 @@ public final class JdkCodec implements Codec {
 
     @Override
     public ByteString encode(Object value) {
+        ByteString plain = PlainValues.encode(value);
+        if (plain != null) {
+            return plain;
+        }
         ByteString.Output out = ByteString.newOutput(256);
         try (ObjectOutputStream oos = new ObjectOutputStream(out)) {
             oos.writeObject(value);
@@ -59,6 +66,10 @@ public final class JdkCodec implements Codec {
 
     @Override
     public Object decode(ByteString bytes, ClassLoader loader) {
+        Object plain = PlainValues.decode(bytes);
+        if (plain != PlainValues.NOT_PLAIN) {
+            return plain;
+        }
         String[] refused = new String[1];
         try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
             in.setObjectInputFilter(info -> {

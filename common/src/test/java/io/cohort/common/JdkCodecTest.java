@@ -27,6 +27,28 @@ class JdkCodecTest {
     }
 
     @Test
+    void plainValuesRoundTripInAFewBytes() {
+        for (Object v : new Object[] {null, 0L, -1L, Long.MAX_VALUE, 42, Integer.MIN_VALUE, 2.5, Double.NaN,
+                true, false, "", "héllo ✓", Long.valueOf(7)}) {
+            ByteString bytes = codec.encode(v);
+            assertEquals(v, codec.decode(bytes, loader));
+            assertTrue(bytes.size() <= 1 + Math.max(8, String.valueOf(v).length() * 3), v + ": " + bytes.size());
+        }
+        assertArrayEquals(new byte[0], (byte[]) codec.decode(codec.encode(new byte[0]), loader));
+        byte[] big = new byte[1 << 20];
+        big[big.length - 1] = 9;
+        assertArrayEquals(big, (byte[]) codec.decode(codec.encode(big), loader));
+        assertEquals(big.length + 1, codec.encode(big).size());
+    }
+
+    @Test
+    void aTruncatedPlainValueIsAClearError() {
+        ByteString longValue = codec.encode(123L);
+        CodecException e = assertThrows(CodecException.class, () -> codec.decode(longValue.substring(0, 4), loader));
+        assertTrue(e.getMessage().contains("needs 9 bytes"), e.getMessage());
+    }
+
+    @Test
     void encodingSomethingNotSerializableNamesTheClass() {
         Object notSerializable = new Object();
         CodecException e = assertThrows(CodecException.class, () -> codec.encode(List.of(notSerializable)));

@@ -1,0 +1,81 @@
+package io.cohort.common;
+
+import com.google.protobuf.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A compact encoding for the values tasks pass most (null, boxed numbers, booleans, strings,
+ * byte arrays): a tag byte and the raw value, without an object stream around it. Tags never
+ * equal 0xAC, the first byte of every JDK serialization stream, so the two encodings cannot be
+ * confused.
+ */
+final class PlainValues {
+    private static final byte NULL = 1;
+    private static final byte LONG = 2;
+    private static final byte INT = 3;
+    private static final byte DOUBLE = 4;
+    private static final byte STRING = 5;
+    private static final byte BYTES = 6;
+    private static final byte TRUE = 7;
+    private static final byte FALSE = 8;
+
+    /** Marks "not a plain value": decode() returns it when the bytes are some other encoding. */
+    static final Object NOT_PLAIN = new Object();
+
+    private PlainValues() {}
+
+    /** The compact form, or null when the value is not of a plain class. */
+    static ByteString encode(Object value) {
+        if (value == null) {
+            return ByteString.copyFrom(new byte[] {NULL});
+        }
+        Class<?> c = value.getClass();
+        if (c == Long.class) {
+            return ByteString.copyFrom(ByteBuffer.allocate(9).put(LONG).putLong((Long) value).array());
+        }
+        if (c == Integer.class) {
+            return ByteString.copyFrom(ByteBuffer.allocate(5).put(INT).putInt((Integer) value).array());
+        }
+        if (c == Double.class) {
+            return ByteString.copyFrom(ByteBuffer.allocate(9).put(DOUBLE).putDouble((Double) value).array());
+        }
+        if (c == Boolean.class) {
+            return ByteString.copyFrom(new byte[] {(Boolean) value ? TRUE : FALSE});
+        }
+        if (c == String.class) {
+            return ByteString.copyFrom(new byte[] {STRING}).concat(ByteString.copyFromUtf8((String) value));
+        }
+        if (c == byte[].class) {
+            return ByteString.copyFrom(new byte[] {BYTES}).concat(ByteString.copyFrom((byte[]) value));
+        }
+        return null;
+    }
+
+    /** The value, or {@link #NOT_PLAIN} when the bytes are not in the compact form. */
+    static Object decode(ByteString bytes) {
+        if (bytes.isEmpty()) {
+            return NOT_PLAIN;
+        }
+        byte tag = bytes.byteAt(0);
+        return switch (tag) {
+            case NULL -> null;
+            case LONG -> fixed(bytes, 9).getLong(1);
+            case INT -> fixed(bytes, 5).getInt(1);
+            case DOUBLE -> fixed(bytes, 9).getDouble(1);
+            case TRUE -> Boolean.TRUE;
+            case FALSE -> Boolean.FALSE;
+            case STRING -> bytes.substring(1).toString(StandardCharsets.UTF_8);
+            case BYTES -> bytes.substring(1).toByteArray();
+            default -> NOT_PLAIN;
+        };
+    }
+
+    private static ByteBuffer fixed(ByteString bytes, int size) {
+        if (bytes.size() != size) {
+            throw new CodecException("cannot decode: a plain value of tag " + bytes.byteAt(0) + " needs "
+                    + size + " bytes, got " + bytes.size(), null, null);
+        }
+        return bytes.asReadOnlyByteBuffer();
+    }
+}
