@@ -49,7 +49,7 @@ public final class Cohort {
         }
         try {
             Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
-                    Codec.standard(), loader, callbacks);
+                    config.reconnectTimeout().toMillis(), Codec.standard(), loader, callbacks);
             config.maxInFlight().ifPresent(max -> session.limitInFlight(max, config.blockWhenFull()));
             return new RemoteExecutor(session, own, config.connectTimeout(), cluster);
         } catch (RuntimeException e) {

@@ -75,39 +75,53 @@ final class Session implements AutoCloseable {
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
     private final AtomicInteger drainers = new AtomicInteger();
     private final AtomicLong nextId = new AtomicLong();
-    private final CompletableFuture<ClientWelcome> welcome = new CompletableFuture<>();
     private final Object functionLock = new Object();
     /** Guarded by functionLock. Keys are the user's function objects (identity for lambdas). */
     private final Map<Object, ByteString> digestByFunction = new WeakHashMap<>();
     /** Guarded by functionLock. */
     private final java.util.Set<ByteString> sentDigests = new java.util.HashSet<>();
     private final Object idle = new Object();
-    private volatile ClientCallStreamObserver<SessionRequest> requests;
     private volatile Throwable ended;
     private volatile boolean closeRequested;
-    private boolean halfClosed;   // only touched by the drainer
+    private final String clientName;
+    /** How long a lost stream is retried before the pending futures fail; 0: not at all. */
+    private final long reconnectMillis;
+    /** The submit of each pending task, kept to send again on a new stream after a reconnect. */
+    private final Map<Long, TaskSubmit> submits = new ConcurrentHashMap<>();
+    /** Guarded by functionLock: every function defined, to define again on a new stream. */
+    private final Map<ByteString, FunctionDef> functionDefs = new java.util.HashMap<>();
+    /** The stream in use, or being opened. */
+    private volatile Inbound current;
+    /** False while the current stream waits for its welcome: nothing but the hello may be written. */
+    private volatile boolean connected;
 
-    private Session(String target, ManagedChannel channel, Codec codec, ClassLoader loader, Executor callbacks) {
+    private Session(String target, ManagedChannel channel, Codec codec, ClassLoader loader, Executor callbacks,
+                    String clientName, long reconnectMillis) {
         this.target = target;
         this.channel = channel;
         this.codec = codec;
         this.loader = loader;
         this.callbacks = callbacks;
+        this.clientName = clientName;
+        this.reconnectMillis = reconnectMillis;
     }
 
-    /** Opens the session and waits for the coordinator's welcome, at most {@code timeoutMillis}. */
+    /**
+     * Opens the session and waits for the coordinator's welcome, at most {@code timeoutMillis}.
+     * A stream lost later is opened again for up to {@code reconnectMillis}, and the tasks not
+     * answered yet are sent again on it.
+     */
     static Session open(String target, ManagedChannel channel, String clientName, long timeoutMillis,
-                        Codec codec, ClassLoader loader, Executor callbacks) {
-        Session s = new Session(target, channel, codec, loader, callbacks);
-        ClientServiceGrpc.newStub(channel).withOnReadyThreshold(1).session(s.new Inbound());
-        s.requests.onNext(SessionRequest.newBuilder().setHello(ClientHello.newBuilder()
-                .setProtocolVersion(Protocol.VERSION).setClientName(clientName)).build());
+                        long reconnectMillis, Codec codec, ClassLoader loader, Executor callbacks) {
+        Session s = new Session(target, channel, codec, loader, callbacks, clientName, reconnectMillis);
+        Inbound first = s.startStream();
         try {
-            ClientWelcome w = s.welcome.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            ClientWelcome w = first.welcome.get(timeoutMillis, TimeUnit.MILLISECONDS);
             if (w.getProtocolVersion() != Protocol.VERSION) {
                 throw new CohortException("coordinator at " + target + " speaks protocol version "
                         + w.getProtocolVersion() + "; this client speaks " + Protocol.VERSION);
             }
+            s.connected = true;
             return s;
         } catch (TimeoutException e) {
             s.abort();
@@ -126,6 +140,103 @@ final class Session implements AutoCloseable {
 
     String target() {
         return target;
+    }
+
+    /** Opens a stream and says hello on it; the welcome completes its {@code welcome}. */
+    private Inbound startStream() {
+        Inbound in = new Inbound();
+        connected = false;
+        current = in;
+        ClientServiceGrpc.newStub(channel).withOnReadyThreshold(1).session(in);
+        in.stream.onNext(SessionRequest.newBuilder().setHello(ClientHello.newBuilder()
+                .setProtocolVersion(Protocol.VERSION).setClientName(clientName)).build());
+        return in;
+    }
+
+    private static boolean reconnectable(Throwable t) {
+        if (t instanceof CohortException) {
+            return true;   // the coordinator ended the stream cleanly, e.g. on its way down
+        }
+        return switch (Status.fromThrowable(t).getCode()) {
+            // Trying again cannot help: wrong credentials, version or messages.
+            case UNAUTHENTICATED, PERMISSION_DENIED, FAILED_PRECONDITION, INVALID_ARGUMENT, UNIMPLEMENTED -> false;
+            default -> true;
+        };
+    }
+
+    private void scheduleReconnect(long deadlineNanos, long delayMillis, Throwable cause) {
+        CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS)
+                .execute(() -> reconnect(deadlineNanos, delayMillis, cause));
+    }
+
+    private void reconnect(long deadlineNanos, long delayMillis, Throwable cause) {
+        if (closeRequested || ended != null) {
+            return;
+        }
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+            giveUp(cause);
+            return;
+        }
+        Inbound in = startStream();
+        in.welcome.orTimeout(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 5_000), TimeUnit.MILLISECONDS)
+                .whenComplete((w, error) -> {
+                    if (error == null && w.getProtocolVersion() == Protocol.VERSION) {
+                        resume(in);
+                        return;
+                    }
+                    Throwable why = error == null
+                            ? new CohortException("the coordinator now speaks protocol version " + w.getProtocolVersion())
+                            : error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;
+                    in.stream.cancel("reconnect attempt failed", null);
+                    if (error != null && !(why instanceof TimeoutException) && !reconnectable(why)) {
+                        giveUp(why);
+                    } else {
+                        scheduleReconnect(deadlineNanos, Math.min(delayMillis * 2, 2_000), why);
+                    }
+                });
+    }
+
+    /** On a new stream: defines every function again and sends every task not answered yet. */
+    private void resume(Inbound in) {
+        int sent = 0;
+        synchronized (functionLock) {   // submit() holds it too: no task slips between clear and re-send
+            outbound.clear();   // what was queued was meant for the lost stream
+            outbound.addAll(functionDefs.values());
+            List<Long> ids = new ArrayList<>(pending.keySet());
+            ids.sort(null);
+            for (Long id : ids) {
+                TaskFuture<?> f = pending.get(id);
+                if (f == null) {
+                    continue;
+                }
+                CompletableFuture<Boolean> removal = f.removal;
+                boolean removeAsked = removal != null && !removal.isDone() && !f.hasStarted();
+                if (f.isDone() || removeAsked) {
+                    // Cancelled while the stream was down: it is not sent again.
+                    if (pending.remove(id) != null) {
+                        submits.remove(id);
+                        f.answerRemoval(true);
+                        answered(1);
+                    }
+                    continue;
+                }
+                f.requeued();
+                outbound.add(submits.get(id));
+                sent++;
+            }
+            connected = true;
+        }
+        LOG.log(System.Logger.Level.WARNING, "session with " + target + " reconnected; " + sent
+                + " unanswered tasks sent again (they may run a second time)");
+        drain();
+    }
+
+    private void giveUp(Throwable cause) {
+        CohortException t = new CohortException("lost the session with the coordinator at " + target
+                + " and could not reconnect within " + reconnectMillis + " ms: " + describe(cause), cause);
+        ended = t;
+        runCallbacks(() -> failAll(t));
     }
 
     ManagedChannel channel() {
@@ -153,7 +264,9 @@ final class Session implements AutoCloseable {
                 ByteString bytes = encodeTask(body);
                 digest = Digests.sha256(bytes);
                 if (sentDigests.add(digest)) {
-                    outbound.add(FunctionDef.newBuilder().setDigest(digest).setBody(bytes).build());
+                    FunctionDef def = FunctionDef.newBuilder().setDigest(digest).setBody(bytes).build();
+                    functionDefs.put(digest, def);
+                    outbound.add(def);
                 }
                 digestByFunction.put(function, digest);
             }
@@ -201,8 +314,12 @@ final class Session implements AutoCloseable {
             return future;
         }
         unanswered.incrementAndGet();
-        pending.put(id, future);
-        outbound.add(TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build());
+        TaskSubmit submit = TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build();
+        synchronized (functionLock) {
+            pending.put(id, future);
+            submits.put(id, submit);
+            outbound.add(submit);
+        }
         drain();
         if (ended != null) {
             failAll(ended);   // the stream ended while we queued: nobody else will fail it
@@ -320,13 +437,14 @@ final class Session implements AutoCloseable {
         }
         int missed = 1;
         do {
-            ClientCallStreamObserver<SessionRequest> out = requests;
+            Inbound in = current;
+            ClientCallStreamObserver<SessionRequest> out = in.stream;
             try {
-                while (!halfClosed && out.isReady() && !outbound.isEmpty()) {
+                while (connected && !in.halfClosed && out.isReady() && !outbound.isEmpty()) {
                     out.onNext(nextBatch());
                 }
-                if (closeRequested && !halfClosed && outbound.isEmpty()) {
-                    halfClosed = true;
+                if (connected && closeRequested && !in.halfClosed && outbound.isEmpty()) {
+                    in.halfClosed = true;
                     out.onCompleted();
                 }
             } catch (RuntimeException e) {
@@ -442,6 +560,7 @@ final class Session implements AutoCloseable {
         int failed = 0;
         for (Long id : List.copyOf(pending.keySet())) {
             TaskFuture<?> f = pending.remove(id);
+            submits.remove(id);
             if (f != null) {
                 failed++;
                 f.answerRemoval(false);
@@ -471,10 +590,15 @@ final class Session implements AutoCloseable {
     }
 
     /** The coordinator's side of the stream. Runs on transport threads: hands off, never blocks. */
+    /** One stream of the session: the first, or one opened by a reconnect. */
     private final class Inbound implements ClientResponseObserver<SessionRequest, SessionResponse> {
+        final CompletableFuture<ClientWelcome> welcome = new CompletableFuture<>();
+        volatile ClientCallStreamObserver<SessionRequest> stream;
+        boolean halfClosed;   // only touched by the drainer
+
         @Override
         public void beforeStart(ClientCallStreamObserver<SessionRequest> stream) {
-            requests = stream;
+            this.stream = stream;
             stream.setOnReadyHandler(Session.this::drain);
         }
 
@@ -482,6 +606,9 @@ final class Session implements AutoCloseable {
         public void onNext(SessionResponse response) {
             if (response.hasWelcome()) {
                 welcome.complete(response.getWelcome());
+            }
+            if (this != current) {
+                return;   // a stream replaced by a reconnect
             }
             for (TaskStarted s : response.getStartedList()) {
                 TaskFuture<?> f = pending.get(s.getTaskId());
@@ -495,6 +622,7 @@ final class Session implements AutoCloseable {
                 List<TaskResult> results = new ArrayList<>(response.getResultsCount());
                 for (TaskResult r : response.getResultsList()) {
                     TaskFuture<?> f = pending.remove(r.getTaskId());
+                    submits.remove(r.getTaskId());
                     if (f != null) {
                         f.answerRemoval(r.getStatus() == TaskStatus.CANCELLED);
                         futures.add(f);
@@ -523,8 +651,19 @@ final class Session implements AutoCloseable {
         }
 
         private void end(Throwable t) {
-            ended = t;
+            boolean wasWelcomed = welcome.isDone() && !welcome.isCompletedExceptionally();
             welcome.completeExceptionally(t);
+            if (this != current || !wasWelcomed) {
+                return;   // replaced, or never opened: open() or reconnect() decides what follows
+            }
+            if (!closeRequested && reconnectMillis > 0 && reconnectable(t)) {
+                LOG.log(System.Logger.Level.WARNING, "session with " + target + " lost (" + describe(t)
+                        + "); reconnecting for up to " + reconnectMillis + " ms");
+                connected = false;
+                scheduleReconnect(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(reconnectMillis), 50, t);
+                return;
+            }
+            ended = t;
             if (!closeRequested) {
                 LOG.log(System.Logger.Level.WARNING, "session with " + target + " ended: " + describe(t));
             }

@@ -73,6 +73,11 @@ public class TaskFuture<T> extends CompletableFuture<T> {
         answerRemoval(false);
     }
 
+    /** Sent again after a reconnect: it waits to start once more. */
+    void requeued() {
+        started = false;
+    }
+
     boolean hasStarted() {
         return started;
     }
