@@ -24,7 +24,7 @@ class FrozenWorkerTest {
     @Test
     void aSilentWorkerIsLostAfterTheHeartbeatTimeoutAndItsLateResultIsDropped() throws Exception {
         try (CoordinatorServer coordinator = CoordinatorServer.start(CoordinatorConfig.builder().port(0)
-                     .heartbeatTimeout(Duration.ofSeconds(2)).build());
+                     .heartbeatTimeout(Duration.ofSeconds(3)).build());
              WorkerProcesses workers = new WorkerProcesses();
              Gate gate = new Gate()) {
             workers.start(coordinator.target(), "w1");

@@ -63,7 +63,7 @@ class MultiHostTest {
         Path clientToken = Files.writeString(dir.resolve("client.token"), "client-token-for-the-bed");
         Path workerToken = Files.writeString(dir.resolve("worker.token"), "worker-token-for-the-bed");
         Lines coordinator = new Lines(java("coord", "io.cohort.coordinator.CoordinatorMain", "--host", COORDINATOR,
-                "--port", "7070", "--heartbeat-timeout", "2s", "--tls-cert", certs.serverCert().toString(),
+                "--port", "7070", "--heartbeat-timeout", "5s", "--tls-cert", certs.serverCert().toString(),
                 "--tls-key", certs.serverKey().toString(), "--client-token-file", clientToken.toString(),
                 "--worker-token-file", workerToken.toString()));
         assertNotNull(coordinator.await("cohort coordinator listening on " + COORDINATOR + ":7070"));
