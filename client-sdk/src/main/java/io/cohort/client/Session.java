@@ -217,6 +217,7 @@ final class Session implements AutoCloseable {
                     if (pending.remove(id) != null) {
                         submits.remove(id);
                         f.answerRemoval(true);
+                        claimed(1);
                         answered(1);
                     }
                     continue;
@@ -491,11 +492,18 @@ final class Session implements AutoCloseable {
         }
     }
 
-    private void answered(int count) {
+    /**
+     * Gives back room under the in-flight limit for tasks just claimed from {@code pending},
+     * before their futures complete, so a caller who sees a future done can submit again.
+     */
+    private void claimed(int count) {
         java.util.concurrent.Semaphore limit = inFlight;
         if (limit != null && count > 0) {
             limit.release(count);
         }
+    }
+
+    private void answered(int count) {
         if (unanswered.addAndGet(-count) == 0) {
             synchronized (idle) {
                 idle.notifyAll();
@@ -567,6 +575,7 @@ final class Session implements AutoCloseable {
                 f.completeExceptionally(sessionEnded(cause));
             }
         }
+        claimed(failed);
         answered(failed);
     }
 
@@ -629,6 +638,7 @@ final class Session implements AutoCloseable {
                         results.add(r);
                     }
                 }
+                claimed(futures.size());
                 if (!futures.isEmpty()) {
                     runCallbacks(() -> {
                         for (int i = 0; i < futures.size(); i++) {
