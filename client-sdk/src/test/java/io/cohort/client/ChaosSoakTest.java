@@ -73,8 +73,14 @@ class ChaosSoakTest {
                 // Chaos until the work is done: bounded by count (the tasks) and time (the deadline).
                 // Only attached workers are killed, and only while another one works, so the job moves.
                 while (!allDone.await(3, TimeUnit.SECONDS) && System.nanoTime() < deadline) {
+                    List<WorkerInfo> seen;
+                    try {
+                        seen = cohort.clusterInfo().workers();
+                    } catch (CohortException restarting) {
+                        continue;   // the coordinator is between lives
+                    }
                     List<String> active = new ArrayList<>();
-                    for (WorkerInfo w : cohort.clusterInfo().workers()) {
+                    for (WorkerInfo w : seen) {
                         if (w.state() == WorkerState.ACTIVE && alive.containsKey(w.id())) {
                             active.add(w.id());
                         }
