@@ -129,6 +129,11 @@ final class Session implements AutoCloseable {
         return channel;
     }
 
+    /** The id the coordinator gave this session (known once open returns). */
+    String sessionId() {
+        return welcome.join().getSessionId();
+    }
+
     Codec codec() {
         return codec;
     }

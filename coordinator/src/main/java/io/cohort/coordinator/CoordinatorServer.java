@@ -4,6 +4,10 @@ import io.cohort.common.Protocol;
 import io.cohort.coordinator.internal.Scheduler;
 import io.cohort.coordinator.internal.SchedulerLoop;
 import io.cohort.coordinator.internal.Services;
+import io.cohort.coordinator.shared.SharedLifecycle;
+import io.cohort.coordinator.shared.SharedService;
+import io.cohort.coordinator.shared.SharedStore;
+import io.cohort.coordinator.shared.SharedTimers;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -22,11 +26,13 @@ public final class CoordinatorServer implements AutoCloseable {
     private final CoordinatorConfig config;
     private final Server server;
     private final SchedulerLoop loop;
+    private final SharedTimers sharedTimers;
 
-    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop) {
+    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers) {
         this.config = config;
         this.server = server;
         this.loop = loop;
+        this.sharedTimers = sharedTimers;
     }
 
     /**
@@ -50,17 +56,22 @@ public final class CoordinatorServer implements AutoCloseable {
         for (BindableService s : Services.all(loop)) {
             builder.addService(s);
         }
+        SharedTimers sharedTimers = new SharedTimers();
+        SharedStore shared = new SharedStore(sharedTimers);
+        loop.observe(new SharedLifecycle(shared));
+        builder.addService(new SharedService(shared));
         Server server = builder.build();
         loop.start();
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
             loop.close();
+            sharedTimers.close();
             throw e;
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
-        return new CoordinatorServer(config, server, loop);
+        return new CoordinatorServer(config, server, loop, sharedTimers);
     }
 
     /** The bound port (the real one when the config asked for 0). */
@@ -79,6 +90,7 @@ public final class CoordinatorServer implements AutoCloseable {
     public void close() {
         server.shutdownNow();
         loop.close();
+        sharedTimers.close();
         try {
             server.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
