@@ -162,6 +162,7 @@ final class SharedClient {
         return sum < 0 ? Long.MAX_VALUE : sum;
     }
 
+    /** Users see Java's and Cohort's exceptions, never gRPC's (the status is in the message). */
     private static RuntimeException translate(Throwable t, String name, SharedOp op) {
         if (!(t instanceof StatusRuntimeException e)) {
             return new CohortException("shared object '" + name + "': " + t, t);
@@ -169,14 +170,15 @@ final class SharedClient {
         Status s = e.getStatus();
         String what = "shared object '" + name + "': " + s.getDescription();
         return switch (s.getCode()) {
-            case NOT_FOUND -> new IllegalStateException(what, e);
+            case NOT_FOUND -> new IllegalStateException(what);
             case FAILED_PRECONDITION -> op == SharedOp.UNLOCK
-                    ? new IllegalMonitorStateException(what) : new IllegalStateException(what, e);
+                    ? new IllegalMonitorStateException(what) : new IllegalStateException(what);
             case OUT_OF_RANGE -> new IndexOutOfBoundsException(what);
-            case INVALID_ARGUMENT -> new IllegalArgumentException(what, e);
-            case DEADLINE_EXCEEDED -> new CohortTimeoutException(what, e);
-            case ABORTED -> new CohortException(what, e);
-            default -> new CohortException("shared object '" + name + "': " + s, e);
+            case INVALID_ARGUMENT -> new IllegalArgumentException(what);
+            case DEADLINE_EXCEEDED -> new CohortTimeoutException(what);
+            case ABORTED -> new CohortException(what);
+            default -> new CohortException("shared object '" + name + "': " + s.getCode() + " "
+                    + s.getDescription());
         };
     }
 }
