@@ -2,7 +2,6 @@ package io.cohort.client;
 
 import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 import java.time.Duration;
 
 /**
@@ -16,17 +15,12 @@ import java.time.Duration;
  * {@link CohortException} until {@link #reset()}. Thread-safe; a serializable handle;
  * {@link #close()} deletes the barrier.
  */
-public final class SharedBarrier implements Serializable, AutoCloseable {
+public final class SharedBarrier extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
 
     SharedBarrier(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
     }
 
     public int parties() {
@@ -50,25 +44,5 @@ public final class SharedBarrier implements Serializable, AutoCloseable {
 
     public boolean isBroken() {
         return ref.call(SharedOp.BARRIER_BROKEN).getFlag();
-    }
-
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedBarrier s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedBarrier[" + ref + "]";
     }
 }

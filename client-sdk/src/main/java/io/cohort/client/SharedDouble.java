@@ -1,80 +1,47 @@
 package io.cohort.client;
 
-import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 
 /**
- * A {@code double} at the coordinator, like Python's {@code multiprocessing.Value('d')}; compareAndSet
- * compares raw bits (like Guava's AtomicDouble). Every operation is atomic and linearizable. A small serializable
- * handle: capture it in a task and the task works on the same value. Thread-safe.
- * {@link #close()} deletes it; later use of any handle to it throws IllegalStateException.
+ * A {@code double} at the coordinator, like Python's {@code multiprocessing.Value('d')}: every
+ * operation is atomic and linearizable; compareAndSet compares raw bits (like Guava's
+ * AtomicDouble). A small serializable handle: capture it in a task and the task works on the
+ * same value. Thread-safe. {@link #close()} deletes it; later use of any handle to it throws
+ * IllegalStateException.
  */
-public final class SharedDouble implements Serializable, AutoCloseable {
+public final class SharedDouble extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
+    /** The operations, on the one element. */
+    private final SharedDoubleArray cell;
 
     SharedDouble(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
+        cell = new SharedDoubleArray(ref);
     }
 
     public double get() {
-        return ref.call(SharedOp.GET).getDoubleValue();
+        return cell.get(0);
     }
 
     public void set(double value) {
-        ref.call(ref.request(SharedOp.SET).setDoubleArg(value));
+        cell.set(0, value);
     }
 
     public double addAndGet(double delta) {
-        return ref.call(ref.request(SharedOp.ADD_AND_GET).setDoubleArg(delta)).getDoubleValue();
+        return cell.addAndGet(0, delta);
     }
 
     public double getAndAdd(double delta) {
-        return ref.call(ref.request(SharedOp.GET_AND_ADD).setDoubleArg(delta)).getDoubleValue();
+        return cell.getAndAdd(0, delta);
     }
 
     public boolean compareAndSet(double expected, double newValue) {
-        return ref.call(ref.request(SharedOp.COMPARE_AND_SET).setDoubleArg(expected).setDoubleArg2(newValue)).getFlag();
+        return cell.compareAndSet(0, expected, newValue);
     }
 
-    /**
-     * Applies {@code update} here, at the caller, and stores the result if the value did not
-     * change meanwhile, retrying otherwise (so it may run more than once); returns the new value.
-     */
+    /** {@link SharedLong#updateAndGet}, for a double. */
     public double updateAndGet(RemoteFunction<Double, Double> update) {
-        while (true) {
-            double prev = get();
-            double next = SharedRef.apply(update, prev);
-            if (compareAndSet(prev, next)) {
-                return next;
-            }
-        }
-    }
-
-    /** Deletes the value at the coordinator. */
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedDouble s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedDouble[" + ref + "]";
+        return cell.updateAndGet(0, update);
     }
 }

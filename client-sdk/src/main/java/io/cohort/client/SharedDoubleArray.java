@@ -3,7 +3,6 @@ package io.cohort.client;
 import io.cohort.proto.v1.SharedCallRequest;
 import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 
 /**
  * A fixed-length {@code double[]} at the coordinator, like Python's
@@ -12,17 +11,12 @@ import java.io.Serializable;
  * out of range throws IndexOutOfBoundsException. Thread-safe; a serializable handle;
  * {@link #close()} deletes it.
  */
-public final class SharedDoubleArray implements Serializable, AutoCloseable {
+public final class SharedDoubleArray extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
 
     SharedDoubleArray(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
     }
 
     public int length() {
@@ -67,25 +61,5 @@ public final class SharedDoubleArray implements Serializable, AutoCloseable {
     /** A copy of all elements, taken atomically. */
     public double[] toArray() {
         return ref.call(SharedOp.TO_ARRAY).getDoublesList().stream().mapToDouble(Double::doubleValue).toArray();
-    }
-
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedDoubleArray s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedDoubleArray[" + ref + "]";
     }
 }

@@ -2,7 +2,6 @@ package io.cohort.client;
 
 import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 import java.time.Duration;
 
 /**
@@ -11,17 +10,12 @@ import java.time.Duration;
  * and throws {@link CohortException} caused by the {@code InterruptedException}. Thread-safe; a
  * serializable handle; {@link #close()} deletes the event.
  */
-public final class SharedEvent implements Serializable, AutoCloseable {
+public final class SharedEvent extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
 
     SharedEvent(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
     }
 
     /** Sets the flag and wakes every waiter. */
@@ -45,25 +39,5 @@ public final class SharedEvent implements Serializable, AutoCloseable {
     /** Waits at most {@code timeout} for the flag; true if it is set. */
     public boolean await(Duration timeout) {
         return ref.await(ref.request(SharedOp.EVENT_WAIT), timeout).getFlag();
-    }
-
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedEvent s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedEvent[" + ref + "]";
     }
 }

@@ -2,7 +2,6 @@ package io.cohort.client;
 
 import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 import java.time.Duration;
 
 /**
@@ -18,17 +17,12 @@ import java.time.Duration;
  *
  * <p>Thread-safe; a serializable handle; {@link #close()} deletes the lock.
  */
-public final class SharedLock implements Serializable, AutoCloseable {
+public final class SharedLock extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
 
     SharedLock(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
     }
 
     /** Takes the lock, waiting as long as it takes. */
@@ -49,25 +43,5 @@ public final class SharedLock implements Serializable, AutoCloseable {
     /** Releases the lock; by a caller that does not hold it, throws IllegalMonitorStateException. */
     public void unlock() {
         ref.call(SharedOp.UNLOCK);
-    }
-
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedLock s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedLock[" + ref + "]";
     }
 }

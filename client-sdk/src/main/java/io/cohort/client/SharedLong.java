@@ -1,8 +1,6 @@
 package io.cohort.client;
 
-import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 
 /**
  * A {@code long} at the coordinator, like Python's {@code multiprocessing.Value('q')} and
@@ -10,33 +8,31 @@ import java.io.Serializable;
  * handle: capture it in a task and the task works on the same value. Thread-safe.
  * {@link #close()} deletes it; later use of any handle to it throws IllegalStateException.
  */
-public final class SharedLong implements Serializable, AutoCloseable {
+public final class SharedLong extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
+    /** The operations, on the one element. */
+    private final SharedLongArray cell;
 
     SharedLong(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
+        cell = new SharedLongArray(ref);
     }
 
     public long get() {
-        return ref.call(SharedOp.GET).getLongValue();
+        return cell.get(0);
     }
 
     public void set(long value) {
-        ref.call(ref.request(SharedOp.SET).setLongArg(value));
+        cell.set(0, value);
     }
 
     public long addAndGet(long delta) {
-        return ref.call(ref.request(SharedOp.ADD_AND_GET).setLongArg(delta)).getLongValue();
+        return cell.addAndGet(0, delta);
     }
 
     public long getAndAdd(long delta) {
-        return ref.call(ref.request(SharedOp.GET_AND_ADD).setLongArg(delta)).getLongValue();
+        return cell.getAndAdd(0, delta);
     }
 
     public long incrementAndGet() {
@@ -48,7 +44,7 @@ public final class SharedLong implements Serializable, AutoCloseable {
     }
 
     public boolean compareAndSet(long expected, long newValue) {
-        return ref.call(ref.request(SharedOp.COMPARE_AND_SET).setLongArg(expected).setLongArg2(newValue)).getFlag();
+        return cell.compareAndSet(0, expected, newValue);
     }
 
     /**
@@ -56,33 +52,6 @@ public final class SharedLong implements Serializable, AutoCloseable {
      * change meanwhile, retrying otherwise (so it may run more than once); returns the new value.
      */
     public long updateAndGet(RemoteFunction<Long, Long> update) {
-        while (true) {
-            long prev = get();
-            long next = SharedRef.apply(update, prev);
-            if (compareAndSet(prev, next)) {
-                return next;
-            }
-        }
-    }
-
-    /** Deletes the value at the coordinator. */
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedLong s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedLong[" + ref + "]";
+        return cell.updateAndGet(0, update);
     }
 }

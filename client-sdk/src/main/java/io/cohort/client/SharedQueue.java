@@ -3,7 +3,6 @@ package io.cohort.client;
 import io.cohort.proto.v1.SharedCallResponse;
 import io.cohort.proto.v1.SharedOp;
 import java.io.Serial;
-import java.io.Serializable;
 import java.time.Duration;
 
 /**
@@ -16,17 +15,12 @@ import java.time.Duration;
  * interrupt flag and throw {@link CohortException} caused by the {@code InterruptedException}.
  * Thread-safe; a serializable handle; {@link #close()} deletes the queue.
  */
-public final class SharedQueue<T> implements Serializable, AutoCloseable {
+public final class SharedQueue<T> extends SharedHandle {
     @Serial
     private static final long serialVersionUID = 1L;
-    private final SharedRef ref;
 
     SharedQueue(SharedRef ref) {
-        this.ref = ref;
-    }
-
-    public String name() {
-        return ref.name;
+        super(ref);
     }
 
     public int capacity() {
@@ -71,25 +65,5 @@ public final class SharedQueue<T> implements Serializable, AutoCloseable {
 
     public boolean isEmpty() {
         return size() == 0;
-    }
-
-    @Override
-    public void close() {
-        ref.delete();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SharedQueue<?> s && s.ref.equals(ref);
-    }
-
-    @Override
-    public int hashCode() {
-        return ref.hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "SharedQueue[" + ref + "]";
     }
 }

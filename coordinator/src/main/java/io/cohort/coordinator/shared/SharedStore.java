@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
@@ -87,40 +88,31 @@ public final class SharedStore {
      * parked call). Returns the parked waiter, to {@link #cancel} when the call is cancelled, or null.
      */
     public Waiter call(SharedCallRequest r, Reply reply) {
-        Waiter parked = null;
-        synchronized (this) {
+        Waiter[] parked = new Waiter[1];
+        locked(() -> {
             try {
                 Obj o = find(r.getSessionId(), r.getObjectId(), r.getType());
-                parked = o.call(r, reply);
+                parked[0] = o.call(r, reply);
             } catch (StatusRuntimeException e) {
                 outbox.add(() -> reply.fail(e.getStatus()));
             }
-        }
-        flush();
-        return parked;
+        });
+        return parked[0];
     }
 
     /** The call of this waiter was cancelled: it stops waiting (a barrier breaks). */
     public void cancel(Waiter w) {
-        synchronized (this) {
-            if (!w.done) {
-                w.obj.remove(w);
-                finish(w);
-                w.obj.cancelled(w);
-            }
-        }
-        flush();
+        stopWaiting(w, x -> x.obj.cancelled(x));
     }
 
     /** The caller of {@code requestId} gave up: remove its waiter, or give back what it was granted. */
     public void abandon(String session, long objectId, long requestId) {
-        synchronized (this) {
+        locked(() -> {
             Obj o = objects.get(objectId);
             if (o != null && o.session.equals(session) && requestId != 0) {
                 o.abandon(requestId);
             }
-        }
-        flush();
+        });
     }
 
     // ---- lifecycle hooks
@@ -141,15 +133,12 @@ public final class SharedStore {
 
     /** A client session ended: its objects are deleted and its client threads' locks released. */
     public void sessionEnded(String sessionId) {
-        synchronized (this) {
+        locked(() -> {
             Map<String, Obj> inSession = names.remove(sessionId);
             if (inSession != null) {
-                for (Obj o : inSession.values()) {
-                    delete(o);
-                }
+                new ArrayList<>(inSession.values()).forEach(SharedStore.this::delete);
             }
-        }
-        flush();
+        });
         releaseWhere(h -> h.worker().isEmpty() && h.session().equals(sessionId));
     }
 
@@ -159,17 +148,35 @@ public final class SharedStore {
     }
 
     private void releaseWhere(Predicate<Holder> which) {
-        synchronized (this) {
+        locked(() -> {
             for (LockObj l : new ArrayList<>(held)) {
                 if (which.test(l.owner)) {
                     l.release();
                 }
             }
+        });
+    }
+
+    // ---- internals
+
+    /** Runs {@code step} under the monitor, then sends the answers it queued. */
+    private void locked(Runnable step) {
+        synchronized (this) {
+            step.run();
         }
         flush();
     }
 
-    // ---- internals
+    /** Ends a parked wait before it was granted; {@code then} answers it as the cause requires. */
+    private void stopWaiting(Waiter w, Consumer<Waiter> then) {
+        locked(() -> {
+            if (!w.done) {
+                w.obj.remove(w);
+                finish(w);
+                then.accept(w);
+            }
+        });
+    }
 
     private void flush() {
         List<Runnable> answers;
@@ -250,14 +257,7 @@ public final class SharedStore {
     }
 
     private void timedOut(Waiter w) {
-        synchronized (this) {
-            if (!w.done) {
-                w.obj.remove(w);
-                finish(w);
-                w.obj.timedOut(w);
-            }
-        }
-        flush();
+        stopWaiting(w, x -> x.obj.timedOut(x));
     }
 
     private void finish(Waiter w) {
@@ -833,15 +833,13 @@ public final class SharedStore {
                         answer(reply, SharedCallResponse.newBuilder().setLongValue(index).build());
                         return null;
                     }
+                    if (r.hasTimeoutMs() && r.getTimeoutMs() <= 0) {
+                        breakWith(null);
+                        throw timeoutStatus().asRuntimeException();
+                    }
                     Waiter w = park(this, r, reply);
                     w.index = index;
                     arrived.add(w);
-                    if (r.hasTimeoutMs() && r.getTimeoutMs() <= 0) {
-                        w.obj.remove(w);
-                        finish(w);
-                        timedOut(w);
-                        return null;
-                    }
                     return w;
                 }
                 case BARRIER_RESET -> {
@@ -884,7 +882,11 @@ public final class SharedStore {
         @Override
         void timedOut(Waiter w) {
             breakWith(w);
-            fail(w, Status.DEADLINE_EXCEEDED.withDescription("the barrier '" + name + "' timed out and is now broken"));
+            fail(w, timeoutStatus());
+        }
+
+        private Status timeoutStatus() {
+            return Status.DEADLINE_EXCEEDED.withDescription("the barrier '" + name + "' timed out and is now broken");
         }
 
         @Override
