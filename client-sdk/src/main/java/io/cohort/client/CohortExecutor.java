@@ -48,4 +48,39 @@ public interface CohortExecutor extends ExecutorService, AutoCloseable {
 
     /** Python's {@code multiprocessing.Pool} on this executor's session and cluster. */
     CohortPool pool(PoolOptions options);
+
+    // ---- shared objects ----
+    // Homed at the coordinator in this executor's session and deleted when it ends. The same
+    // name and type gives the existing object unchanged; the same name with another type throws
+    // IllegalStateException. Handles are serializable: capture one in a task to share it.
+
+    /** Python's {@code Value('q', initial)}. */
+    SharedLong sharedLong(String name, long initial);
+
+    /** Python's {@code Value('d', initial)}. */
+    SharedDouble sharedDouble(String name, double initial);
+
+    /** Python's {@code Array('q', length)}, zeroed. */
+    SharedLongArray sharedLongArray(String name, int length);
+
+    /** Python's {@code Array('d', length)}, zeroed. */
+    SharedDoubleArray sharedDoubleArray(String name, int length);
+
+    /** Python's {@code Manager().dict()}. */
+    <K, V> SharedMap<K, V> sharedMap(String name);
+
+    /** Python's {@code Manager().list()}. */
+    <T> SharedList<T> sharedList(String name);
+
+    /** Python's {@code Manager().Queue(capacity)}; capacity at least 1. */
+    <T> SharedQueue<T> sharedQueue(String name, int capacity);
+
+    /** Python's {@code Manager().Lock()}. */
+    SharedLock sharedLock(String name);
+
+    /** Python's {@code Manager().Event()}. */
+    SharedEvent sharedEvent(String name);
+
+    /** Python's {@code Manager().Barrier(parties)}; parties at least 1. */
+    SharedBarrier sharedBarrier(String name, int parties);
 }

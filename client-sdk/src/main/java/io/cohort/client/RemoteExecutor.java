@@ -4,6 +4,8 @@ import com.google.protobuf.ByteString;
 import io.cohort.common.TaskBody;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.cohort.proto.v1.StatusRequest;
+import io.cohort.proto.v1.SharedOpenResponse;
+import io.cohort.proto.v1.SharedType;
 import io.cohort.proto.v1.StatusResponse;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskSpec;
@@ -438,5 +440,71 @@ final class RemoteExecutor implements CohortExecutor {
                     }));
         }
         return new ClusterInfo(workers, status.getQueuedTasks(), status.getRunningTasks(), status.getCompletedTasks());
+    }
+
+    // ---- shared objects ----
+
+    private volatile SharedClient shared;
+
+    private SharedRef openShared(String name, SharedType type, long longArg, double doubleArg) {
+        java.util.Objects.requireNonNull(name, "name");
+        SharedClient c = shared;
+        if (c == null) {
+            c = SharedClient.forSession(session.channel(), session.codec(), session.loader());
+            shared = c;
+        }
+        String sessionId = session.sessionId();
+        SharedOpenResponse r = c.open(sessionId, name, type, longArg, doubleArg);
+        return new SharedRef(sessionId, name, type, r.getObjectId(), r.getSize(), c);
+    }
+
+    @Override
+    public SharedLong sharedLong(String name, long initial) {
+        return new SharedLong(openShared(name, SharedType.SHARED_LONG, initial, 0));
+    }
+
+    @Override
+    public SharedDouble sharedDouble(String name, double initial) {
+        return new SharedDouble(openShared(name, SharedType.SHARED_DOUBLE, 0, initial));
+    }
+
+    @Override
+    public SharedLongArray sharedLongArray(String name, int length) {
+        return new SharedLongArray(openShared(name, SharedType.SHARED_LONG_ARRAY, length, 0));
+    }
+
+    @Override
+    public SharedDoubleArray sharedDoubleArray(String name, int length) {
+        return new SharedDoubleArray(openShared(name, SharedType.SHARED_DOUBLE_ARRAY, length, 0));
+    }
+
+    @Override
+    public <K, V> SharedMap<K, V> sharedMap(String name) {
+        return new SharedMap<>(openShared(name, SharedType.SHARED_MAP, 0, 0));
+    }
+
+    @Override
+    public <T> SharedList<T> sharedList(String name) {
+        return new SharedList<>(openShared(name, SharedType.SHARED_LIST, 0, 0));
+    }
+
+    @Override
+    public <T> SharedQueue<T> sharedQueue(String name, int capacity) {
+        return new SharedQueue<>(openShared(name, SharedType.SHARED_QUEUE, capacity, 0));
+    }
+
+    @Override
+    public SharedLock sharedLock(String name) {
+        return new SharedLock(openShared(name, SharedType.SHARED_LOCK, 0, 0));
+    }
+
+    @Override
+    public SharedEvent sharedEvent(String name) {
+        return new SharedEvent(openShared(name, SharedType.SHARED_EVENT, 0, 0));
+    }
+
+    @Override
+    public SharedBarrier sharedBarrier(String name, int parties) {
+        return new SharedBarrier(openShared(name, SharedType.SHARED_BARRIER, parties, 0));
     }
 }

@@ -244,6 +244,14 @@ final class Session implements AutoCloseable {
         return channel;
     }
 
+    /**
+     * The id the coordinator gave the current stream's session. A reconnect opens a new session
+     * under a new id: shared objects of the old one do not survive it.
+     */
+    String sessionId() {
+        return current.welcome.join().getSessionId();
+    }
+
     Codec codec() {
         return codec;
     }

@@ -4,6 +4,10 @@ import io.cohort.common.Protocol;
 import io.cohort.coordinator.internal.Scheduler;
 import io.cohort.coordinator.internal.SchedulerLoop;
 import io.cohort.coordinator.internal.Services;
+import io.cohort.coordinator.shared.SharedLifecycle;
+import io.cohort.coordinator.shared.SharedService;
+import io.cohort.coordinator.shared.SharedStore;
+import io.cohort.coordinator.shared.SharedTimers;
 import io.cohort.coordinator.internal.Authenticator;
 import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
@@ -26,11 +30,13 @@ public final class CoordinatorServer implements AutoCloseable {
     private final CoordinatorConfig config;
     private final Server server;
     private final SchedulerLoop loop;
+    private final SharedTimers sharedTimers;
 
-    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop) {
+    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers) {
         this.config = config;
         this.server = server;
         this.loop = loop;
+        this.sharedTimers = sharedTimers;
     }
 
     /**
@@ -57,6 +63,10 @@ public final class CoordinatorServer implements AutoCloseable {
         for (BindableService s : Services.all(loop)) {
             builder.addService(s);
         }
+        SharedTimers sharedTimers = new SharedTimers();
+        SharedStore shared = new SharedStore(sharedTimers);
+        loop.observe(new SharedLifecycle(shared));
+        builder.addService(new SharedService(shared));
         if (config.authenticates()) {
             builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
         }
@@ -66,11 +76,12 @@ public final class CoordinatorServer implements AutoCloseable {
             server.start();
         } catch (IOException | RuntimeException e) {
             loop.close();
+            sharedTimers.close();
             throw e;
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
-        return new CoordinatorServer(config, server, loop);
+        return new CoordinatorServer(config, server, loop, sharedTimers);
     }
 
     private static ServerCredentials credentials(CoordinatorConfig config) throws IOException {
@@ -101,6 +112,7 @@ public final class CoordinatorServer implements AutoCloseable {
     public void close() {
         server.shutdownNow();
         loop.close();
+        sharedTimers.close();
         try {
             server.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

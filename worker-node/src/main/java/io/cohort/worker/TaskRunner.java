@@ -5,6 +5,7 @@ import io.cohort.common.Codec;
 import io.cohort.common.CodecException;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskBody;
+import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
 import io.cohort.proto.v1.ElementError;
 import io.cohort.proto.v1.FunctionDef;
@@ -55,6 +56,16 @@ final class TaskRunner {
     }
 
     WorkerTaskResult run(TaskAssign assign, String workerId) {
+        // Shared-object handles used by the task act on behalf of this attempt.
+        TaskContext.enterTask(assign.getTaskKey(), assign.getAttempt());
+        try {
+            return runMarked(assign, workerId);
+        } finally {
+            TaskContext.exitTask();
+        }
+    }
+
+    private WorkerTaskResult runMarked(TaskAssign assign, String workerId) {
         WorkerTaskResult.Builder result = WorkerTaskResult.newBuilder()
                 .setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt());
         TaskSpec spec = assign.getSpec();

@@ -1,6 +1,7 @@
 package io.cohort.worker;
 
 import io.cohort.common.Protocol;
+import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
 import io.cohort.proto.v1.AttachResponse;
 import io.cohort.proto.v1.FunctionDef;
@@ -243,6 +244,7 @@ public final class WorkerDaemon implements AutoCloseable {
 
     private void welcomed(Attachment a, WorkerWelcome welcome) {
         workerId = welcome.getWorkerId();
+        TaskContext.installCoordinator(channel, workerId);   // for shared-object handles inside tasks
         backoffMs = config.initialBackoff().toMillis();
         failedInARow = 0;
         long intervalMs = config.heartbeatInterval().map(java.time.Duration::toMillis)

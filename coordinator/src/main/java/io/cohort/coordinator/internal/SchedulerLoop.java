@@ -53,6 +53,7 @@ public final class SchedulerLoop implements AutoCloseable {
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     private final AtomicLong streamIds = new AtomicLong();
     private final Thread thread;
+    private volatile Observer observer = Observer.NONE;
 
     // Scheduler thread only.
     private final Map<Long, Conn> open = new HashMap<>();
@@ -66,6 +67,28 @@ public final class SchedulerLoop implements AutoCloseable {
         this.clockMillis = clockMillis;
         this.thread = new Thread(this::run, "cohort-scheduler");
         this.thread.setDaemon(true);
+    }
+
+    /** Told, on the scheduler thread, of each stream event applied and each command made; must not block. */
+    public interface Observer {
+        Observer NONE = new Observer() {
+            @Override
+            public void event(Event e) {
+            }
+
+            @Override
+            public void command(Command c) {
+            }
+        };
+
+        void event(Event e);
+
+        void command(Command c);
+    }
+
+    /** Sets the one observer; call before {@link #start}. */
+    public void observe(Observer o) {
+        observer = o;
     }
 
     public void start() {
@@ -311,9 +334,11 @@ public final class SchedulerLoop implements AutoCloseable {
 
     private void apply(Event e) {
         core.apply(e, this::route);
+        observer.event(e);
     }
 
     private void route(Command command) {
+        observer.command(command);
         if (command instanceof Command.DrainAnswer a) {
             PendingDrain d = drains.remove(a.requestId());
             if (a.found()) {

@@ -1,0 +1,55 @@
+package io.cohort.coordinator.shared;
+
+import io.cohort.coordinator.internal.Command;
+import io.cohort.coordinator.internal.Event;
+import io.cohort.coordinator.internal.SchedulerLoop;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Tells the {@link SharedStore} when task attempts, workers and sessions end, from what the
+ * scheduler hears and decides. Runs on the scheduler thread only; it learns which session or
+ * worker a stream is from the scheduler's welcome.
+ */
+public final class SharedLifecycle implements SchedulerLoop.Observer {
+    private final SharedStore store;
+    private final Map<Long, String> sessions = new HashMap<>();
+    private final Map<Long, String> workers = new HashMap<>();
+
+    public SharedLifecycle(SharedStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public void event(Event e) {
+        if (e instanceof Event.TaskEnded t) {
+            store.taskEnded(t.result().getTaskKey(), t.result().getAttempt());
+        } else if (e instanceof Event.SessionClosed c) {
+            streamEnded(c.stream());
+        } else if (e instanceof Event.WorkerLost l) {
+            streamEnded(l.stream());
+        }
+    }
+
+    @Override
+    public void command(Command c) {
+        if (c instanceof Command.WelcomeClient w) {
+            sessions.put(w.stream(), w.sessionId());
+        } else if (c instanceof Command.WelcomeWorker w) {
+            workers.put(w.stream(), w.workerId());
+        } else if (c instanceof Command.CloseStream x) {
+            streamEnded(x.stream());   // the scheduler dropped it (heartbeat timeout, protocol violation)
+        }
+    }
+
+    private void streamEnded(long stream) {
+        String session = sessions.remove(stream);
+        if (session != null) {
+            store.sessionEnded(session);
+        }
+        String worker = workers.remove(stream);
+        if (worker != null) {
+            store.workerLost(worker);
+        }
+    }
+}
