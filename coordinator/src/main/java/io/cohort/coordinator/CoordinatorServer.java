@@ -5,11 +5,11 @@ import io.cohort.coordinator.internal.Scheduler;
 import io.cohort.coordinator.internal.SchedulerLoop;
 import io.cohort.coordinator.internal.Services;
 import io.cohort.coordinator.internal.Authenticator;
-import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -54,7 +54,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
-        for (BindableService s : Services.all(loop)) {
+        for (ServerServiceDefinition s : Services.all(loop)) {
             builder.addService(s);
         }
         if (config.authenticates()) {

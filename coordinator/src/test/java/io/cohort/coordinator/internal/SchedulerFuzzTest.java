@@ -276,7 +276,7 @@ class SchedulerFuzzTest {
 
     @Test
     void hostileEventSequencesKeepEveryInvariantAndAnswerEveryGoodTaskOnce() {
-        int cases = Fuzz.checkSteps("scheduler-events", 4, 600, Duration.ofSeconds(20),
+        int cases = Fuzz.checkSteps("scheduler-events", 4, 600, Duration.ofSeconds(15),
                 SchedulerFuzzTest::history, SchedulerFuzzTest::replay);
         assertTrue(cases >= 100, "ran " + cases + " cases");
     }
