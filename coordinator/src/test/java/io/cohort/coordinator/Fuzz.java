@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * A small property runner for the fuzz tests: each case comes from its own seed (derived from
@@ -13,7 +15,7 @@ import java.util.Random;
  * halves then one by one, while the property still fails.
  *
  * <p>Why not jqwik: from 1.10 its maintainers ask that it not be used by AI coding agents
- * (its "Anti-AI Usage Clause"), and this suite was written by one; see the fuzz note on issue 4.
+ * (the "Anti-AI Usage Clause" in its user guide), and this suite was written by one.
  */
 public final class Fuzz {
     /** Builds one case from its random source. */
@@ -44,6 +46,19 @@ public final class Fuzz {
 
     private static <T> int run(String name, long seed, int tries, Duration budget, Generator<T> generator,
                                Property<T> property, java.util.function.UnaryOperator<T> shrinker) {
+        // Thousands of cases would print the coordinator's per-stream INFO lines by the thousand.
+        Logger cohort = Logger.getLogger("io.cohort");
+        Level before = cohort.getLevel();
+        cohort.setLevel(Level.WARNING);
+        try {
+            return cases(name, seed, tries, budget, generator, property, shrinker);
+        } finally {
+            cohort.setLevel(before);
+        }
+    }
+
+    private static <T> int cases(String name, long seed, int tries, Duration budget, Generator<T> generator,
+                                 Property<T> property, java.util.function.UnaryOperator<T> shrinker) {
         long start = System.nanoTime();
         long deadline = start + budget.toNanos();
         int ran = 0;
@@ -59,7 +74,7 @@ public final class Fuzz {
                         + (small == value ? "" : ", shrunk") + ": " + describe(small), smallFailure);
             }
         }
-        // Quoted by the fuzz note: how many cases each property ran, and in how long.
+        // How many cases each property ran, and in how long: the counts the fuzz report quotes.
         System.out.printf("fuzz %s: %d cases in %d ms (base seed %d)%n", name, ran,
                 (System.nanoTime() - start) / 1_000_000, seed);
         return ran;

@@ -20,10 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.logging.Level;
-import java.util.logging.Logger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -259,19 +255,6 @@ class SchedulerFuzzTest {
             m.apply(e);
         }
         m.drain();
-    }
-
-    /** Keeps the scheduler's per-event INFO lines out of thousands of cases; a reference, or JUL forgets the level. */
-    private static final Logger QUIET = Logger.getLogger("io.cohort");
-
-    @BeforeAll
-    static void quiet() {
-        QUIET.setLevel(Level.WARNING);
-    }
-
-    @AfterAll
-    static void loud() {
-        QUIET.setLevel(null);
     }
 
     @Test
