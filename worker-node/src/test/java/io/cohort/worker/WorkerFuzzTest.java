@@ -222,7 +222,7 @@ class WorkerFuzzTest {
         // Cases run, and in how long: the counts the fuzz report quotes.
         System.out.printf("fuzz worker-responses: %d cases in %d ms (base seed %d)%n", ran,
                 (System.nanoTime() - start) / 1_000_000, BASE_SEED);
-        assertTrue(ran >= 20, "ran " + ran + " cases");
+        assertTrue(ran >= 10, "ran " + ran + " cases");
     }
 
     /**
