@@ -9,11 +9,11 @@ import io.cohort.coordinator.shared.SharedService;
 import io.cohort.coordinator.shared.SharedStore;
 import io.cohort.coordinator.shared.SharedTimers;
 import io.cohort.coordinator.internal.Authenticator;
-import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -60,7 +60,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
-        for (BindableService s : Services.all(loop)) {
+        for (ServerServiceDefinition s : Services.all(loop)) {
             builder.addService(s);
         }
         SharedTimers sharedTimers = new SharedTimers();

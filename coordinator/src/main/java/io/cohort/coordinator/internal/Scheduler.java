@@ -283,6 +283,9 @@ public final class Scheduler {
             problem = "a worker needs at least 1 slot, not " + Integer.toUnsignedString(e.slots());
         } else if (e.prefetch() < 0) {
             problem = "prefetch is too large: " + Integer.toUnsignedString(e.prefetch());
+        } else if ((long) e.slots() + e.prefetch() > Integer.MAX_VALUE) {
+            // its credit would overflow to a negative number: attached, but never sent a task
+            problem = "slots + prefetch is too large: " + e.slots() + " + " + e.prefetch();
         } else {
             for (Map.Entry<String, Double> r : e.resources().entrySet()) {
                 if (!(r.getValue() >= 0) || r.getValue().isInfinite()) {

@@ -230,7 +230,13 @@ public final class SchedulerLoop implements AutoCloseable {
         if (c.state == Conn.State.CLOSED) {
             return;
         }
-        if (c.kind == Conn.Kind.CLIENT) {
+        if (message instanceof Services.Malformed m) {
+            if (c.state == Conn.State.AWAIT_HELLO) {
+                refuse(c, Status.INVALID_ARGUMENT.withDescription(m.problem()));
+            } else {
+                apply(new Event.ProtocolViolation(c.id, m.problem()));
+            }
+        } else if (c.kind == Conn.Kind.CLIENT) {
             clientMessage(c, (SessionRequest) message);
         } else {
             workerMessage(c, (AttachRequest) message);

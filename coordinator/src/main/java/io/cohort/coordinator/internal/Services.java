@@ -12,15 +12,64 @@ import io.cohort.proto.v1.StatusRequest;
 import io.cohort.proto.v1.StatusResponse;
 import io.cohort.proto.v1.WorkerServiceGrpc;
 import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
+import java.io.InputStream;
 import java.util.List;
 
 /** The gRPC services: each call only hands its messages to the {@link SchedulerLoop}. */
 public final class Services {
     private Services() {}
 
-    public static List<BindableService> all(SchedulerLoop loop) {
-        return List.of(new Client(loop), new Worker(loop), new Admin(loop));
+    public static List<ServerServiceDefinition> all(SchedulerLoop loop) {
+        return List.of(parsedByTheLoop(new Client(loop)), parsedByTheLoop(new Worker(loop)), new Admin(loop).bindService());
+    }
+
+    /** A request frame that does not decode; the scheduler thread closes its stream with INVALID_ARGUMENT. */
+    record Malformed(String problem) {}
+
+    /**
+     * The service with request parsing that never throws: a frame that does not decode is
+     * handed on as {@link Malformed}. Left to gRPC, a decoding failure ends the call with
+     * UNKNOWN from a transport thread while the scheduler thread may be writing to the same
+     * call, and the peer can receive headers after the trailers (found by CoordinatorFuzzTest:
+     * the peer's client then tears down its whole connection).
+     */
+    private static ServerServiceDefinition parsedByTheLoop(BindableService service) {
+        ServerServiceDefinition typed = service.bindService();
+        ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(typed.getServiceDescriptor().getName());
+        for (ServerMethodDefinition<?, ?> m : typed.getMethods()) {
+            b.addMethod(lenient(m));
+        }
+        return b.build();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <Q, A> ServerMethodDefinition<Object, A> lenient(ServerMethodDefinition<Q, A> m) {
+        MethodDescriptor<Q, A> typed = m.getMethodDescriptor();
+        MethodDescriptor.Marshaller<Q> strict = typed.getRequestMarshaller();
+        MethodDescriptor.Marshaller<Object> lenient = new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(Object value) {
+                return strict.stream((Q) value);
+            }
+
+            @Override
+            public Object parse(InputStream in) {
+                try {
+                    return strict.parse(in);
+                } catch (RuntimeException e) {
+                    Throwable cause = e.getCause() == null ? e : e.getCause();
+                    return new Malformed("a message that does not decode: " + cause.getMessage());
+                }
+            }
+        };
+        // The handler's stream observer (SchedulerLoop.open) takes whatever it is given as an Object.
+        return ServerMethodDefinition.create(typed.toBuilder(lenient, typed.getResponseMarshaller()).build(),
+                (ServerCallHandler<Object, A>) (ServerCallHandler<?, A>) m.getServerCallHandler());
     }
 
     private static final class Client extends ClientServiceGrpc.ClientServiceImplBase {
