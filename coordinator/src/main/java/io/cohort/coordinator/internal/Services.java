@@ -13,6 +13,7 @@ import io.cohort.proto.v1.StatusResponse;
 import io.cohort.proto.v1.WorkerServiceGrpc;
 import io.grpc.BindableService;
 import io.grpc.stub.StreamObserver;
+import java.lang.management.ManagementFactory;
 import java.util.List;
 
 /** The gRPC services: each call only hands its messages to the {@link SchedulerLoop}. */
@@ -58,7 +59,28 @@ public final class Services {
 
         @Override
         public void status(StatusRequest request, StreamObserver<StatusResponse> response) {
-            loop.status(response);
+            if (!request.getMeasureHeap()) {
+                loop.status(response);
+                return;
+            }
+            System.gc();   // asked for: so the figure is live data, not garbage not yet collected
+            long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            loop.status(new StreamObserver<>() {
+                @Override
+                public void onNext(StatusResponse status) {
+                    response.onNext(status.toBuilder().setHeapUsedAfterGcBytes(used).build());
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    response.onError(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    response.onCompleted();
+                }
+            });
         }
 
         @Override
