@@ -165,9 +165,9 @@ def timed(fn, arg):
     return time.perf_counter() - t
 
 
-def repeat(runs, measure):
-    """One warm-up run, then `runs` measured; returns {figure: median, min: {...}, max: {...}, runs}."""
-    measure()
+def repeat(runs, measure, warmup=None):
+    """A warm-up (one run unless given), then `runs` measured; returns {figure: median, min: {...}, max: {...}, runs}."""
+    (warmup or measure)()
     results = [measure() for _ in range(runs)]
     out = {}
     for name in results[0]:
@@ -198,7 +198,7 @@ def run_peer(make, ids, quick, runs):
         if "W3" in ids:
             warmup, samples = (2_000, 500) if quick else (20_000, 2_000)
             progress(name, "W3", "%d warm-up round trips, then %d per run" % (warmup, samples))
-            results["W3"] = w3_repeat(pool, runs, warmup, samples)
+            results["W3"] = repeat(runs, lambda: w3(pool, samples), warmup=lambda: w3(pool, warmup))
         if "W5" in ids:
             tasks = 20 if quick else 200
             payload = os.urandom(MIB)
@@ -222,17 +222,6 @@ def run_peer(make, ids, quick, runs):
         progress(name, "W7", "a new pool in a fresh interpreter to the first result")
         results["W7"] = repeat(runs, lambda: w7(name))
     return results
-
-
-def w3_repeat(pool, runs, warmup, samples):
-    """W3's warm-up is its own size (BENCH.md: 20,000 round trips), then `runs` runs of `samples`."""
-    w3(pool, warmup)
-    results = [w3(pool, samples) for _ in range(runs)]
-    out = {name: statistics.median(r[name] for r in results) for name in results[0]}
-    out["min"] = {name: min(r[name] for r in results) for name in results[0]}
-    out["max"] = {name: max(r[name] for r in results) for name in results[0]}
-    out["runs"] = runs
-    return out
 
 
 def main():

@@ -77,6 +77,7 @@ public final class Bench implements Callable<Integer> {
     private final Map<String, ObjectNode> details = new LinkedHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private JsonNode peerResults;
+    private final Map<String, String> failures = new LinkedHashMap<>();
     private double[] w1OnTwoWorkers;
     private int runs;
 
@@ -99,30 +100,46 @@ public final class Bench implements Callable<Integer> {
         if (ids.stream().anyMatch(id -> List.of("W1", "W2", "W3", "W4", "W5", "S1", "S2").contains(id))) {
             onCluster(ids);
         }
+        // each of these starts what it needs; one failing is reported and the others still run
         if (ids.contains("W6")) {
-            w6();
+            isolated("W6", this::w6);
         }
         if (ids.contains("S1")) {
-            s1Queued();
+            isolated("S1", this::s1Queued);
         }
         if (ids.contains("S2")) {
-            s2();
+            isolated("S2", this::s2);
         }
         if (ids.contains("S3")) {
-            s3();
+            isolated("S3", this::s3);
         }
         if (peers) {
             List<String> peerIds = PEER_WORKLOADS.stream().filter(ids::contains).toList();
             if (!peerIds.isEmpty()) {
                 progress("peers", "Python's ProcessPoolExecutor(2) and multiprocessing.Pool(2) on " + peerIds);
-                peerResults = Peers.run(peerIds, quick);
+                isolated("peers", () -> peerResults = Peers.run(peerIds, quick));
             }
         }
 
         printTable(ids);
         writeJson(ids);
         System.out.println("wrote " + output.toAbsolutePath());
-        return 0;
+        return failures.isEmpty() ? 0 : 1;
+    }
+
+    interface Step {
+        void run() throws Exception;
+    }
+
+    /** Runs a step; a failure is printed and kept for the JSON ("failures") instead of ending the run. */
+    private void isolated(String id, Step step) {
+        try {
+            step.run();
+        } catch (Exception e) {
+            System.err.println("bench: " + id + " failed: " + e);
+            e.printStackTrace();
+            failures.put(id, e.toString());
+        }
     }
 
     private void onCluster(Set<String> ids) throws Exception {
@@ -541,6 +558,10 @@ public final class Bench implements Callable<Integer> {
                     }
                 }
             }
+        }
+        if (!failures.isEmpty()) {
+            ObjectNode f = root.putObject("failures");
+            failures.forEach(f::put);
         }
         if (peerResults != null) {
             root.put("peers_python", peerResults.path("python").asText());

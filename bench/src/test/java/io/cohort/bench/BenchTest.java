@@ -58,6 +58,13 @@ class BenchTest {
     }
 
     @Test
+    void thePeersScriptIsFoundFromInsideTheRepository() throws Exception {
+        Path script = Peers.findScript();   // surefire runs in bench/: found by walking up
+        assertTrue(Files.isRegularFile(script), script.toString());
+        assertTrue(script.endsWith(Path.of(Peers.SCRIPT)), script.toString());
+    }
+
+    @Test
     void anUnknownWorkloadIsRefusedWithExitCode2(@TempDir Path dir) {
         Path json = dir.resolve("bench.json");
         int exit = new CommandLine(new Bench()).execute("--only", "W1,W9", "--output", json.toString());
