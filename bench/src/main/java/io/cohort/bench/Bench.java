@@ -93,6 +93,11 @@ public final class Bench implements Callable<Integer> {
             ids.add(up);
         }
         runs = quick ? 1 : 3;
+        if (quick && only == ALL) {
+            // each starts JVMs of its own, which is most of a quick run's time on a busy machine
+            ids.removeAll(List.of("W6", "S2"));
+            progress("quick", "W6 and S2 skipped; name them in --only for small versions");
+        }
 
         if (ids.contains("W7")) {
             w7();   // first, while no cluster runs
@@ -328,8 +333,9 @@ public final class Bench implements Callable<Integer> {
      */
     private void w7() throws Exception {
         progress("W7", "Cohort.local(2) to the first result, in fresh JVMs");
-        double[][] ours = repeat2(() -> startup("cohort"), () -> startup("cohort"));
-        double[][] base = repeat2(() -> startup("jdk"), () -> startup("jdk"));
+        Measure2 none = () -> null;   // --quick: a fresh JVM is cold either way, so no warm-up run
+        double[][] ours = repeat2(quick ? none : () -> startup("cohort"), () -> startup("cohort"));
+        double[][] base = repeat2(quick ? none : () -> startup("jdk"), () -> startup("jdk"));
         add("W7", "seconds", ours[0], base[0]);
         add("W7", "seconds_from_launch", ours[1], base[1]);
     }
