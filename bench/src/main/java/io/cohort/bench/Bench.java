@@ -1,8 +1,8 @@
 package io.cohort.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cohort.client.Cohort;
 import io.cohort.client.CohortExecutor;
@@ -13,6 +13,7 @@ import java.lang.management.ManagementFactory;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
@@ -37,12 +38,15 @@ import picocli.CommandLine.Option;
  * worker JVMs as separate processes on loopback, with this JVM as the client. Each workload
  * runs once to warm up, then 3 times (the median is quoted, min and max beside it), and
  * against the JDK's ThreadPoolExecutor in this JVM in the same run. W7 runs in fresh JVMs.
+ * S1 and S2 start clusters of their own, S3 runs JMH; {@code --peers} runs Python's pools on
+ * the same workloads ({@link Peers}) and sets our figures beside theirs.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Runs the benchmark workloads of BENCH.md against a real local cluster.")
 public final class Bench implements Callable<Integer> {
     static final List<String> ALL = List.of("W1", "W2", "W3", "W4", "W5", "W6", "W7", "S1", "S2", "S3");
-    static final Set<String> NOT_MEASURED = Set.of("W6", "S1", "S2", "S3");
+    /** The workloads Python's pools run too (bench/peers/peers.py). */
+    static final List<String> PEER_WORKLOADS = List.of("W1", "W2", "W3", "W4", "W5", "W7");
 
     @Option(names = "--only", split = ",", paramLabel = "ID", description = "Workloads to run, e.g. W1,W3 (default: all).")
     List<String> only = ALL;
@@ -53,12 +57,28 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "PATH", description = "Where to write the JSON (default: ${DEFAULT-VALUE}).")
     Path output = Path.of("bench-results.json");
 
-    /** One figure of a workload: each run's value on Cohort and, where one applies, on the JDK. */
-    record Figure(String workload, String name, double[] cohort, double[] jdk) {
+    @Option(names = "--peers", description = "Also run Python's ProcessPoolExecutor(2) and multiprocessing.Pool(2) on "
+            + "W1-W5 and W7 (bench/peers/peers.py, needs python3) and report our ratio to each.")
+    boolean peers;
+
+    /**
+     * One figure of a workload: each run's value on Cohort and, where one applies, on a
+     * baseline ({@code baseName}: the JDK's ThreadPoolExecutor unless said otherwise).
+     */
+    record Figure(String workload, String name, double[] cohort, double[] jdk, String baseName) {
+        Figure(String workload, String name, double[] cohort, double[] jdk) {
+            this(workload, name, cohort, jdk, "jdk_thread_pool_executor");
+        }
     }
 
     private final List<Figure> figures = new ArrayList<>();
     private final Map<String, Integer> runsOf = new LinkedHashMap<>();
+    /** Figures beyond the table's, per workload, written into its JSON object as they are. */
+    private final Map<String, ObjectNode> details = new LinkedHashMap<>();
+    private final ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private JsonNode peerResults;
+    private final Map<String, String> failures = new LinkedHashMap<>();
+    private double[] w1OnTwoWorkers;
     private int runs;
 
     @Override
@@ -73,18 +93,58 @@ public final class Bench implements Callable<Integer> {
             ids.add(up);
         }
         runs = quick ? 1 : 3;
+        if (quick && only == ALL) {
+            // each starts JVMs of its own, which is most of a quick run's time on a busy machine
+            ids.removeAll(List.of("W6", "S2"));
+            progress("quick", "W6 and S2 skipped; name them in --only for small versions");
+        }
 
         if (ids.contains("W7")) {
             w7();   // first, while no cluster runs
         }
-        if (ids.contains("W1") || ids.contains("W2") || ids.contains("W3") || ids.contains("W4") || ids.contains("W5")) {
+        if (ids.stream().anyMatch(id -> List.of("W1", "W2", "W3", "W4", "W5", "S1", "S2").contains(id))) {
             onCluster(ids);
+        }
+        // each of these starts what it needs; one failing is reported and the others still run
+        if (ids.contains("W6")) {
+            isolated("W6", this::w6);
+        }
+        if (ids.contains("S1")) {
+            isolated("S1", this::s1Queued);
+        }
+        if (ids.contains("S2")) {
+            isolated("S2", this::s2);
+        }
+        if (ids.contains("S3")) {
+            isolated("S3", this::s3);
+        }
+        if (peers) {
+            List<String> peerIds = PEER_WORKLOADS.stream().filter(ids::contains).toList();
+            if (!peerIds.isEmpty()) {
+                progress("peers", "Python's ProcessPoolExecutor(2) and multiprocessing.Pool(2) on " + peerIds);
+                isolated("peers", () -> peerResults = Peers.run(peerIds, quick));
+            }
         }
 
         printTable(ids);
         writeJson(ids);
         System.out.println("wrote " + output.toAbsolutePath());
-        return 0;
+        return failures.isEmpty() ? 0 : 1;
+    }
+
+    interface Step {
+        void run() throws Exception;
+    }
+
+    /** Runs a step; a failure is printed and kept for the JSON ("failures") instead of ending the run. */
+    private void isolated(String id, Step step) {
+        try {
+            step.run();
+        } catch (Exception e) {
+            System.err.println("bench: " + id + " failed: " + e);
+            e.printStackTrace();
+            failures.put(id, e.toString());
+        }
     }
 
     private void onCluster(Set<String> ids) throws Exception {
@@ -95,11 +155,13 @@ public final class Bench implements Callable<Integer> {
         try {
             try (Cluster cluster = Cluster.start(2);
                  CohortExecutor cohort = Cohort.connect(cluster.target())) {
-                if (ids.contains("W1")) {
-                    int tasks = quick ? 2_000 : 20_000;
+                if (ids.contains("W1") || ids.contains("S2")) {   // S2 is quoted against W1
+                    int tasks = w1Tasks();
                     progress("W1", tasks + " tasks");
-                    add("W1", "tasks_per_s", repeat(() -> Workloads.w1(cohort, tasks)),
-                            repeat(() -> Workloads.w1(jdk, tasks)));
+                    w1OnTwoWorkers = repeat(() -> Workloads.w1(cohort, tasks));
+                    if (ids.contains("W1")) {
+                        add("W1", "tasks_per_s", w1OnTwoWorkers, repeat(() -> Workloads.w1(jdk, tasks)));
+                    }
                 }
                 if (ids.contains("W2")) {
                     List<Long> inputs = Workloads.w2Inputs(quick ? 20_000 : 200_000);
@@ -122,6 +184,9 @@ public final class Bench implements Callable<Integer> {
                     progress("W5", tasks + " tasks of 1 MiB in, 1 MiB out");
                     add("W5", "mb_per_s", repeat(() -> Workloads.w5(cohort, tasks, payload)),
                             repeat(() -> Workloads.w5(jdk, tasks, payload)));
+                }
+                if (ids.contains("S1")) {
+                    s1LazyMap(cohort);
                 }
                 if (ids.contains("W4")) {
                     double taskSeconds = quick ? 0.05 : 0.25;
@@ -158,6 +223,109 @@ public final class Bench implements Callable<Integer> {
         }
     }
 
+    private int w1Tasks() {
+        return quick ? 2_000 : 20_000;
+    }
+
+    /**
+     * W6 on {@code Cohort.local(2)} (the mode that replaces a dead worker JVM): one task halts
+     * its JVM while the others run; one run, as the outcome matters more than the spread.
+     */
+    private void w6() throws Exception {
+        int others = quick ? 200 : 1_000;
+        progress("W6", "a task halts its worker JVM while " + others + " others run, on Cohort.local(2)");
+        Path marker = Files.createTempFile("cohort-w6-", ".txt");
+        Workloads.Halt h;
+        try (CohortExecutor local = Cohort.local(2)) {
+            h = Workloads.w6(local, others, 2, marker, quick ? 30 : 120);
+        } finally {
+            Files.deleteIfExists(marker);
+        }
+        add("W6", "detection_ms", new double[] {h.detectionMs()}, null);
+        ObjectNode d = detail("W6");
+        d.put("bad_task_error", h.badTaskError());
+        d.put("others", others);
+        d.put("others_succeeded", h.othersSucceeded());
+        d.put("others_failed", h.othersFailed());
+        d.put("seconds", round(h.seconds()));
+    }
+
+    /** S1, first part: coordinator heap per queued task, with no worker attached. */
+    private void s1Queued() throws Exception {
+        int tasks = quick ? 20_000 : 1_000_000;
+        progress("S1", tasks + " tasks queued at a coordinator with no worker");
+        Scale.Queued q = Scale.queuedHeap(tasks, quick ? 10 : 180);
+        add("S1", "bytes_per_task", new double[] {q.bytesPerTask()}, null);
+        ObjectNode d = detail("S1");
+        d.put("queued_tasks", q.queued());
+        d.put("coordinator_heap_empty_bytes", q.emptyHeapBytes());
+        d.put("coordinator_heap_full_bytes", q.fullHeapBytes());
+        d.put("submit_seconds", round(q.submitSeconds()));
+    }
+
+    /** S1, second part: the client's heap over a long lazy map, sampled after full GCs. */
+    private void s1LazyMap(CohortExecutor cohort) throws Exception {
+        long elements = quick ? 100_000 : 10_000_000;
+        progress("S1", "client heap over a lazy map of " + elements + " elements");
+        Scale.MapHeap m = Scale.lazyMapHeap(cohort, elements, quick ? 4 : 10, quick ? 8 : 120);
+        add("S1", "client_heap_after_gc_mb", new double[] {m.minBytes() / 1e6, m.maxBytes() / 1e6}, null);
+        ObjectNode d = detail("S1").putObject("client_map");
+        d.put("elements", m.elements());
+        d.put("elements_asked", elements);
+        d.put("samples", m.samples());
+        d.put("heap_min_bytes", m.minBytes());
+        d.put("heap_max_bytes", m.maxBytes());
+        d.put("seconds", round(m.seconds()));
+    }
+
+    /** S2: W1's load over simulated workers in one JVM, against W1 on 2 real workers. */
+    private void s2() throws Exception {
+        int workers = quick ? 20 : 500;
+        int slots = 8;
+        int tasks = w1Tasks();   // the same load as W1, so the two compare
+        progress("S2", workers + " simulated workers x " + slots + " slots, " + tasks + " tasks per run");
+        double[] xs = Scale.simulatedWorkers(workers, slots, tasks, runs);
+        figures.add(new Figure("S2", "tasks_per_s", xs, w1OnTwoWorkers, "w1_on_2_real_workers"));
+        runsOf.put("S2", runs);
+        ObjectNode d = detail("S2");
+        d.put("workers", workers);
+        d.put("slots_per_worker", slots);
+        d.put("tasks_per_run", tasks);
+    }
+
+    /** S3: the scheduler core under JMH; then the codec comparison (JdkCodec vs ForyCodec). */
+    private void s3() throws Exception {
+        progress("S3", "JMH: scheduler core" + (quick ? " (in this JVM, short iterations)" : ""));
+        Micro.Score sched = Micro.scheduler(quick);
+        add("S3", "events_per_s", sched.iterations(), null);
+        progress("S3", "JMH: codecs, encode + decode");
+        Map<String, Map<String, Micro.Score>> codecs = Micro.codecs(quick);
+        ObjectNode c = detail("S3").putObject("codec");
+        c.put("unit", "us_per_round_trip");
+        ObjectNode times = c.putObject("us_per_round_trip");
+        ObjectNode bytes = c.putObject("encoded_bytes");
+        ObjectNode handles = c.putObject("handles");
+        codecs.forEach((codec, byValue) -> {
+            ObjectNode t = times.putObject(codec);
+            ObjectNode b = bytes.putObject(codec);
+            byValue.forEach((value, score) -> {
+                t.put(value, round(median(score.iterations())));
+                b.put(value, Micro.encodedBytes(codec, value));
+            });
+            ObjectNode h = handles.putObject(codec);
+            Micro.handles(codec).forEach(h::put);
+        });
+        if (codecs.containsKey("jdk") && codecs.containsKey("fory")) {
+            ObjectNode speedup = c.putObject("jdk_over_fory");
+            codecs.get("jdk").forEach((value, score) -> speedup.put(value,
+                    round(median(score.iterations()) / median(codecs.get("fory").get(value).iterations()))));
+        }
+    }
+
+    private ObjectNode detail(String id) {
+        return details.computeIfAbsent(id, k -> mapper.createObjectNode());
+    }
+
     /**
      * W7 in fresh child JVMs: {@code seconds} is timed inside the child from just before
      * {@code Cohort.local(2)} to the first result; {@code seconds_from_launch} is timed here,
@@ -165,8 +333,9 @@ public final class Bench implements Callable<Integer> {
      */
     private void w7() throws Exception {
         progress("W7", "Cohort.local(2) to the first result, in fresh JVMs");
-        double[][] ours = repeat2(() -> startup("cohort"), () -> startup("cohort"));
-        double[][] base = repeat2(() -> startup("jdk"), () -> startup("jdk"));
+        Measure2 none = () -> null;   // --quick: a fresh JVM is cold either way, so no warm-up run
+        double[][] ours = repeat2(quick ? none : () -> startup("cohort"), () -> startup("cohort"));
+        double[][] base = repeat2(quick ? none : () -> startup("jdk"), () -> startup("jdk"));
         add("W7", "seconds", ours[0], base[0]);
         add("W7", "seconds_from_launch", ours[1], base[1]);
     }
@@ -245,6 +414,7 @@ public final class Bench implements Callable<Integer> {
     }
 
     private void add(String workload, String name, double[] cohort, double[] jdk) {
+
         figures.add(new Figure(workload, name, cohort, jdk));
         runsOf.put(workload, cohort.length);
     }
@@ -268,14 +438,14 @@ public final class Bench implements Callable<Integer> {
     }
 
     private void printTable(Set<String> ids) {
-        String format = "%-4s %-20s %10s %-23s %10s %-23s %10s%n";
-        System.out.printf(format, "id", "figure", "cohort", "(min-max)", "jdk-tpe", "(min-max)", "cohort/jdk");
+        String format = "%-4s %-24s %10s %-23s %10s %-23s %10s";
+        System.out.printf(format, "id", "figure", "cohort", "(min-max)", "baseline", "(min-max)", "cohort/base");
+        if (peerResults != null) {
+            System.out.printf(" %12s %12s %9s %9s", "process_pool", "mp_pool", "cohort/pp", "cohort/mp");
+        }
+        System.out.println();
         for (String id : ALL) {
             if (!ids.contains(id)) {
-                continue;
-            }
-            if (NOT_MEASURED.contains(id)) {
-                System.out.printf("%-4s %s%n", id, "not measured yet");
                 continue;
             }
             for (Figure f : figures) {
@@ -286,10 +456,41 @@ public final class Bench implements Callable<Integer> {
                 System.out.printf(format, id, f.name(), num(median(f.cohort())), range(f.cohort()),
                         base ? num(median(f.jdk())) : "-", base ? range(f.jdk()) : "",
                         base ? num(median(f.cohort()) / median(f.jdk())) : "-");
+                if (peerResults != null) {
+                    double pp = peerFigure("process_pool", id, f.name());
+                    double mp = peerFigure("mp_pool", id, f.name());
+                    System.out.printf(" %12s %12s %9s %9s", num(pp), num(mp),
+                            num(median(f.cohort()) / pp), num(median(f.cohort()) / mp));
+                }
+                System.out.println();
             }
         }
-        System.out.printf("medians of %d run(s) after a warm-up%s; jdk-tpe = ThreadPoolExecutor(2) in this JVM"
-                + " (W4: 1 vs 2 threads; W7: a new one in a fresh JVM)%n", runs, quick ? " (--quick: smaller sizes)" : "");
+        System.out.printf("medians of %d run(s) after a warm-up%s; baseline = ThreadPoolExecutor(2) in this JVM"
+                + " (W4: 1 vs 2 threads; W7: a new one in a fresh JVM; S2: W1 on 2 real workers)%n",
+                runs, quick ? " (--quick: smaller sizes)" : "");
+        if (peerResults != null) {
+            System.out.println("process_pool = Python's ProcessPoolExecutor(2), mp_pool = multiprocessing.Pool(2), "
+                    + "same workloads, medians of their own runs; a ratio above 1 is better for speeds, below 1 for times");
+        }
+        ObjectNode codec = details.containsKey("S3") ? (ObjectNode) details.get("S3").get("codec") : null;
+        if (codec != null) {
+            System.out.println();
+            System.out.printf("%-20s %12s %12s %10s %10s %10s%n", "codec round trip", "jdk us", "fory us", "jdk/fory",
+                    "jdk bytes", "fory bytes");
+            JsonNode t = codec.get("us_per_round_trip");
+            JsonNode b = codec.get("encoded_bytes");
+            t.get("jdk").fieldNames().forEachRemaining(v -> System.out.printf("%-20s %12s %12s %10s %10s %10s%n", v,
+                    num(t.get("jdk").get(v).asDouble()), num(t.get("fory").get(v).asDouble()),
+                    num(t.get("jdk").get(v).asDouble() / t.get("fory").get(v).asDouble()),
+                    b.get("jdk").get(v).asText(), b.get("fory").get(v).asText()));
+            System.out.println("handles: jdk " + codec.get("handles").get("jdk") + ", fory " + codec.get("handles").get("fory"));
+        }
+    }
+
+    /** A peer's median for one figure, NaN when it has none (e.g. W7's seconds_from_launch). */
+    private double peerFigure(String peer, String id, String name) {
+        JsonNode n = peerResults.path(peer).path(id).path(name);
+        return n.isNumber() ? n.asDouble() : Double.NaN;
     }
 
     private static String range(double[] xs) {
@@ -297,6 +498,9 @@ public final class Bench implements Callable<Integer> {
     }
 
     private static String num(double x) {
+        if (Double.isNaN(x)) {
+            return "-";
+        }
         double a = Math.abs(x);
         return String.format(Locale.ROOT, a >= 100 ? "%.0f" : a >= 1 ? "%.2f" : "%.3f", x);
     }
@@ -307,12 +511,11 @@ public final class Bench implements Callable<Integer> {
     }
 
     private void writeJson(Set<String> ids) throws IOException {
-        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
         root.set("machine", machine(mapper));
         root.put("quick", quick);
         for (String id : ALL) {
-            if (!ids.contains(id) || NOT_MEASURED.contains(id)) {
+            if (!ids.contains(id)) {
                 continue;
             }
             ObjectNode w = root.putObject(id);
@@ -321,6 +524,7 @@ public final class Bench implements Callable<Integer> {
             ObjectNode baseline = mapper.createObjectNode();
             ObjectNode baseMin = mapper.createObjectNode();
             ObjectNode baseMax = mapper.createObjectNode();
+            String baseName = null;
             for (Figure f : figures) {
                 if (!f.workload().equals(id)) {
                     continue;
@@ -329,6 +533,7 @@ public final class Bench implements Callable<Integer> {
                 min.put(f.name(), round(min(f.cohort())));
                 max.put(f.name(), round(max(f.cohort())));
                 if (f.jdk() != null) {
+                    baseName = f.baseName();
                     baseline.put(f.name(), round(median(f.jdk())));
                     baseMin.put(f.name(), round(min(f.jdk())));
                     baseMax.put(f.name(), round(max(f.jdk())));
@@ -338,13 +543,36 @@ public final class Bench implements Callable<Integer> {
             w.set("max", max);
             w.put("runs", runsOf.get(id));
             if (!baseline.isEmpty()) {
+                baseline.put("of", baseName);
                 baseline.set("min", baseMin);
                 baseline.set("max", baseMax);
                 w.set("baseline", baseline);
             }
+            if (details.containsKey(id)) {
+                w.setAll(details.get(id));
+            }
+            if (peerResults != null && peerResults.path("process_pool").has(id)) {
+                ObjectNode p = w.putObject("peers");
+                for (String peer : Peers.NAMES) {
+                    p.set(peer, peerResults.path(peer).path(id));
+                    ObjectNode ratio = w.putObject("ratio_vs_" + peer);
+                    for (Figure f : figures) {
+                        double theirs = peerFigure(peer, id, f.name());
+                        if (f.workload().equals(id) && !Double.isNaN(theirs)) {
+                            ratio.put(f.name(), round(median(f.cohort()) / theirs));
+                        }
+                    }
+                }
+            }
         }
-        ArrayNode skipped = root.putArray("not_measured");
-        ids.stream().filter(NOT_MEASURED::contains).forEach(skipped::add);
+        if (!failures.isEmpty()) {
+            ObjectNode f = root.putObject("failures");
+            failures.forEach(f::put);
+        }
+        if (peerResults != null) {
+            root.put("peers_python", peerResults.path("python").asText());
+            root.put("peers_start_method", peerResults.path("start_method").asText());
+        }
         mapper.writeValue(output.toFile(), root);
     }
 

@@ -1,6 +1,7 @@
 package io.cohort.bench;
 
 import io.cohort.client.Cohort;
+import io.cohort.client.CohortException;
 import io.cohort.client.CohortExecutor;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -19,10 +20,13 @@ final class Cluster implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     private String target;
 
-    static Cluster start(int workers) throws IOException {
+    /** A coordinator given {@code coordinatorArgs} beyond its port, then {@code workers} real workers of 1 slot. */
+    static Cluster start(int workers, String... coordinatorArgs) throws IOException {
         Cluster c = new Cluster();
         try {
-            Process coordinator = c.launch("io.cohort.coordinator.CoordinatorMain", "--port", "0");
+            List<String> args = new ArrayList<>(List.of("--port", "0"));
+            args.addAll(List.of(coordinatorArgs));
+            Process coordinator = c.launch("io.cohort.coordinator.CoordinatorMain", args.toArray(String[]::new));
             BufferedReader out = new BufferedReader(new InputStreamReader(coordinator.getInputStream(),
                     StandardCharsets.UTF_8));
             String line;
@@ -58,27 +62,46 @@ final class Cluster implements AutoCloseable {
         }
     }
 
-    private static void awaitWorkers(String target, int workers) {
-        try (CohortExecutor probe = Cohort.connect(target)) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    static void awaitWorkers(String target, int workers) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try (CohortExecutor probe = connect(target, deadline)) {
             while (probe.clusterInfo().workers().size() < workers) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("workers did not attach within 60 s");
                 }
-                try {
-                    Thread.sleep(20);   // JVMs take a moment to start
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
-                }
+                pause();   // JVMs take a moment to start
             }
+        }
+    }
+
+    /** Connects, trying again until {@code deadline}: on a loaded machine a new coordinator JVM may answer late. */
+    private static CohortExecutor connect(String target, long deadline) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return Cohort.connect(target);
+            } catch (CohortException e) {
+                if (System.nanoTime() > deadline || attempt >= 5) {
+                    throw e;
+                }
+                pause();
+            }
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 
     /** Extra options for the cluster's JVMs, e.g. to profile them; "{name}" becomes each one's name. */
     private static final String JVM_OPTIONS = System.getProperty("bench.jvmOptions", "");
 
-    private Process launch(String main, String... args) throws IOException {
+    /** Starts a JVM on this class path; {@link #close} ends it. */
+    Process launch(String main, String... args) throws IOException {
         String name = main.substring(main.lastIndexOf('.') + 1) + "-" + processes.size();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String option : JVM_OPTIONS.split(" ")) {

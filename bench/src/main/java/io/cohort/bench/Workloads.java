@@ -4,12 +4,20 @@ import io.cohort.client.CohortExecutor;
 import io.cohort.client.MapResult;
 import io.cohort.client.RemoteFunction;
 import io.cohort.client.TaskFuture;
+import io.cohort.client.RemoteCallable;
+import io.cohort.client.TaskOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** One run of each workload of BENCH.md, on Cohort and on an in-process JDK executor. */
 final class Workloads {
@@ -218,6 +226,70 @@ final class Workloads {
         if (b.length != MIB) {
             throw new IllegalStateException("W5: a result of " + b.length + " bytes");
         }
+    }
+
+    /** W6's outcome: how the bad task ended and when, and how the others fared. */
+    record Halt(double detectionMs, String badTaskError, int othersSucceeded, int othersFailed, double seconds) {
+    }
+
+    /**
+     * W6: {@code others} tasks of about {@code taskMillis} each run while one task halts its
+     * worker JVM (no retry, so its first loss is what is timed). Detection is the time from
+     * the halt (written to {@code marker} by the task, wall clock in µs) to its future
+     * failing here; then every other task is awaited (at most {@code maxSeconds}).
+     */
+    static Halt w6(CohortExecutor cohort, int others, long taskMillis, Path marker, double maxSeconds) throws Exception {
+        long spinFor = taskMillis;
+        RemoteFunction<Long, Long> work = x -> {
+            long until = System.nanoTime() + spinFor * 1_000_000;
+            long n = 0;
+            while (System.nanoTime() < until) {
+                n++;
+            }
+            return x + (n > 0 ? 1 : 0);
+        };
+        String markerPath = marker.toString();
+        RemoteCallable<Long> halt = () -> {
+            Files.writeString(Path.of(markerPath), Long.toString(epochMicros()));
+            Runtime.getRuntime().halt(3);
+            return 0L;
+        };
+        long start = System.nanoTime();
+        List<TaskFuture<Long>> futures = new ArrayList<>(others);
+        for (long i = 0; i < others / 2; i++) {
+            futures.add(cohort.submit(work, i));
+        }
+        TaskFuture<Long> bad = cohort.submit(halt, TaskOptions.builder().maxRetries(0).name("halts-its-jvm").build());
+        for (long i = others / 2; i < others; i++) {
+            futures.add(cohort.submit(work, i));
+        }
+        String error;
+        long failedAt;
+        try {
+            bad.get((long) (maxSeconds * 1000), TimeUnit.MILLISECONDS);
+            throw new IllegalStateException("W6: the halting task returned");
+        } catch (ExecutionException e) {
+            failedAt = epochMicros();
+            error = e.getCause().getClass().getSimpleName();
+        }
+        double detectionMs = (failedAt - Long.parseLong(Files.readString(marker).strip())) / 1e3;
+        int ok = 0;
+        int failed = 0;
+        long deadline = start + (long) (maxSeconds * 1e9);
+        for (TaskFuture<Long> f : futures) {
+            try {
+                f.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                ok++;
+            } catch (ExecutionException | TimeoutException e) {
+                failed++;
+            }
+        }
+        return new Halt(detectionMs, error, ok, failed, seconds(start));
+    }
+
+    private static long epochMicros() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
     }
 
     static double seconds(long startNanos) {

@@ -18,6 +18,7 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.util.List;
 
 /** The gRPC services: each call only hands its messages to the {@link SchedulerLoop}. */
@@ -107,7 +108,28 @@ public final class Services {
 
         @Override
         public void status(StatusRequest request, StreamObserver<StatusResponse> response) {
-            loop.status(response);
+            if (!request.getMeasureHeap()) {
+                loop.status(response);
+                return;
+            }
+            System.gc();   // asked for: so the figure is live data, not garbage not yet collected
+            long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            loop.status(new StreamObserver<>() {
+                @Override
+                public void onNext(StatusResponse status) {
+                    response.onNext(status.toBuilder().setHeapUsedAfterGcBytes(used).build());
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    response.onError(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    response.onCompleted();
+                }
+            });
         }
 
         @Override
