@@ -48,4 +48,9 @@ public interface CohortExecutor extends ExecutorService, AutoCloseable {
 
     /** Python's {@code multiprocessing.Pool} on this executor's session and cluster. */
     CohortPool pool(PoolOptions options);
+
+    /** Python's {@code multiprocessing.Process(target=...)}, not yet started; see {@link CohortProcess}. */
+    CohortProcess process(RemoteRunnable target);
+
+    CohortProcess process(RemoteRunnable target, ProcessOptions options);
 }

@@ -20,6 +20,8 @@ import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStarted;
+import io.cohort.proto.v1.ProcessOutput;
+import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.TaskSubmit;
 import io.grpc.ManagedChannel;
@@ -67,6 +69,8 @@ final class Session implements AutoCloseable {
     private final ClassLoader loader;
     private final Executor callbacks;
     private final Map<Long, TaskFuture<?>> pending = new ConcurrentHashMap<>();
+    /** Where the pid and output lines of process tasks go, by task id, until their results arrive. */
+    private final Map<Long, java.util.function.Consumer<ProcessOutput>> processOutput = new ConcurrentHashMap<>();
     /** Submitted tasks whose futures are not completed yet (pending ones, and answers in hand-off). */
     private final AtomicInteger unanswered = new AtomicInteger();
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
@@ -170,6 +174,27 @@ final class Session implements AutoCloseable {
 
     /** Sends one task; the future completes when its result arrives. */
     <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original) {
+        return submit(spec, policy, chunk, original, null);
+    }
+
+    /**
+     * Sends a process task; {@code output} receives its pid and output lines in order, on a
+     * transport thread (so it must be quick), before the result completes the future.
+     */
+    <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, java.util.function.Consumer<ProcessOutput> output) {
+        return submit(spec, policy, false, null, output);
+    }
+
+    /** Asks the worker to terminate (15) or kill (9) a running process task. */
+    void signal(TaskFuture<?> future, int signal) {
+        if (ended == null) {
+            outbound.add(TaskCancel.newBuilder().setTaskId(future.id()).setInterrupt(true).setSignal(signal).build());
+            drain();
+        }
+    }
+
+    private <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original,
+                                     java.util.function.Consumer<ProcessOutput> output) {
         long id = nextId.incrementAndGet();
         TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller);
         future.original = original;
@@ -181,6 +206,9 @@ final class Session implements AutoCloseable {
         }
         unanswered.incrementAndGet();
         pending.put(id, future);
+        if (output != null) {
+            processOutput.put(id, output);
+        }
         outbound.add(TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build());
         drain();
         if (ended != null) {
@@ -448,12 +476,19 @@ final class Session implements AutoCloseable {
                     f.markStarted(s.getWorkerId());
                 }
             }
+            for (TaskProcessOutput o : response.getProcessOutputList()) {
+                java.util.function.Consumer<ProcessOutput> sink = processOutput.get(o.getTaskId());
+                if (sink != null) {
+                    sink.accept(o.getOutput());
+                }
+            }
             if (response.getResultsCount() > 0) {
                 // Claimed here, in arrival order, so a later end of the stream cannot fail them.
                 List<TaskFuture<?>> futures = new ArrayList<>(response.getResultsCount());
                 List<TaskResult> results = new ArrayList<>(response.getResultsCount());
                 for (TaskResult r : response.getResultsList()) {
                     TaskFuture<?> f = pending.remove(r.getTaskId());
+                    processOutput.remove(r.getTaskId());
                     if (f != null) {
                         f.answerRemoval(r.getStatus() == TaskStatus.CANCELLED);
                         futures.add(f);
