@@ -203,4 +203,48 @@ class ProcessIsolationTest {
         assertTrue(err.toString(StandardCharsets.UTF_8).contains(prefix
                 + "Exception in process target: java.lang.IllegalArgumentException: bad input"), err::toString);
     }
+
+    @Test
+    void aLostHostEndsItsProcessAtOnceWithTheCause() throws Exception {
+        try (Gate gate = new Gate()) {
+            Gate.Handle h = gate.handle();
+            CohortProcess p = cohort.process(() -> {
+                try {
+                    h.pass();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }).start();
+            assertTrue(gate.awaitArrivals(1, 60), "the target runs");
+            long pid = p.pid();
+            long daemon = activeWorkers().get(p.workerId());
+            assertTrue(ProcessHandle.of(daemon).orElseThrow().destroyForcibly(), "kill -9 the worker daemon");
+            assertTrue(p.join(LONG));
+            assertFalse(p.isAlive());
+            assertEquals(OptionalInt.of(-9), p.exitCode());
+            assertInstanceOf(WorkerLostException.class, p.failure().orElseThrow());
+            LocalClusterTest.waitUntil(() -> ProcessHandle.of(pid).isEmpty());   // it died with its daemon
+            LocalClusterTest.waitUntil(() -> activeWorkers().size() == 2);       // Cohort.local replaced the worker
+        }
+    }
+
+    /** Ad hoc: {@code -Dtest=ProcessIsolationTest#timeOfATrivialTask -Dcohort.measure=true}. */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "cohort.measure", matches = "true")
+    void timeOfATrivialTask() throws Exception {
+        for (Isolation isolation : List.of(Isolation.THREADS, Isolation.PROCESS)) {
+            long[] micros = new long[200];
+            for (int i = -20; i < micros.length; i++) {   // 20 to warm up
+                long start = System.nanoTime();
+                cohort.submitShaped((Integer x) -> x + 1, i, TaskOptions.DEFAULTS,
+                        spec -> spec.setIsolation(isolation).setIsolationGroup("timing")).get(60, TimeUnit.SECONDS);
+                if (i >= 0) {
+                    micros[i] = (System.nanoTime() - start) / 1000;
+                }
+            }
+            java.util.Arrays.sort(micros);
+            System.out.println("trivial task, " + isolation + ", 200 one after another: p50 " + micros[100]
+                    + " us, p90 " + micros[180] + " us, max " + micros[199] + " us");
+        }
+    }
 }
