@@ -429,6 +429,7 @@ final class Session implements AutoCloseable {
         int failed = 0;
         for (Long id : List.copyOf(pending.keySet())) {
             TaskFuture<?> f = pending.remove(id);
+            processOutput.remove(id);
             if (f != null) {
                 failed++;
                 f.answerRemoval(false);

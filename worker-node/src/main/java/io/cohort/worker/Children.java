@@ -146,27 +146,34 @@ final class Children implements AutoCloseable {
         }
     }
 
-    private synchronized Child borrow(String group, String workerId) throws IOException {
-        if (closed) {
-            throw new IOException("the worker is stopping");
+    private Child borrow(String group, String workerId) throws IOException {
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("the worker is stopping");
+            }
+            ArrayDeque<Child> free = idle.get(group);
+            Child c = free == null ? null : free.pollFirst();
+            while (c != null && c.dead) {
+                all.remove(c);
+                c = free.pollFirst();
+            }
+            if (free != null && free.isEmpty()) {
+                idle.remove(group);
+            }
+            if (c != null) {
+                return c;
+            }
         }
-        ArrayDeque<Child> free = idle.get(group);
-        Child c = free == null ? null : free.pollFirst();
-        while (c != null && c.dead) {
-            all.remove(c);
-            c = free.pollFirst();
+        Child c = new Child(group);
+        c.jvm = ChildJvm.start(config, workerId, List.of(), false, false, c);   // outside the lock: slots start children in parallel
+        synchronized (this) {
+            if (!closed) {
+                all.add(c);
+                return c;
+            }
         }
-        if (free != null && free.isEmpty()) {
-            idle.remove(group);
-        }
-        if (c != null) {
-            return c;
-        }
-        c = new Child(group);
-        // Started under the lock so close() cannot miss it; slots wait for one start at a time.
-        c.jvm = ChildJvm.start(config, workerId, List.of(), false, false, c);
-        all.add(c);
-        return c;
+        c.jvm.close(true);
+        throw new IOException("the worker is stopping");
     }
 
     private void giveBack(Child c, WorkerTaskResult r, int maxTasks) {

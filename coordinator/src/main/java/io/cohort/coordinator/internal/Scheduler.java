@@ -367,24 +367,41 @@ public final class Scheduler {
             }
         }
         for (Lane lane : new ArrayList<>(constrainedLanes)) {
-            if (workers.isEmpty()) {
-                lane.unfitSeen = -1;   // the clock pauses
-            } else if (workers.values().stream().anyMatch(w -> w.accepting() && Placement.fitsEver(lane.demand, w))) {
-                lane.unfitSeen = -1;
-                lane.unfitWaited = 0;
-            } else {
-                if (lane.unfitSeen >= 0) {
-                    lane.unfitWaited += now - lane.unfitSeen;
-                }
-                lane.unfitSeen = now;
-                if (lane.unfitWaited >= placementTimeoutMs) {
-                    rejectLane(lane);
-                }
+            if (lane.unfit.expired(workers.isEmpty(), fitsSomeWorker(lane.demand), now, placementTimeoutMs)) {
+                rejectLane(lane);
+            }
+        }
+        for (Task t : new ArrayList<>(processQueue)) {
+            if (t.state == TaskState.QUEUED && !t.demand.isNone()
+                    && t.unfit.expired(workers.isEmpty(), fitsSomeWorker(t.demand), now, placementTimeoutMs)) {
+                rejectUnplaceable(t, offers());
             }
         }
     }
 
+    private boolean fitsSomeWorker(Demand demand) {
+        return workers.values().stream().anyMatch(w -> w.accepting() && Placement.fitsEver(demand, w));
+    }
+
     private void rejectLane(Lane lane) {
+        String offers = offers();
+        for (Task t : new ArrayList<>(lane.tasks)) {
+            if (t.state == TaskState.QUEUED) {
+                rejectUnplaceable(t, offers);
+            }
+        }
+        dropLane(lane);
+    }
+
+    private void rejectUnplaceable(Task t, String offers) {
+        end(t, TaskState.REJECTED, "placement timeout", TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
+                .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " asks for " + t.demand
+                        + ", which no attached worker offered within the placement timeout of "
+                        + placementTimeoutMs + " ms; attached workers: " + offers, "")));
+    }
+
+    /** What the attached workers offer, for a rejection's message. */
+    private String offers() {
         StringBuilder offers = new StringBuilder();
         int shown = 0;
         for (WorkerNode w : workers.values()) {
@@ -396,15 +413,7 @@ public final class Scheduler {
                     .append(" offers resources ").append(new TreeMap<>(w.totals)).append(" and labels ")
                     .append(new TreeSet<>(w.labels));
         }
-        for (Task t : new ArrayList<>(lane.tasks)) {
-            if (t.state == TaskState.QUEUED) {
-                end(t, TaskState.REJECTED, "placement timeout", TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
-                        .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " asks for " + t.demand
-                                + ", which no attached worker offered within the placement timeout of "
-                                + placementTimeoutMs + " ms; attached workers: " + offers, "")));
-            }
-        }
-        dropLane(lane);
+        return offers.toString();
     }
 
     // ---- tasks on workers
@@ -426,7 +435,7 @@ public final class Scheduler {
             return;
         }
         move(t, TaskState.RUNNING, "started", null);
-        t.worker.runningCount++;
+        t.worker.runningCount += t.isProcess() ? 0 : 1;   // busy slots: a process holds none
         if (!t.session.closed) {
             out.accept(new Command.NotifyStarted(t.session.stream,
                     TaskStarted.newBuilder().setTaskId(t.taskId).setWorkerId(t.worker.id).build()));
@@ -447,6 +456,9 @@ public final class Scheduler {
             }
             case WORKER_LOST -> {
                 // A child JVM of the worker died under the task: one lost attempt, as if the worker was lost.
+                if (t.state == TaskState.ASSIGNED) {
+                    move(t, TaskState.RUNNING, "started (its loss says so)", t.worker.id);   // its started report may be stale
+                }
                 t.losses++;
                 if (t.lostOn == null) {
                     t.lostOn = new ArrayList<>(2);
@@ -665,7 +677,7 @@ public final class Scheduler {
         available.remove(w);
         w.unfinished.remove(t);
         w.slotTasks -= t.isProcess() ? 0 : 1;
-        if (t.state == TaskState.RUNNING) {
+        if (t.state == TaskState.RUNNING && !t.isProcess()) {
             w.runningCount--;
         }
         w.hold(t.demand, -1);
@@ -804,7 +816,7 @@ public final class Scheduler {
                 slotTasks += t.isProcess() ? 0 : 1;
                 check(onWorkers.get(t.key) == t && t.worker == w, "unfinished task not on this worker");
                 seenOnWorkers.add(t);
-                runningHere += t.state == TaskState.RUNNING ? 1 : 0;
+                runningHere += t.state == TaskState.RUNNING && !t.isProcess() ? 1 : 0;
                 t.demand.resources().forEach((k, v) -> held.merge(k, v, Double::sum));
             }
             check(runningHere == w.runningCount, "running count of " + w.id);
@@ -858,6 +870,8 @@ public final class Scheduler {
         List<String> lostOn;
         boolean cancelRequested;
         boolean cancelInterrupt;
+        /** Process tasks only (lanes keep the clock of other tasks). */
+        final UnfitClock unfit;
 
         Task(long key, long taskId, Session session, TaskSpec spec, TaskPolicy policy, FunctionDef function, Demand demand) {
             this.key = key;
@@ -867,6 +881,7 @@ public final class Scheduler {
             this.policy = policy;
             this.function = function;
             this.demand = demand;
+            this.unfit = spec.hasProcess() ? new UnfitClock() : null;
         }
 
         boolean isProcess() {
@@ -919,10 +934,7 @@ public final class Scheduler {
         final Demand demand;
         final ArrayDeque<Task> tasks = new ArrayDeque<>();
         int live;
-        /** Placement timeout: how long workers were attached and none could ever run this lane. */
-        long unfitWaited;
-        /** When that was last seen (-1: not being counted now). */
-        long unfitSeen = -1;
+        final UnfitClock unfit = new UnfitClock();
 
         Lane(SessionQueue queue, Demand demand) {
             this.queue = queue;
@@ -937,6 +949,31 @@ public final class Scheduler {
                 t = tasks.peekFirst();
             }
             return t;
+        }
+    }
+
+    /** Placement timeout: how long workers were attached and none could ever run a lane or a process. */
+    private static final class UnfitClock {
+        long waited;
+        /** When last counted; -1 while not counting. */
+        long seen = -1;
+
+        /** Moves the clock to {@code now}; true once the wait has reached {@code limit}. */
+        boolean expired(boolean noWorkers, boolean fitsSomewhere, long now, long limit) {
+            if (noWorkers) {
+                seen = -1;   // the clock pauses
+                return false;
+            }
+            if (fitsSomewhere) {
+                seen = -1;
+                waited = 0;
+                return false;
+            }
+            if (seen >= 0) {
+                waited += now - seen;
+            }
+            seen = now;
+            return waited >= limit;
         }
     }
 

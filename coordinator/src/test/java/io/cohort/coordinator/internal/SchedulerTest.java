@@ -632,4 +632,17 @@ class SchedulerTest {
         assertTrue(r.getError().getMessage().contains("max_retries is 1"), r.getError().getMessage());
         assertEquals(1, sim.s.status().getWorkersCount(), "the worker itself stays attached");
     }
+
+    @Test
+    void anUnplaceableProcessIsRejectedAfterThePlacementTimeout() {
+        sim.client(C1);
+        assertNone(submitProcess(1, TaskPolicy.newBuilder().setName("p").addLabels("gpu").setMaxRetries(0).build()));
+        sim.worker(W1, "plain", 1, 0);
+        assertNone(sim.advance(1000));   // the clock starts here
+        assertNone(sim.advance(Sim.PLACEMENT_MS - 1000));
+        TaskResult r = only(sim.advance(1000), Command.SendResult.class).result();
+        assertEquals(TaskStatus.REJECTED, r.getStatus());
+        assertTrue(r.getError().getMessage().contains("task 1 (p) asks for"), r.getError().getMessage());
+        assertEquals(0, sim.s.queuedCount());
+    }
 }
