@@ -70,6 +70,23 @@ class ProcessIsolationTest {
                 .collect(Collectors.toMap(WorkerInfo::id, WorkerInfo::pid));
     }
 
+    /** A process whose target has reached the gate and waits there (then sleeps, with {@code sleepAfter}). */
+    private static CohortProcess startedAtGate(Gate gate, boolean sleepAfter) throws InterruptedException {
+        Gate.Handle h = gate.handle();
+        CohortProcess p = cohort.process(() -> {
+            try {
+                h.pass();
+                if (sleepAfter) {
+                    Thread.sleep(60_000);
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        }).start();
+        assertTrue(gate.awaitArrivals(1, 60), "the target runs");
+        return p;
+    }
+
     @Test
     void aTaskThatHaltsItsChildTakesDownOnlyThatChild() throws Exception {
         Map<String, Long> workers = activeWorkers();
@@ -132,15 +149,7 @@ class ProcessIsolationTest {
     @Test
     void killEndsARunningProcessWithMinusNine() throws Exception {
         try (Gate gate = new Gate()) {
-            Gate.Handle h = gate.handle();
-            CohortProcess p = cohort.process(() -> {
-                try {
-                    h.pass();
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            }).start();
-            assertTrue(gate.awaitArrivals(1, 60), "the target runs");
+            CohortProcess p = startedAtGate(gate, false);
             long pid = p.pid();
             assertTrue(ProcessHandle.of(pid).isPresent(), "pid " + pid + " is a live process");
             assertFalse(activeWorkers().containsValue(pid), "a JVM of its own");
@@ -160,16 +169,7 @@ class ProcessIsolationTest {
     @Test
     void terminateInterruptsASleepingTarget() throws Exception {
         try (Gate gate = new Gate()) {
-            Gate.Handle h = gate.handle();
-            CohortProcess p = cohort.process(() -> {
-                try {
-                    h.pass();
-                    Thread.sleep(60_000);
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            }).start();
-            assertTrue(gate.awaitArrivals(1, 60), "the target runs");
+            CohortProcess p = startedAtGate(gate, true);
             p.terminate();
             p.join();
             assertEquals(OptionalInt.of(-15), p.exitCode());
@@ -207,15 +207,7 @@ class ProcessIsolationTest {
     @Test
     void aLostHostEndsItsProcessAtOnceWithTheCause() throws Exception {
         try (Gate gate = new Gate()) {
-            Gate.Handle h = gate.handle();
-            CohortProcess p = cohort.process(() -> {
-                try {
-                    h.pass();
-                } catch (Exception e) {
-                    throw new RuntimeException(e);
-                }
-            }).start();
-            assertTrue(gate.awaitArrivals(1, 60), "the target runs");
+            CohortProcess p = startedAtGate(gate, false);
             long pid = p.pid();
             long daemon = activeWorkers().get(p.workerId());
             assertTrue(ProcessHandle.of(daemon).orElseThrow().destroyForcibly(), "kill -9 the worker daemon");

@@ -106,6 +106,23 @@ class ChildIsolationTest {
         return TaskAssign.newBuilder().setTaskKey(++nextKey).setAttempt(1).setTimeoutMs(timeoutMs).setSpec(spec).build();
     }
 
+    /** A process task (TaskSpec.process), with JVM options to show they are accepted. */
+    private TaskAssign processAssign(TaskBody body, Object input) {
+        TaskSpec.Builder spec = TaskSpec.newBuilder().setBody(CODEC.encode(body))
+                .setProcess(ProcessSpec.newBuilder().setName("p").addJvmOptions("-Xmx64m"));
+        if (input != null) {
+            spec.setArgument(CODEC.encode(input));
+        }
+        return TaskAssign.newBuilder().setTaskKey(++nextKey).setAttempt(1).setSpec(spec).build();
+    }
+
+    /** Sends the task and waits until its body has begun. */
+    private TaskAssign startEntered(TaskAssign a) throws IOException {
+        stream.send(AttachResponse.newBuilder().addAssigns(a).build());
+        awaitEntered();
+        return a;
+    }
+
     private WorkerTaskResult run(TaskAssign a) throws InterruptedException {
         stream.send(AttachResponse.newBuilder().addAssigns(a).build());
         return stream.result(a.getTaskKey());
@@ -160,9 +177,7 @@ class ChildIsolationTest {
     @Test
     void cancelInterruptsTheTaskInItsChild() throws Exception {
         long child = childPid("g", 0);
-        TaskAssign sleeper = assign(ChildIsolationTest::enterThenSleep, entered.getLocalPort(), "g", 0, 0);
-        stream.send(AttachResponse.newBuilder().addAssigns(sleeper).build());
-        awaitEntered();
+        TaskAssign sleeper = startEntered(assign(ChildIsolationTest::enterThenSleep, entered.getLocalPort(), "g", 0, 0));
         cancel(sleeper, 0);
         assertEquals(TaskStatus.CANCELLED, stream.result(sleeper.getTaskKey()).getStatus());
         assertEquals(child, childPid("g", 0), "an interrupted task leaves its child usable");
@@ -171,20 +186,15 @@ class ChildIsolationTest {
     @Test
     void aTimedOutTaskThatIgnoresInterruptsCostsItsChild() throws Exception {
         long child = childPid("g", 0);
-        TaskAssign stubborn = assign(ChildIsolationTest::enterThenIgnoreInterrupts, entered.getLocalPort(), "g", 0, 300);
-        stream.send(AttachResponse.newBuilder().addAssigns(stubborn).build());
-        awaitEntered();
+        TaskAssign stubborn = startEntered(
+                assign(ChildIsolationTest::enterThenIgnoreInterrupts, entered.getLocalPort(), "g", 0, 300));
         assertEquals(TaskStatus.TIMED_OUT, stream.result(stubborn.getTaskKey()).getStatus());
         assertNotEquals(child, childPid("g", 0), "the child was killed after the grace period");
     }
 
     @Test
     void aProcessReportsItsPidOutputAndExitCode() throws Exception {
-        TaskAssign p = assign(ChildIsolationTest::printAndExit, null, "", 0, 0).toBuilder()
-                .setSpec(TaskSpec.newBuilder().setBody(CODEC.encode((TaskBody) ChildIsolationTest::printAndExit))
-                        .setProcess(ProcessSpec.newBuilder().setName("p").addJvmOptions("-Xmx64m")))
-                .build();
-        WorkerTaskResult r = run(p);
+        WorkerTaskResult r = run(processAssign(ChildIsolationTest::printAndExit, null));
         assertEquals(7, CODEC.decode(r.getValue(), getClass().getClassLoader()));
         List<OutputLine> lines = new ArrayList<>();
         long pid = 0;
@@ -201,19 +211,12 @@ class ChildIsolationTest {
 
     @Test
     void killAndTerminateOfAProcessGiveMinusTheSignal() throws Exception {
-        TaskAssign sleeper = assign(ChildIsolationTest::enterThenIgnoreInterrupts, entered.getLocalPort(), "", 0, 0)
-                .toBuilder().setSpec(TaskSpec.newBuilder()
-                        .setBody(CODEC.encode((TaskBody) ChildIsolationTest::enterThenIgnoreInterrupts))
-                        .setArgument(CODEC.encode(entered.getLocalPort()))
-                        .setProcess(ProcessSpec.newBuilder().setName("p"))).build();
-        stream.send(AttachResponse.newBuilder().addAssigns(sleeper).build());
-        awaitEntered();
+        TaskAssign sleeper = startEntered(
+                processAssign(ChildIsolationTest::enterThenIgnoreInterrupts, entered.getLocalPort()));
         cancel(sleeper, 15);   // ignores the interrupt: SIGTERM after the grace period
         assertEquals(-15, CODEC.decode(stream.result(sleeper.getTaskKey()).getValue(), getClass().getClassLoader()));
 
-        TaskAssign second = sleeper.toBuilder().setTaskKey(++nextKey).build();
-        stream.send(AttachResponse.newBuilder().addAssigns(second).build());
-        awaitEntered();
+        TaskAssign second = startEntered(sleeper.toBuilder().setTaskKey(++nextKey).build());
         cancel(second, 9);
         assertEquals(-9, CODEC.decode(stream.result(second.getTaskKey()).getValue(), getClass().getClassLoader()));
     }
