@@ -46,6 +46,7 @@ public final class ChildMain {
     private final Thread taskThread = new Thread(this::runTasks, "cohort-child-task");
     private String workerId = "";
     private TaskAssign current;   // guarded by this
+    private TaskCancelOrder early;   // guarded by this: a cancel that came before its task began
 
     private ChildMain(OutputStream out, boolean processMode) {
         this.out = out;
@@ -105,9 +106,13 @@ public final class ChildMain {
         inbox.addAll(m.getAssignsList());
         for (TaskCancelOrder c : m.getCancelsList()) {
             synchronized (this) {
-                if (c.getInterrupt() && current != null && current.getTaskKey() == c.getTaskKey()
-                        && current.getAttempt() == c.getAttempt()) {
+                if (!c.getInterrupt()) {
+                    continue;
+                }
+                if (current != null && matches(current, c)) {
                     taskThread.interrupt();
+                } else {
+                    early = c;
                 }
             }
         }
@@ -123,6 +128,10 @@ public final class ChildMain {
             }
             synchronized (this) {
                 current = a;
+                if (early != null && matches(a, early)) {
+                    taskThread.interrupt();   // the task meets it at its first wait
+                }
+                early = null;
             }
             WorkerTaskResult r = runner.run(a, workerId);
             synchronized (this) {
@@ -138,6 +147,10 @@ public final class ChildMain {
                 Runtime.getRuntime().halt(ORPHANED);
             }
         }
+    }
+
+    private static boolean matches(TaskAssign a, TaskCancelOrder c) {
+        return a.getTaskKey() == c.getTaskKey() && a.getAttempt() == c.getAttempt();
     }
 
     /** Ends a process like Python: 0 when the target returned, else its traceback and 1. */
