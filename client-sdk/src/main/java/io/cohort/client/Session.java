@@ -12,16 +12,16 @@ import io.cohort.proto.v1.ClientServiceGrpc;
 import io.cohort.proto.v1.ClientWelcome;
 import io.cohort.proto.v1.ElementError;
 import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.ProcessOutput;
 import io.cohort.proto.v1.SessionRequest;
 import io.cohort.proto.v1.SessionResponse;
 import io.cohort.proto.v1.TaskCancel;
 import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStarted;
-import io.cohort.proto.v1.ProcessOutput;
-import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.TaskSubmit;
 import io.grpc.ManagedChannel;
@@ -44,6 +44,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * One client session: the bidirectional stream to the coordinator, the futures it owes, and
@@ -70,7 +71,7 @@ final class Session implements AutoCloseable {
     private final Executor callbacks;
     private final Map<Long, TaskFuture<?>> pending = new ConcurrentHashMap<>();
     /** Where the pid and output lines of process tasks go, by task id, until their results arrive. */
-    private final Map<Long, java.util.function.Consumer<ProcessOutput>> processOutput = new ConcurrentHashMap<>();
+    private final Map<Long, Consumer<ProcessOutput>> processOutput = new ConcurrentHashMap<>();
     /** Submitted tasks whose futures are not completed yet (pending ones, and answers in hand-off). */
     private final AtomicInteger unanswered = new AtomicInteger();
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
@@ -181,7 +182,7 @@ final class Session implements AutoCloseable {
      * Sends a process task; {@code output} receives its pid and output lines in order, on a
      * transport thread (so it must be quick), before the result completes the future.
      */
-    <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, java.util.function.Consumer<ProcessOutput> output) {
+    <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, Consumer<ProcessOutput> output) {
         return submit(spec, policy, false, null, output);
     }
 
@@ -194,7 +195,7 @@ final class Session implements AutoCloseable {
     }
 
     private <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original,
-                                     java.util.function.Consumer<ProcessOutput> output) {
+                                     Consumer<ProcessOutput> output) {
         long id = nextId.incrementAndGet();
         TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller);
         future.original = original;
@@ -478,7 +479,7 @@ final class Session implements AutoCloseable {
                 }
             }
             for (TaskProcessOutput o : response.getProcessOutputList()) {
-                java.util.function.Consumer<ProcessOutput> sink = processOutput.get(o.getTaskId());
+                Consumer<ProcessOutput> sink = processOutput.get(o.getTaskId());
                 if (sink != null) {
                     sink.accept(o.getOutput());
                 }

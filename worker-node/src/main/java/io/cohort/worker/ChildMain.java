@@ -13,7 +13,6 @@ import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.WorkerHello;
 import io.cohort.proto.v1.WorkerTaskResult;
-import io.grpc.ManagedChannelBuilder;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -69,9 +68,7 @@ public final class ChildMain {
             AttachResponse m;
             while ((m = AttachResponse.parseDelimitedFrom(in)) != null) {
                 if (m.hasWelcome() && !coordinator.isEmpty()) {
-                    // Lazy: nothing connects until a task uses a shared object.
-                    TaskContext.installCoordinator(ManagedChannelBuilder.forTarget(coordinator).usePlaintext()
-                            .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES).build(), child.workerId);
+                    TaskContext.installCoordinator(new LazyChannel(coordinator), m.getWelcome().getWorkerId());
                 }
                 if (m.hasWelcome()) {
                     child.workerId = m.getWelcome().getWorkerId();

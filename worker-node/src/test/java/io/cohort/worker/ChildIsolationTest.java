@@ -65,6 +65,11 @@ class ChildIsolationTest {
         return ProcessHandle.current().pid();
     }
 
+    static Object taskContext(Object input) {
+        return io.cohort.common.TaskContext.workerId().orElse("none") + " "
+                + io.cohort.common.TaskContext.coordinatorChannel().isPresent();
+    }
+
     static Object halt(Object input) {
         Runtime.getRuntime().halt(3);
         return null;
@@ -152,6 +157,9 @@ class ChildIsolationTest {
         assertTrue(ProcessHandle.of(first).isPresent(), "the child lives on for the next task");
         assertEquals(first, childPid("a", 0));
         assertNotEquals(first, childPid("b", 0), "groups never share a child");
+        WorkerTaskResult context = run(assign(ChildIsolationTest::taskContext, null, "a", 0, 0));
+        assertEquals("w-1 true", CODEC.decode(context.getValue(), getClass().getClassLoader()),
+                "shared-object handles in tasks reach the coordinator through the daemon's id and target");
     }
 
     @Test
