@@ -49,6 +49,11 @@ public interface CohortExecutor extends ExecutorService, AutoCloseable {
     /** Python's {@code multiprocessing.Pool} on this executor's session and cluster. */
     CohortPool pool(PoolOptions options);
 
+    /** Python's {@code multiprocessing.Process(target=...)}, not yet started; see {@link CohortProcess}. */
+    CohortProcess process(RemoteRunnable target);
+
+    CohortProcess process(RemoteRunnable target, ProcessOptions options);
+
     // ---- shared objects ----
     // Homed at the coordinator in this executor's session and deleted when it ends. The same
     // name and type gives the existing object unchanged; the same name with another type throws

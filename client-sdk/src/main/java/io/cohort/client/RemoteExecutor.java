@@ -256,6 +256,31 @@ final class RemoteExecutor implements CohortExecutor {
         return Math.max(1, clusterInfo().totalSlots());
     }
 
+    // ---- processes ----
+
+    private final java.util.concurrent.atomic.AtomicInteger processCounter = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public CohortProcess process(RemoteRunnable target) {
+        return process(target, ProcessOptions.DEFAULTS);
+    }
+
+    /** A process task: it runs once (max_retries 0) and is placed like a task but holds no slot. */
+    @Override
+    public CohortProcess process(RemoteRunnable target, ProcessOptions options) {
+        checkOpen();
+        // Numbered on every creation, like Python's Process-N.
+        String generated = "Process-" + processCounter.incrementAndGet();
+        String name = options.name().orElse(generated);
+        TaskSpec spec = TaskSpec.newBuilder().setBody(session.encodeTask(TaskBodies.of(target)))
+                .setProcess(io.cohort.proto.v1.ProcessSpec.newBuilder().setName(name)
+                        .addAllJvmOptions(options.jvmOptions()))
+                .build();
+        TaskPolicy policy = Policies.of(TaskOptions.builder().maxRetries(0).name(name)
+                .resources(options.resources()).labels(options.labels()).build());
+        return new RemoteProcess(session, name, spec, policy);
+    }
+
     // ---- lifecycle ----
 
     @Override

@@ -12,11 +12,13 @@ import io.cohort.proto.v1.ClientServiceGrpc;
 import io.cohort.proto.v1.ClientWelcome;
 import io.cohort.proto.v1.ElementError;
 import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.ProcessOutput;
 import io.cohort.proto.v1.SessionRequest;
 import io.cohort.proto.v1.SessionResponse;
 import io.cohort.proto.v1.TaskCancel;
 import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStarted;
@@ -42,6 +44,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * One client session: the bidirectional stream to the coordinator, the futures it owes, and
@@ -67,6 +70,8 @@ final class Session implements AutoCloseable {
     private final ClassLoader loader;
     private final Executor callbacks;
     private final Map<Long, TaskFuture<?>> pending = new ConcurrentHashMap<>();
+    /** Where the pid and output lines of process tasks go, by task id, until their results arrive. */
+    private final Map<Long, Consumer<ProcessOutput>> processOutput = new ConcurrentHashMap<>();
     /** Submitted tasks whose futures are not completed yet (pending ones, and answers in hand-off). */
     private final AtomicInteger unanswered = new AtomicInteger();
     /** Permits for tasks in flight (ClientConfig.maxInFlight); null: no limit. */
@@ -306,6 +311,27 @@ final class Session implements AutoCloseable {
 
     /** Sends one task; the future completes when its result arrives. */
     <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original) {
+        return submit(spec, policy, chunk, original, null);
+    }
+
+    /**
+     * Sends a process task; {@code output} receives its pid and output lines in order, on a
+     * transport thread (so it must be quick), before the result completes the future.
+     */
+    <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, Consumer<ProcessOutput> output) {
+        return submit(spec, policy, false, null, output);
+    }
+
+    /** Asks the worker to terminate (15) or kill (9) a running process task. */
+    void signal(TaskFuture<?> future, int signal) {
+        if (ended == null) {
+            outbound.add(TaskCancel.newBuilder().setTaskId(future.id()).setInterrupt(true).setSignal(signal).build());
+            drain();
+        }
+    }
+
+    private <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original,
+                                     Consumer<ProcessOutput> output) {
         java.util.concurrent.Semaphore limit = inFlight;
         if (limit != null) {
             takeRoom(limit);
@@ -327,6 +353,9 @@ final class Session implements AutoCloseable {
         synchronized (functionLock) {
             pending.put(id, future);
             submits.put(id, submit);
+            if (output != null) {
+                processOutput.put(id, output);
+            }
             outbound.add(submit);
         }
         drain();
@@ -577,6 +606,7 @@ final class Session implements AutoCloseable {
         for (Long id : List.copyOf(pending.keySet())) {
             TaskFuture<?> f = pending.remove(id);
             submits.remove(id);
+            processOutput.remove(id);
             if (f != null) {
                 failed++;
                 f.answerRemoval(false);
@@ -633,6 +663,12 @@ final class Session implements AutoCloseable {
                     f.markStarted(s.getWorkerId());
                 }
             }
+            for (TaskProcessOutput o : response.getProcessOutputList()) {
+                Consumer<ProcessOutput> sink = processOutput.get(o.getTaskId());
+                if (sink != null) {
+                    sink.accept(o.getOutput());
+                }
+            }
             if (response.getResultsCount() > 0) {
                 // Claimed here, in arrival order, so a later end of the stream cannot fail them.
                 List<TaskFuture<?>> futures = new ArrayList<>(response.getResultsCount());
@@ -640,6 +676,7 @@ final class Session implements AutoCloseable {
                 for (TaskResult r : response.getResultsList()) {
                     TaskFuture<?> f = pending.remove(r.getTaskId());
                     submits.remove(r.getTaskId());
+                    processOutput.remove(r.getTaskId());
                     if (f != null) {
                         f.answerRemoval(r.getStatus() == TaskStatus.CANCELLED);
                         futures.add(f);

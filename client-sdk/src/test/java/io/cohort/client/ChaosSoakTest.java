@@ -47,7 +47,7 @@ class ChaosSoakTest {
             int generation = 0;
             for (int i = 0; i < WORKERS; i++) {
                 String id = "soak-" + (generation++);
-                alive.put(id, workers.start(target, id, "--slots", "2"));
+                alive.put(id, workers.start(target, id));
             }
             try (CohortExecutor cohort = Cohort.connect(ClientConfig.builder().target(target)
                     .reconnectTimeout(Duration.ofMinutes(2)).maxInFlight(20_000).build())) {
@@ -91,7 +91,7 @@ class ChaosSoakTest {
                     String victim = active.get(random.nextInt(active.size()));
                     alive.remove(victim).destroyForcibly();   // kill -9, by the pid we started
                     String id = "soak-" + (generation++);
-                    alive.put(id, workers.start(target, id, "--slots", "2"));
+                    alive.put(id, workers.start(target, id));
                     kills++;
                     if (restarts == 0 && allDone.getCount() < TASKS * 2L / 3) {
                         coordinator.get().close();

@@ -101,6 +101,11 @@ final class Attachment implements ClientResponseObserver<AttachRequest, AttachRe
         out.add(result);
     }
 
+    /** Any item a message carries: started, result or process output. */
+    void enqueue(com.google.protobuf.MessageLite item) {
+        out.add(item);
+    }
+
     void enqueueDraining() {
         out.add(Marker.DRAINING);
     }
@@ -189,6 +194,8 @@ final class Attachment implements ClientResponseObserver<AttachRequest, AttachRe
                 b.addResults(r);
             } else if (item instanceof WorkerTaskStarted s) {
                 b.addStarted(s);
+            } else if (item instanceof io.cohort.proto.v1.WorkerProcessOutput o) {
+                b.addProcessOutput(o);
             } else if (item instanceof WorkerHello h) {
                 b.setHello(h);
             } else if (item == Marker.DRAINING) {

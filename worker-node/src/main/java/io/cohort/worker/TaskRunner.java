@@ -45,6 +45,11 @@ final class TaskRunner {
         functionBytes.put(def.getDigest(), def.getBody());
     }
 
+    /** The encoded body of a function sent on the current stream, or null (to hand to a child JVM). */
+    ByteString functionBody(ByteString digest) {
+        return functionBytes.get(digest);
+    }
+
     /** Forgets the functions of a lost stream. */
     void clearFunctions() {
         functionBytes.clear();

@@ -5,6 +5,7 @@ import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
 import io.cohort.proto.v1.AttachResponse;
 import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.Isolation;
 import io.cohort.proto.v1.TaskAssign;
 import io.cohort.proto.v1.TaskCancelOrder;
 import io.cohort.proto.v1.TaskStatus;
@@ -56,6 +57,8 @@ public final class WorkerDaemon implements AutoCloseable {
     private final TaskRunner runner;
     private final WorkerState state;   // guarded by itself
     private final Slot[] slots;
+    private final Children children;
+    private final Processes processes;
     private final ScheduledThreadPoolExecutor timers;
     private final CompletableFuture<String> attached = new CompletableFuture<>();
     private final CompletableFuture<Integer> termination = new CompletableFuture<>();
@@ -87,6 +90,8 @@ public final class WorkerDaemon implements AutoCloseable {
         });
         timers.setRemoveOnCancelPolicy(true);
         timers.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.children = new Children(config, runner, System::currentTimeMillis);
+        this.processes = new Processes(config, runner, timers, this::report);
         Slot.Owner owner = new SlotOwner();
         this.slots = new Slot[config.slots()];
         for (int i = 0; i < slots.length; i++) {
@@ -115,6 +120,8 @@ public final class WorkerDaemon implements AutoCloseable {
             s.start();
         }
         d.timers.execute(d::connect);
+        d.timers.scheduleWithFixedDelay(d.children::reapIdle, Children.IDLE_MS / 4, Children.IDLE_MS / 4,
+                TimeUnit.MILLISECONDS);
         return d;
     }
 
@@ -227,11 +234,23 @@ public final class WorkerDaemon implements AutoCloseable {
                 }
                 events.add(new WorkerState.FunctionsDefined(digests));
             }
-            if (response.getAssignsCount() > 0) {
-                events.add(new WorkerState.Assigned(response.getAssignsList()));
+            List<TaskAssign> forSlots = new ArrayList<>(response.getAssignsCount());
+            for (TaskAssign t : response.getAssignsList()) {
+                if (Processes.isProcess(t)) {
+                    processes.start(t, workerId);   // holds no slot: the slot state never sees it
+                } else {
+                    forSlots.add(t);
+                }
+            }
+            if (!forSlots.isEmpty()) {
+                events.add(new WorkerState.Assigned(forSlots));
             }
             for (TaskCancelOrder c : response.getCancelsList()) {
-                events.add(new WorkerState.CancelOrdered(c));
+                if (processes.owns(c)) {
+                    processes.signal(c);
+                } else {
+                    events.add(new WorkerState.CancelOrdered(c));
+                }
             }
             dispatch(a, events);
         }
@@ -279,6 +298,7 @@ public final class WorkerDaemon implements AutoCloseable {
         if (!wasCurrent || stopping) {
             return;
         }
+        processes.close();   // the coordinator has given them up with the stream
         runner.clearFunctions();
         if (drainRequested.get()) {
             terminate(0, null);   // drained (or the stream broke mid-drain): nothing left to report
@@ -396,6 +416,8 @@ public final class WorkerDaemon implements AutoCloseable {
         for (Slot s : slots) {
             s.stop();
         }
+        processes.close();
+        children.close();
         timers.shutdown();
         if (ownedChannel != null) {
             ownedChannel.shutdownNow();
@@ -403,6 +425,25 @@ public final class WorkerDaemon implements AutoCloseable {
         attached.completeExceptionally(new IllegalStateException(
                 why != null ? why : "the worker stopped before it attached"));
         termination.complete(status);
+    }
+
+    /** Sends a report of a process task on the current stream, if there is one. */
+    private void report(com.google.protobuf.MessageLite item) {
+        Attachment a;
+        synchronized (state) {
+            a = current;
+            if (a != null) {
+                a.enqueue(item);
+            }
+        }
+        if (a != null) {
+            a.flush();
+        }
+    }
+
+    /** Pids of the child JVMs running pool tasks (for tests). */
+    List<Long> childPids() {
+        return children.pids();
     }
 
     /** Number of attach attempts so far (for tests). */
@@ -424,7 +465,8 @@ public final class WorkerDaemon implements AutoCloseable {
         @Override
         public WorkerTaskResult execute(TaskAssign assign) {
             try {
-                return runner.run(assign, workerId);
+                return assign.getSpec().getIsolation() == Isolation.PROCESS
+                        ? children.run(assign, workerId) : runner.run(assign, workerId);
             } catch (Throwable e) {
                 return WorkerTaskResult.newBuilder().setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt())
                         .setStatus(TaskStatus.FAILED)

@@ -26,7 +26,7 @@ import java.util.function.Predicate;
 
 /** A scripted coordinator on an in-process server: tests read what a worker sends and answer by hand. */
 final class FakeCoordinator implements AutoCloseable {
-    static final long WAIT_MS = 10_000;
+    static final long WAIT_MS = 30_000;   // child JVMs start slowly on a loaded machine
 
     /** Items other than protos that a stream records. */
     enum Mark { DRAINING, EMPTY, WORKER_COMPLETED, WORKER_CANCELLED }
@@ -103,6 +103,7 @@ final class FakeCoordinator implements AutoCloseable {
             }
             items.addAll(r.getStartedList());
             items.addAll(r.getResultsList());
+            items.addAll(r.getProcessOutputList());
             if (r.getDraining()) {
                 items.add(Mark.DRAINING);
             }

@@ -3,6 +3,7 @@ package io.cohort.coordinator.internal;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.TaskAssign;
 import io.cohort.proto.v1.TaskCancelOrder;
+import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskStarted;
 
@@ -25,6 +26,9 @@ public sealed interface Command {
     record NotifyStarted(long stream, TaskStarted started) implements ToStream {}
 
     record SendResult(long stream, TaskResult result) implements ToStream {}
+
+    /** Pid or output lines of a process task, for its session. */
+    record ForwardOutput(long stream, TaskProcessOutput output) implements ToStream {}
 
     /** Ends the stream with an error status; whatever was not yet written to it is dropped. */
     record CloseStream(long stream, CloseCode code, String message) implements ToStream {}

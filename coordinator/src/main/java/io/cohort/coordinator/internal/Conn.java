@@ -62,6 +62,8 @@ final class Conn {
                 b.addFunctions(a.function());   // applied before the assigns of the same message
             }
             b.addAssigns(a.assign());
+        } else if (c instanceof Command.ForwardOutput o) {
+            ((SessionResponse.Builder) pending).addProcessOutput(o.output());
         } else if (c instanceof Command.NotifyStarted s) {
             ((SessionResponse.Builder) pending).addStarted(s.started());
         } else if (c instanceof Command.CancelOrder o) {
@@ -81,6 +83,8 @@ final class Conn {
     private static long partSize(Command c) {
         if (c instanceof Command.SendResult r) {
             return r.result().getSerializedSize() + 6L;
+        } else if (c instanceof Command.ForwardOutput o) {
+            return o.output().getSerializedSize() + 6L;
         } else if (c instanceof Command.Assign a) {
             return a.assign().getSerializedSize() + 6L + (a.function() == null ? 0 : a.function().getSerializedSize() + 6L);
         }

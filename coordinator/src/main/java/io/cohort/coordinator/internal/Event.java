@@ -3,6 +3,7 @@ package io.cohort.coordinator.internal;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskSpec;
+import io.cohort.proto.v1.WorkerProcessOutput;
 import io.cohort.proto.v1.WorkerTaskResult;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +25,12 @@ public sealed interface Event {
 
     record TaskSubmitted(long stream, long taskId, TaskSpec spec, TaskPolicy policy) implements Event {}
 
-    record CancelRequested(long stream, long taskId, boolean interrupt) implements Event {}
+    /** {@code signal}: process tasks only, 15 terminate or 9 kill (TaskCancel.signal); 0 a plain cancel. */
+    record CancelRequested(long stream, long taskId, boolean interrupt, int signal) implements Event {
+        public CancelRequested(long stream, long taskId, boolean interrupt) {
+            this(stream, taskId, interrupt, 0);
+        }
+    }
 
     /** A worker stream said hello; {@code requestedId} empty lets the scheduler choose. */
     record WorkerAttached(long stream, String requestedId, String host, long pid, int slots, int prefetch,
@@ -42,6 +48,9 @@ public sealed interface Event {
     record TaskStartedOnWorker(long stream, long taskKey, int attempt) implements Event {}
 
     record TaskEnded(long stream, WorkerTaskResult result) implements Event {}
+
+    /** Pid or output lines of a process task, to forward to its session. */
+    record ProcessOutputReported(long stream, WorkerProcessOutput output) implements Event {}
 
     /** An operator asked to drain a worker; answered by {@link Command.DrainAnswer}. */
     record AdminDrain(long requestId, String workerId) implements Event {}

@@ -67,7 +67,12 @@ public final class Placement {
 
     /** Accepting, with credit, carrying every label and with every resource free now. */
     public static boolean fitsNow(Demand demand, Candidate w) {
-        if (!w.accepting() || w.credit() <= 0 || !w.labels().containsAll(demand.labels())) {
+        return w.credit() > 0 && fitsIgnoringCredit(demand, w);
+    }
+
+    /** Accepting, carrying every label and with every resource free now (a process task needs no slot). */
+    public static boolean fitsIgnoringCredit(Demand demand, Candidate w) {
+        if (!w.accepting() || !w.labels().containsAll(demand.labels())) {
             return false;
         }
         for (Map.Entry<String, Double> r : demand.resources().entrySet()) {

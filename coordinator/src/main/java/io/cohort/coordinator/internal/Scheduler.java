@@ -11,10 +11,12 @@ import io.cohort.proto.v1.TaskAssign;
 import io.cohort.proto.v1.TaskCancelOrder;
 import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStarted;
 import io.cohort.proto.v1.TaskStatus;
+import io.cohort.proto.v1.WorkerProcessOutput;
 import io.cohort.proto.v1.WorkerStatus;
 import io.cohort.proto.v1.WorkerStatusState;
 import io.cohort.proto.v1.WorkerTaskResult;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -78,6 +81,8 @@ public final class Scheduler {
     private final Map<Long, Task> onWorkers = new HashMap<>();
     private final TreeMap<Integer, Level> levels = new TreeMap<>(Comparator.reverseOrder());
     private final Set<Lane> constrainedLanes = new LinkedHashSet<>();
+    /** Queued process tasks (TaskSpec.process), FIFO; ones no longer QUEUED are skipped lazily. */
+    private final ArrayDeque<Task> processQueue = new ArrayDeque<>();
 
     private long now;
     private long nextTaskKey = 1;
@@ -121,7 +126,9 @@ public final class Scheduler {
                 w.lastHeard = now;
             }
         } else if (event instanceof Event.CancelRequested e) {
-            cancel(e.stream(), e.taskId(), e.interrupt());
+            cancel(e.stream(), e.taskId(), e.interrupt(), e.signal());
+        } else if (event instanceof Event.ProcessOutputReported e) {
+            forwardOutput(e.stream(), e.output());
         } else if (event instanceof Event.FunctionsDefined e) {
             defineFunctions(e.stream(), e.functions());
         } else if (event instanceof Event.SessionOpened e) {
@@ -218,7 +225,7 @@ public final class Scheduler {
         enqueue(t, false);
     }
 
-    private void cancel(long stream, long taskId, boolean interrupt) {
+    private void cancel(long stream, long taskId, boolean interrupt, int signal) {
         Session s = sessions.get(stream);
         Task t = s == null ? null : s.live.get(taskId);
         if (t == null) {
@@ -230,8 +237,8 @@ public final class Scheduler {
                     .setError(TaskErrors.plain(CANCELLATION_CLASS, describe(t) + " was cancelled before it started", "")));
         } else if (t.state.onWorker()) {
             t.cancelRequested = true;
-            t.cancelInterrupt |= interrupt;
-            cancelOnWorker(t, interrupt);
+            t.cancelInterrupt |= interrupt || signal != 0;
+            cancelOnWorker(t, interrupt || signal != 0, signal);
         }
     }
 
@@ -253,7 +260,7 @@ public final class Scheduler {
                 // Its result will be dropped (the session is closed) when the worker answers.
                 t.cancelRequested = true;
                 t.cancelInterrupt = true;
-                cancelOnWorker(t, true);
+                cancelOnWorker(t, true, 0);
             }
         }
     }
@@ -363,24 +370,41 @@ public final class Scheduler {
             }
         }
         for (Lane lane : new ArrayList<>(constrainedLanes)) {
-            if (workers.isEmpty()) {
-                lane.unfitSeen = -1;   // the clock pauses
-            } else if (workers.values().stream().anyMatch(w -> w.accepting() && Placement.fitsEver(lane.demand, w))) {
-                lane.unfitSeen = -1;
-                lane.unfitWaited = 0;
-            } else {
-                if (lane.unfitSeen >= 0) {
-                    lane.unfitWaited += now - lane.unfitSeen;
-                }
-                lane.unfitSeen = now;
-                if (lane.unfitWaited >= placementTimeoutMs) {
-                    rejectLane(lane);
-                }
+            if (lane.unfit.expired(workers.isEmpty(), fitsSomeWorker(lane.demand), now, placementTimeoutMs)) {
+                rejectLane(lane);
+            }
+        }
+        for (Task t : new ArrayList<>(processQueue)) {
+            if (t.state == TaskState.QUEUED && !t.demand.isNone()
+                    && t.unfit.expired(workers.isEmpty(), fitsSomeWorker(t.demand), now, placementTimeoutMs)) {
+                rejectUnplaceable(t, offers());
             }
         }
     }
 
+    private boolean fitsSomeWorker(Demand demand) {
+        return workers.values().stream().anyMatch(w -> w.accepting() && Placement.fitsEver(demand, w));
+    }
+
     private void rejectLane(Lane lane) {
+        String offers = offers();
+        for (Task t : new ArrayList<>(lane.tasks)) {
+            if (t.state == TaskState.QUEUED) {
+                rejectUnplaceable(t, offers);
+            }
+        }
+        dropLane(lane);
+    }
+
+    private void rejectUnplaceable(Task t, String offers) {
+        end(t, TaskState.REJECTED, "placement timeout", TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
+                .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " asks for " + t.demand
+                        + ", which no attached worker offered within the placement timeout of "
+                        + placementTimeoutMs + " ms; attached workers: " + offers, "")));
+    }
+
+    /** What the attached workers offer, for a rejection's message. */
+    private String offers() {
         StringBuilder offers = new StringBuilder();
         int shown = 0;
         for (WorkerNode w : workers.values()) {
@@ -392,15 +416,7 @@ public final class Scheduler {
                     .append(" offers resources ").append(new TreeMap<>(w.totals)).append(" and labels ")
                     .append(new TreeSet<>(w.labels));
         }
-        for (Task t : new ArrayList<>(lane.tasks)) {
-            if (t.state == TaskState.QUEUED) {
-                end(t, TaskState.REJECTED, "placement timeout", TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
-                        .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " asks for " + t.demand
-                                + ", which no attached worker offered within the placement timeout of "
-                                + placementTimeoutMs + " ms; attached workers: " + offers, "")));
-            }
-        }
-        dropLane(lane);
+        return offers.toString();
     }
 
     // ---- tasks on workers
@@ -422,7 +438,7 @@ public final class Scheduler {
             return;
         }
         move(t, TaskState.RUNNING, "started", null);
-        t.worker.runningCount++;
+        t.worker.runningCount += t.isProcess() ? 0 : 1;   // busy slots: a process holds none
         if (!t.session.closed) {
             out.accept(new Command.NotifyStarted(t.session.stream,
                     TaskStarted.newBuilder().setTaskId(t.taskId).setWorkerId(t.worker.id).build()));
@@ -439,6 +455,19 @@ public final class Scheduler {
         switch (r.getStatus()) {
             case RETURNED -> {
                 requeueOrEnd(t, false, "returned");
+                return;
+            }
+            case WORKER_LOST -> {
+                // A child JVM of the worker died under the task: one lost attempt, as if the worker was lost.
+                if (t.state == TaskState.ASSIGNED) {
+                    move(t, TaskState.RUNNING, "started (its loss says so)", t.worker.id);   // its started report may be stale
+                }
+                t.losses++;
+                if (t.lostOn == null) {
+                    t.lostOn = new ArrayList<>(2);
+                }
+                t.lostOn.add(t.worker.id + " (" + (r.hasError() ? r.getError().getMessage() : "a child JVM died") + ")");
+                requeueOrEnd(t, true, "child JVM lost");
                 return;
             }
             case SUCCEEDED -> to = TaskState.SUCCEEDED;
@@ -480,14 +509,32 @@ public final class Scheduler {
         }
     }
 
-    private void cancelOnWorker(Task t, boolean interrupt) {
+    private void cancelOnWorker(Task t, boolean interrupt, int signal) {
         out.accept(new Command.CancelOrder(t.worker.stream, t.worker.id, TaskCancelOrder.newBuilder()
-                .setTaskKey(t.key).setAttempt(t.attempt).setInterrupt(interrupt).build()));
+                .setTaskKey(t.key).setAttempt(t.attempt).setInterrupt(interrupt).setSignal(signal).build()));
+    }
+
+    /** Straight to the task's session; nothing changes here. */
+    private void forwardOutput(long stream, WorkerProcessOutput o) {
+        Task t = taskOn(stream, o.getTaskKey(), o.getAttempt(), "process output");
+        if (t != null && !t.session.closed) {
+            out.accept(new Command.ForwardOutput(t.session.stream, TaskProcessOutput.newBuilder()
+                    .setTaskId(t.taskId).setOutput(o.getOutput()).build()));
+        }
     }
 
     // ---- queue
 
     private void enqueue(Task t, boolean front) {
+        if (t.isProcess()) {
+            if (front) {
+                processQueue.addFirst(t);
+            } else {
+                processQueue.addLast(t);
+            }
+            dirty = true;
+            return;
+        }
         Session s = t.session;
         int priority = t.policy.getPriority();
         SessionQueue q = s.queues.get(priority);
@@ -516,6 +563,9 @@ public final class Scheduler {
 
     /** Takes a QUEUED task out of its lane (lazily: it is skipped once no longer QUEUED). */
     private void unqueue(Task t) {
+        if (t.isProcess()) {
+            return;   // skipped lazily in processQueue
+        }
         SessionQueue q = t.session.queues.get(t.policy.getPriority());
         Lane lane = q.lanes.get(t.demand);
         if (--lane.live == 0) {
@@ -543,6 +593,7 @@ public final class Scheduler {
         }
         dirty = false;
         out = sink;
+        dispatchProcesses();
         for (Level level : new ArrayList<>(levels.values())) {
             int misses = 0;
             while (!available.isEmpty() && !level.ring.isEmpty() && misses < level.ring.size()) {
@@ -580,12 +631,38 @@ public final class Scheduler {
         }
     }
 
+    /**
+     * Process tasks hold no slot: they go to the least loaded worker that carries their labels
+     * and has their resources free now, whatever its credit.
+     */
+    private void dispatchProcesses() {
+        for (Iterator<Task> it = processQueue.iterator(); it.hasNext(); ) {
+            Task t = it.next();
+            if (t.state != TaskState.QUEUED) {
+                it.remove();
+                continue;
+            }
+            WorkerNode best = null;
+            for (WorkerNode w : workers.values()) {
+                if (w.accepting() && Placement.fitsIgnoringCredit(t.demand, w)
+                        && (best == null || Placement.LEAST_LOADED.compare(w, best) < 0)) {
+                    best = w;
+                }
+            }
+            if (best != null) {
+                it.remove();
+                assign(t, best);
+            }
+        }
+    }
+
     private void assign(Task t, WorkerNode w) {
         available.remove(w);
         t.attempt++;
         t.worker = w;
         move(t, TaskState.ASSIGNED, "assigned", w.id);
         w.unfinished.add(t);
+        w.slotTasks += t.isProcess() ? 0 : 1;
         w.hold(t.demand, 1);
         if (w.accepting() && w.credit() > 0) {
             available.add(w);
@@ -602,7 +679,8 @@ public final class Scheduler {
         WorkerNode w = t.worker;
         available.remove(w);
         w.unfinished.remove(t);
-        if (t.state == TaskState.RUNNING) {
+        w.slotTasks -= t.isProcess() ? 0 : 1;
+        if (t.state == TaskState.RUNNING && !t.isProcess()) {
             w.runningCount--;
         }
         w.hold(t.demand, -1);
@@ -698,7 +776,10 @@ public final class Scheduler {
                 Task t = e.getValue();
                 check(t.taskId == e.getKey() && t.session == s, "session map entry mismatch");
                 check(!t.state.done() && t.state != TaskState.NEW, "live task in state " + t.state);
-                if (t.state == TaskState.QUEUED) {
+                if (t.state == TaskState.QUEUED && t.isProcess()) {
+                    q++;
+                    check(processQueue.contains(t), "queued process task not in the process queue");
+                } else if (t.state == TaskState.QUEUED) {
                     q++;
                     SessionQueue sq = s.queues.get(t.policy.getPriority());
                     check(sq != null && sq.lanes.get(t.demand) != null
@@ -730,16 +811,19 @@ public final class Scheduler {
         }
         for (WorkerNode w : workers.values()) {
             check(workersByStream.get(w.stream) == w && !w.lost, "worker maps");
-            check(w.unfinished.size() <= w.slots + w.prefetch, "worker " + w.id + " over credit");
+            check(w.slotTasks <= w.slots + w.prefetch, "worker " + w.id + " over credit");
             Map<String, Double> held = new HashMap<>();
             int runningHere = 0;
+            int slotTasks = 0;
             for (Task t : w.unfinished) {
+                slotTasks += t.isProcess() ? 0 : 1;
                 check(onWorkers.get(t.key) == t && t.worker == w, "unfinished task not on this worker");
                 seenOnWorkers.add(t);
-                runningHere += t.state == TaskState.RUNNING ? 1 : 0;
+                runningHere += t.state == TaskState.RUNNING && !t.isProcess() ? 1 : 0;
                 t.demand.resources().forEach((k, v) -> held.merge(k, v, Double::sum));
             }
             check(runningHere == w.runningCount, "running count of " + w.id);
+            check(slotTasks == w.slotTasks, "slot task count of " + w.id);
             held.forEach((k, v) -> check(Math.abs(w.used(k) - v) < 1e-6, "resource " + k + " held by " + w.id));
             check(available.contains(w) == (w.accepting() && w.credit() > 0), "available set membership of " + w.id);
         }
@@ -748,6 +832,9 @@ public final class Scheduler {
         check(q == queued, "queued counter " + queued + " but " + q + " queued");
         check(r == running, "running counter " + running + " but " + r + " on workers");
         check(lost.size() <= LOST_WORKERS_KEPT, "lost list unbounded");
+        for (Task t : processQueue) {
+            check(t.isProcess(), "a slot task in the process queue");
+        }
     }
 
     private static void check(boolean ok, String what) {
@@ -786,6 +873,8 @@ public final class Scheduler {
         List<String> lostOn;
         boolean cancelRequested;
         boolean cancelInterrupt;
+        /** Process tasks only (lanes keep the clock of other tasks). */
+        final UnfitClock unfit;
 
         Task(long key, long taskId, Session session, TaskSpec spec, TaskPolicy policy, FunctionDef function, Demand demand) {
             this.key = key;
@@ -795,6 +884,11 @@ public final class Scheduler {
             this.policy = policy;
             this.function = function;
             this.demand = demand;
+            this.unfit = spec.hasProcess() ? new UnfitClock() : null;
+        }
+
+        boolean isProcess() {
+            return spec.hasProcess();
         }
 
         long maxRetries() {
@@ -843,10 +937,7 @@ public final class Scheduler {
         final Demand demand;
         final ArrayDeque<Task> tasks = new ArrayDeque<>();
         int live;
-        /** Placement timeout: how long workers were attached and none could ever run this lane. */
-        long unfitWaited;
-        /** When that was last seen (-1: not being counted now). */
-        long unfitSeen = -1;
+        final UnfitClock unfit = new UnfitClock();
 
         Lane(SessionQueue queue, Demand demand) {
             this.queue = queue;
@@ -864,6 +955,31 @@ public final class Scheduler {
         }
     }
 
+    /** Placement timeout: how long workers were attached and none could ever run a lane or a process. */
+    private static final class UnfitClock {
+        long waited;
+        /** When last counted; -1 while not counting. */
+        long seen = -1;
+
+        /** Moves the clock to {@code now}; true once the wait has reached {@code limit}. */
+        boolean expired(boolean noWorkers, boolean fitsSomewhere, long now, long limit) {
+            if (noWorkers) {
+                seen = -1;   // the clock pauses
+                return false;
+            }
+            if (fitsSomewhere) {
+                seen = -1;
+                waited = 0;
+                return false;
+            }
+            if (seen >= 0) {
+                waited += now - seen;
+            }
+            seen = now;
+            return waited >= limit;
+        }
+    }
+
     private static final class WorkerNode implements Placement.Candidate {
         final long stream;
         final String id;
@@ -875,6 +991,8 @@ public final class Scheduler {
         final Set<String> labels;
         final Map<String, Double> used = new HashMap<>();
         final Set<Task> unfinished = new LinkedHashSet<>();
+        /** The unfinished tasks that are not process tasks. */
+        int slotTasks;
         final Set<ByteString> sentFunctions = new HashSet<>();
         int runningCount;
         boolean draining;
@@ -913,8 +1031,9 @@ public final class Scheduler {
         @Override public String id() { return id; }
         @Override public boolean accepting() { return !draining && !lost; }
         @Override public int slots() { return slots; }
-        @Override public int unfinished() { return unfinished.size(); }
-        @Override public int credit() { return slots + prefetch - unfinished.size(); }
+        @Override public int unfinished() { return slotTasks; }
+        /** Process tasks hold no slot, so they take no credit. */
+        @Override public int credit() { return slots + prefetch - slotTasks; }
         @Override public Set<String> labels() { return labels; }
         @Override public Map<String, Double> totals() { return totals; }
         @Override public double used(String resource) { return used.getOrDefault(resource, 0.0); }

@@ -8,6 +8,7 @@ import io.cohort.proto.v1.StatusResponse;
 import io.cohort.proto.v1.TaskCancel;
 import io.cohort.proto.v1.TaskSubmit;
 import io.cohort.proto.v1.WorkerHello;
+import io.cohort.proto.v1.WorkerProcessOutput;
 import io.cohort.proto.v1.WorkerTaskResult;
 import io.cohort.proto.v1.WorkerTaskStarted;
 import io.grpc.Status;
@@ -268,7 +269,7 @@ public final class SchedulerLoop implements AutoCloseable {
             apply(new Event.TaskSubmitted(c.id, s.getTaskId(), s.getSpec(), s.getPolicy()));
         }
         for (TaskCancel x : r.getCancelsList()) {
-            apply(new Event.CancelRequested(c.id, x.getTaskId(), x.getInterrupt()));
+            apply(new Event.CancelRequested(c.id, x.getTaskId(), x.getInterrupt(), x.getSignal()));
         }
     }
 
@@ -292,6 +293,10 @@ public final class SchedulerLoop implements AutoCloseable {
         apply(new Event.WorkerHeard(c.id));
         for (WorkerTaskStarted s : r.getStartedList()) {
             apply(new Event.TaskStartedOnWorker(c.id, s.getTaskKey(), s.getAttempt()));
+        }
+        // Before the results: a process's last lines precede its end.
+        for (WorkerProcessOutput o : r.getProcessOutputList()) {
+            apply(new Event.ProcessOutputReported(c.id, o));
         }
         for (WorkerTaskResult res : r.getResultsList()) {
             apply(new Event.TaskEnded(c.id, res));

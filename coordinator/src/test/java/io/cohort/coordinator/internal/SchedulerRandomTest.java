@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SchedulerRandomTest {
     private static final TaskStatus[] ENDINGS = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED,
-            TaskStatus.TIMED_OUT, TaskStatus.RETURNED};
+            TaskStatus.TIMED_OUT, TaskStatus.RETURNED, TaskStatus.WORKER_LOST};
 
     private final Sim sim = new Sim();
     private final Map<Long, Map<Long, Integer>> resultsBySession = new HashMap<>();
@@ -62,11 +62,17 @@ class SchedulerRandomTest {
                     p.setMaxRetries(rnd.nextInt(3));
                 }
                 resultsBySession.get(s).put(id, 0);
-                record(sim.submit(s, id, p.build()));
+                if (rnd.nextInt(8) == 0) {   // a process task: holds no credit
+                    record(sim.on(new Event.TaskSubmitted(s, id, Sim.BODY.toBuilder()
+                            .setProcess(io.cohort.proto.v1.ProcessSpec.getDefaultInstance()).build(), p.build())));
+                } else {
+                    record(sim.submit(s, id, p.build()));
+                }
             } else if (action < 45) {
                 long s = sessions.get(rnd.nextInt(sessions.size()));
                 long max = nextTaskId.getOrDefault(s, 0L);
-                record(sim.on(new Event.CancelRequested(s, 1 + rnd.nextInt((int) max + 1), rnd.nextBoolean())));
+                record(sim.on(new Event.CancelRequested(s, 1 + rnd.nextInt((int) max + 1), rnd.nextBoolean(),
+                        rnd.nextInt(4) == 0 ? 9 : 0)));
             } else if (action < 50 || workers.isEmpty()) {
                 long w = nextStream++;
                 assignsByWorker.put(w, new LinkedHashMap<>());

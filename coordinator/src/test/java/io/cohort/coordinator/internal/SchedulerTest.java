@@ -543,4 +543,106 @@ class SchedulerTest {
         assertEquals(0, sim.s.status().getWorkers(0).getBusySlots());
         assertNone(sim.submit(C1, 1));   // the session is gone
     }
+
+    // ---- process tasks and child JVMs
+
+    private static final TaskSpec PROCESS = Sim.BODY.toBuilder()
+            .setProcess(io.cohort.proto.v1.ProcessSpec.newBuilder().setName("Process-1")).build();
+
+    private List<Command> submitProcess(long taskId, TaskPolicy policy) {
+        return sim.on(new Event.TaskSubmitted(C1, taskId, PROCESS, policy));
+    }
+
+    @Test
+    void processTasksHoldNoCredit() {
+        sim.client(C1);
+        sim.worker(W1, "w1", 1, 0);
+        Command.Assign slotTask = only(sim.submit(C1, 1, named("t1")), Command.Assign.class);
+        Command.Assign process = only(submitProcess(2, TaskPolicy.newBuilder().setMaxRetries(0).build()),
+                Command.Assign.class);
+        assertEquals("w1", process.workerId());
+        assertNone(sim.submit(C1, 3, named("t2")));   // the slot is still the only credit
+        sim.started(W1, process);
+        assertEquals(List.of("t2"), assignedNames(sim.result(W1, slotTask, TaskStatus.SUCCEEDED)));
+        assertEquals(2, sim.s.runningCount());   // t2 and the process
+    }
+
+    @Test
+    void processOutputGoesToItsSessionAndSignalsReachTheWorker() {
+        sim.client(C1);
+        sim.worker(W1, "w1", 1, 0);
+        Command.Assign a = only(submitProcess(7, TaskPolicy.newBuilder().setMaxRetries(0).build()), Command.Assign.class);
+        sim.started(W1, a);
+        io.cohort.proto.v1.ProcessOutput output = io.cohort.proto.v1.ProcessOutput.newBuilder().setPid(1234).build();
+        Command.ForwardOutput forwarded = only(sim.on(new Event.ProcessOutputReported(W1,
+                io.cohort.proto.v1.WorkerProcessOutput.newBuilder().setTaskKey(a.assign().getTaskKey())
+                        .setAttempt(a.assign().getAttempt()).setOutput(output).build())), Command.ForwardOutput.class);
+        assertEquals(C1, forwarded.stream());
+        assertEquals(7, forwarded.output().getTaskId());
+        assertEquals(1234, forwarded.output().getOutput().getPid());
+        assertNone(sim.on(new Event.ProcessOutputReported(W1,   // a stale attempt
+                io.cohort.proto.v1.WorkerProcessOutput.newBuilder().setTaskKey(a.assign().getTaskKey())
+                        .setAttempt(a.assign().getAttempt() + 1).setOutput(output).build())));
+        Command.CancelOrder kill = only(sim.on(new Event.CancelRequested(C1, 7, false, 9)), Command.CancelOrder.class);
+        assertEquals(9, kill.order().getSignal());
+        assertTrue(kill.order().getInterrupt());
+        // The worker answers with the exit code: the task succeeded, it is not a cancelled task.
+        assertEquals(TaskStatus.SUCCEEDED, only(sim.result(W1, a, TaskStatus.SUCCEEDED), Command.SendResult.class)
+                .result().getStatus());
+    }
+
+    @Test
+    void aProcessWaitsForAWorkerWithItsLabelsNotForCredit() {
+        sim.client(C1);
+        assertNone(submitProcess(1, TaskPolicy.newBuilder().addLabels("gpu").setMaxRetries(0).build()));
+        assertEquals(1, sim.s.queuedCount());
+        sim.worker(W1, "plain", 1, 0);
+        sim.submit(C1, 2, named("fills the slot"));
+        assertEquals(1, sim.s.queuedCount());
+        Command.Assign a = only(sim.worker(W2, "gpu-box", 1, 0, Map.of(), Set.of("gpu")), Command.Assign.class);
+        assertEquals("gpu-box", a.workerId());
+        assertEquals(0, sim.s.queuedCount());
+        sim.on(new Event.CancelRequested(C1, 1, true, 15));   // running: the order goes to the worker
+        sim.on(new Event.WorkerLost(W2, "gone"));             // then the host dies: cancelled, not retried
+        assertEquals(0, sim.s.queuedCount());
+    }
+
+    @Test
+    void workerReportedLostIsOneLostAttempt() {
+        sim.client(C1);
+        sim.worker(W1, "w1", 1, 0);
+        Command.Assign a = only(sim.submit(C1, 1, TaskPolicy.newBuilder().setName("halter").setMaxRetries(1).build()),
+                Command.Assign.class);
+        sim.started(W1, a);
+        String died = "the child JVM (pid 9) running task 1/1 on worker w1 died with exit code 137";
+        List<Command> out = sim.on(new Event.TaskEnded(W1, WorkerTaskResult.newBuilder()
+                .setTaskKey(a.assign().getTaskKey()).setAttempt(1).setStatus(TaskStatus.WORKER_LOST)
+                .setError(io.cohort.common.TaskErrors.plain(Scheduler.WORKER_LOST_CLASS, died, "w1")).build()));
+        Command.Assign again = only(out, Command.Assign.class);
+        assertEquals(2, again.assign().getAttempt());
+        assertTrue(all(out, Command.SendResult.class).isEmpty());
+        sim.started(W1, again);
+        out = sim.on(new Event.TaskEnded(W1, WorkerTaskResult.newBuilder()
+                .setTaskKey(a.assign().getTaskKey()).setAttempt(2).setStatus(TaskStatus.WORKER_LOST)
+                .setError(io.cohort.common.TaskErrors.plain(Scheduler.WORKER_LOST_CLASS, died, "w1")).build()));
+        TaskResult r = only(out, Command.SendResult.class).result();
+        assertEquals(TaskStatus.WORKER_LOST, r.getStatus());
+        assertEquals(Scheduler.WORKER_LOST_CLASS, r.getError().getClassName());
+        assertTrue(r.getError().getMessage().contains("died with exit code 137"), r.getError().getMessage());
+        assertTrue(r.getError().getMessage().contains("max_retries is 1"), r.getError().getMessage());
+        assertEquals(1, sim.s.status().getWorkersCount(), "the worker itself stays attached");
+    }
+
+    @Test
+    void anUnplaceableProcessIsRejectedAfterThePlacementTimeout() {
+        sim.client(C1);
+        assertNone(submitProcess(1, TaskPolicy.newBuilder().setName("p").addLabels("gpu").setMaxRetries(0).build()));
+        sim.worker(W1, "plain", 1, 0);
+        assertNone(sim.advance(1000));   // the clock starts here
+        assertNone(sim.advance(Sim.PLACEMENT_MS - 1000));
+        TaskResult r = only(sim.advance(1000), Command.SendResult.class).result();
+        assertEquals(TaskStatus.REJECTED, r.getStatus());
+        assertTrue(r.getError().getMessage().contains("task 1 (p) asks for"), r.getError().getMessage());
+        assertEquals(0, sim.s.queuedCount());
+    }
 }
