@@ -20,13 +20,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A bounded chaos soak: 200,000 tasks (-Dcohort.soak.tasks) while a worker JVM is killed with
+ * A bounded chaos soak: 50,000 tasks in CI (-Dcohort.soak.tasks=200000 for the full soak) while a worker JVM is killed with
  * kill -9 every two seconds and replaced, and the coordinator is killed and restarted on its
  * port once. At the end every future has completed exactly once with the right result.
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ChaosSoakTest {
-    private static final int TASKS = Integer.getInteger("cohort.soak.tasks", 200_000);
+    private static final int TASKS = Integer.getInteger("cohort.soak.tasks", 50_000);
     private static final int WORKERS = 3;
 
     @Test
@@ -85,6 +85,8 @@ class ChaosSoakTest {
                             active.add(w.id());
                         }
                     }
+                    System.out.printf("chaos soak: %.0f s, %d of %d done, %d workers active, %d kills%n",
+                            (System.nanoTime() - start) / 1e9, TASKS - allDone.getCount(), TASKS, active.size(), kills);
                     if (active.size() < 2) {
                         continue;
                     }

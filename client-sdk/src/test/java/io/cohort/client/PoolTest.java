@@ -297,6 +297,27 @@ class PoolTest {
     }
 
     @Test
+    void processIsolationRunsTasksInChildJvmsThatAreReplacedAfterMaxTasksPerChild() {
+        Set<Long> daemons = new TreeSet<>();
+        cohort.clusterInfo().workers().forEach(w -> daemons.add(w.pid()));
+        PoolOptions options = PoolOptions.builder().processes(1).isolation(Isolation.PROCESS).maxTasksPerChild(2)
+                .initializer(() -> INITIALIZER_RUNS.incrementAndGet()).build();
+        try (CohortPool pool = cohort.pool(options)) {
+            List<String> seen = pool.map((Integer x) -> ProcessHandle.current().pid() + ":" + INITIALIZER_RUNS.get(),
+                    IntStream.range(0, 6).boxed().toList(), 1);
+            Set<Long> pids = new TreeSet<>();
+            for (String s : seen) {
+                assertTrue(s.endsWith(":1"), "the initializer ran once in each child: " + seen);
+                pids.add(Long.parseLong(s.substring(0, s.indexOf(':'))));
+            }
+            // One task at a time, two per child: six tasks need at least three children.
+            assertTrue(pids.size() >= 3, "children were replaced: " + seen);
+            pids.retainAll(daemons);
+            assertTrue(pids.isEmpty(), "no task ran in a worker daemon's own JVM: " + seen);
+        }
+    }
+
+    @Test
     void optionsAreCheckedWhenBuilt() {
         assertThrows(IllegalArgumentException.class, () -> PoolOptions.builder().processes(0).build());
         IllegalArgumentException threads = assertThrows(IllegalArgumentException.class,
