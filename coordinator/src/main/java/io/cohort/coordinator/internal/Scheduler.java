@@ -607,7 +607,8 @@ public final class Scheduler {
                     if (head != null && h.key > head.key) {
                         continue;
                     }
-                    WorkerNode w = l.demand.isNone() ? available.first() : Placement.firstFit(l.demand, available);
+                    WorkerNode w = h.losses > 0 && !h.isProcess() ? emptyWorker(l.demand)
+                            : l.demand.isNone() ? available.first() : Placement.firstFit(l.demand, available);
                     if (w != null) {
                         lane = l;
                         worker = w;
@@ -629,6 +630,20 @@ public final class Scheduler {
                 break;
             }
         }
+    }
+
+    /**
+     * Where a suspect runs: a task that was running when a worker died goes only to a worker
+     * with nothing else to do, and that worker takes nothing more until it ends. If it was the
+     * task that killed its worker, it cannot take innocent tasks down with it again.
+     */
+    private WorkerNode emptyWorker(Demand demand) {
+        for (WorkerNode w : available) {
+            if (w.unfinished() == 0 && Placement.fitsNow(demand, w)) {
+                return w;
+            }
+        }
+        return null;
     }
 
     /**
@@ -663,6 +678,8 @@ public final class Scheduler {
         move(t, TaskState.ASSIGNED, "assigned", w.id);
         w.unfinished.add(t);
         w.slotTasks += t.isProcess() ? 0 : 1;
+        t.suspectOnWorker = t.losses > 0 && !t.isProcess();
+        w.suspects += t.suspectOnWorker ? 1 : 0;
         w.hold(t.demand, 1);
         if (w.accepting() && w.credit() > 0) {
             available.add(w);
@@ -680,6 +697,8 @@ public final class Scheduler {
         available.remove(w);
         w.unfinished.remove(t);
         w.slotTasks -= t.isProcess() ? 0 : 1;
+        w.suspects -= t.suspectOnWorker ? 1 : 0;
+        t.suspectOnWorker = false;
         if (t.state == TaskState.RUNNING && !t.isProcess()) {
             w.runningCount--;
         }
@@ -815,8 +834,10 @@ public final class Scheduler {
             Map<String, Double> held = new HashMap<>();
             int runningHere = 0;
             int slotTasks = 0;
+            int suspects = 0;
             for (Task t : w.unfinished) {
                 slotTasks += t.isProcess() ? 0 : 1;
+                suspects += t.suspectOnWorker ? 1 : 0;
                 check(onWorkers.get(t.key) == t && t.worker == w, "unfinished task not on this worker");
                 seenOnWorkers.add(t);
                 runningHere += t.state == TaskState.RUNNING && !t.isProcess() ? 1 : 0;
@@ -824,6 +845,7 @@ public final class Scheduler {
             }
             check(runningHere == w.runningCount, "running count of " + w.id);
             check(slotTasks == w.slotTasks, "slot task count of " + w.id);
+            check(suspects == w.suspects, "suspect count of " + w.id);
             held.forEach((k, v) -> check(Math.abs(w.used(k) - v) < 1e-6, "resource " + k + " held by " + w.id));
             check(available.contains(w) == (w.accepting() && w.credit() > 0), "available set membership of " + w.id);
         }
@@ -869,6 +891,8 @@ public final class Scheduler {
         TaskState state = TaskState.NEW;
         int attempt;
         int losses;
+        /** Placed as a suspect (it had lost a worker while running): its worker takes nothing else. */
+        boolean suspectOnWorker;
         WorkerNode worker;
         List<String> lostOn;
         boolean cancelRequested;
@@ -998,6 +1022,8 @@ public final class Scheduler {
         boolean draining;
         boolean lost;
         long lastHeard;
+        /** Unfinished tasks placed here as suspects (see emptyWorker). */
+        int suspects;
 
         WorkerNode(long stream, String id, Event.WorkerAttached e, long now) {
             this.stream = stream;
@@ -1032,8 +1058,8 @@ public final class Scheduler {
         @Override public boolean accepting() { return !draining && !lost; }
         @Override public int slots() { return slots; }
         @Override public int unfinished() { return slotTasks; }
-        /** Process tasks hold no slot, so they take no credit. */
-        @Override public int credit() { return slots + prefetch - slotTasks; }
+        /** Process tasks hold no slot, so they take no credit; a worker running a suspect takes nothing more. */
+        @Override public int credit() { return suspects > 0 ? 0 : slots + prefetch - slotTasks; }
         @Override public Set<String> labels() { return labels; }
         @Override public Map<String, Double> totals() { return totals; }
         @Override public double used(String resource) { return used.getOrDefault(resource, 0.0); }
