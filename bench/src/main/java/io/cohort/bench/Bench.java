@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Runs the benchmark workloads of BENCH.md against a real local cluster.")
 public final class Bench implements Callable<Integer> {
-    static final List<String> ALL = List.of("W1", "W2", "W3", "W4", "W5", "W6", "W7", "S1", "S2", "S3");
+    static final List<String> ALL = List.of("W1", "W2", "W3", "W4", "W5", "W6", "W7", "S1", "S2", "S3", "J1");
     /** The workloads Python's pools run too (bench/peers/peers.py). */
     static final List<String> PEER_WORKLOADS = List.of("W1", "W2", "W3", "W4", "W5", "W7");
 
@@ -95,14 +95,14 @@ public final class Bench implements Callable<Integer> {
         runs = quick ? 1 : 3;
         if (quick && only == ALL) {
             // each starts JVMs of its own, which is most of a quick run's time on a busy machine
-            ids.removeAll(List.of("W6", "S2"));
-            progress("quick", "W6 and S2 skipped; name them in --only for small versions");
+            ids.removeAll(List.of("W6", "S2", "J1"));
+            progress("quick", "W6, S2 and J1 skipped; name them in --only for small versions");
         }
 
         if (ids.contains("W7")) {
             w7();   // first, while no cluster runs
         }
-        if (ids.stream().anyMatch(id -> List.of("W1", "W2", "W3", "W4", "W5", "S1", "S2").contains(id))) {
+        if (ids.stream().anyMatch(id -> List.of("W1", "W2", "W3", "W4", "W5", "S1", "S2", "J1").contains(id))) {
             onCluster(ids);
         }
         // each of these starts what it needs; one failing is reported and the others still run
@@ -114,6 +114,9 @@ public final class Bench implements Callable<Integer> {
         }
         if (ids.contains("S2")) {
             isolated("S2", this::s2);
+        }
+        if (ids.contains("J1")) {
+            isolated("J1", this::j1);
         }
         if (ids.contains("S3")) {
             isolated("S3", this::s3);
@@ -155,7 +158,7 @@ public final class Bench implements Callable<Integer> {
         try {
             try (Cluster cluster = Cluster.start(2);
                  CohortExecutor cohort = Cohort.connect(cluster.target())) {
-                if (ids.contains("W1") || ids.contains("S2")) {   // S2 is quoted against W1
+                if (ids.contains("W1") || ids.contains("S2") || ids.contains("J1")) {   // S2 and J1 are quoted against W1
                     int tasks = w1Tasks();
                     progress("W1", tasks + " tasks");
                     w1OnTwoWorkers = repeat(() -> Workloads.w1(cohort, tasks));
@@ -276,6 +279,30 @@ public final class Bench implements Callable<Integer> {
         d.put("heap_min_bytes", m.minBytes());
         d.put("heap_max_bytes", m.maxBytes());
         d.put("seconds", round(m.seconds()));
+    }
+
+    /**
+     * J1: W1 against a coordinator that journals (the daemon's default, {@code --journal batch}),
+     * against W1 on the same cluster shape without one: the journal's cost.
+     */
+    private void j1() throws Exception {
+        int tasks = w1Tasks();
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("cohort-bench-journal");
+        try {
+            progress("J1", tasks + " tasks, coordinator with --journal batch in " + dir);
+            double[] xs;
+            try (Cluster cluster = Cluster.start(2, "--journal", "batch", "--journal-dir", dir.toString());
+                 CohortExecutor cohort = Cohort.connect(cluster.target())) {
+                xs = repeat(() -> Workloads.w1(cohort, tasks));
+            }
+            figures.add(new Figure("J1", "tasks_per_s", xs, w1OnTwoWorkers, "w1_without_journal"));
+            runsOf.put("J1", runs);
+            detail("J1").put("journal", "batch");
+        } finally {
+            try (var files = java.nio.file.Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     /** S2: W1's load over simulated workers in one JVM, against W1 on 2 real workers. */

@@ -50,7 +50,12 @@ public final class Cohort {
         try {
             Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
                     config.reconnectTimeout().toMillis(), Codec.standard(), loader, callbacks);
-            config.maxInFlight().ifPresent(max -> session.limitInFlight(max, config.blockWhenFull()));
+            // Ours, or the coordinator's if lower: past its bound it would reject tasks.
+            int mine = config.maxInFlight().orElse(Integer.MAX_VALUE);
+            int bound = Math.min(mine, session.coordinatorMaxTasks().orElse(Integer.MAX_VALUE));
+            if (bound < Integer.MAX_VALUE) {
+                session.limitInFlight(bound, config.blockWhenFull());
+            }
             return new RemoteExecutor(session, own, config.connectTimeout(), cluster);
         } catch (RuntimeException e) {
             channel.shutdownNow();

@@ -97,6 +97,10 @@ final class Session implements AutoCloseable {
     private final Map<ByteString, FunctionDef> functionDefs = new java.util.HashMap<>();
     /** The stream in use, or being opened. */
     private volatile Inbound current;
+    /** The id of the session last welcomed; a reconnect asks to resume it. Null before the first welcome. */
+    private volatile String sessionId;
+    /** Unanswered tasks the coordinator allows this session (its first welcome); 0: it named no bound. */
+    private volatile int coordinatorMaxTasks;
     /** False while the current stream waits for its welcome: nothing but the hello may be written. */
     private volatile boolean connected;
 
@@ -126,6 +130,8 @@ final class Session implements AutoCloseable {
                 throw new CohortException("coordinator at " + target + " speaks protocol version "
                         + w.getProtocolVersion() + "; this client speaks " + Protocol.VERSION);
             }
+            s.sessionId = w.getSessionId();
+            s.coordinatorMaxTasks = w.getMaxTasksInFlight();
             s.connected = true;
             return s;
         } catch (TimeoutException e) {
@@ -153,8 +159,11 @@ final class Session implements AutoCloseable {
         connected = false;
         current = in;
         ClientServiceGrpc.newStub(channel).withOnReadyThreshold(1).session(in);
-        in.stream.onNext(SessionRequest.newBuilder().setHello(ClientHello.newBuilder()
-                .setProtocolVersion(Protocol.VERSION).setClientName(clientName)).build());
+        ClientHello.Builder hello = ClientHello.newBuilder().setProtocolVersion(Protocol.VERSION).setClientName(clientName);
+        if (sessionId != null) {
+            hello.setResumeSessionId(sessionId);
+        }
+        in.stream.onNext(SessionRequest.newBuilder().setHello(hello).build());
         return in;
     }
 
@@ -187,7 +196,7 @@ final class Session implements AutoCloseable {
         in.welcome.orTimeout(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 5_000), TimeUnit.MILLISECONDS)
                 .whenComplete((w, error) -> {
                     if (error == null && w.getProtocolVersion() == Protocol.VERSION) {
-                        resume(in);
+                        resume(in, w);
                         return;
                     }
                     Throwable why = error == null
@@ -202,8 +211,12 @@ final class Session implements AutoCloseable {
                 });
     }
 
-    /** On a new stream: defines every function again and sends every task not answered yet. */
-    private void resume(Inbound in) {
+    /**
+     * On a new stream: defines every function again and sends every task not answered yet. When
+     * the coordinator took our session up again, it ignores the tasks it still holds (or has
+     * just answered); otherwise they run again.
+     */
+    private void resume(Inbound in, ClientWelcome welcome) {
         int sent = 0;
         synchronized (functionLock) {   // submit() holds it too: no task slips between clear and re-send
             outbound.clear();   // what was queued was meant for the lost stream
@@ -231,10 +244,16 @@ final class Session implements AutoCloseable {
                 outbound.add(submits.get(id));
                 sent++;
             }
+            sessionId = welcome.getSessionId();
             connected = true;
         }
-        LOG.log(System.Logger.Level.WARNING, "session with " + target + " reconnected; " + sent
-                + " unanswered tasks sent again (they may run a second time)");
+        if (welcome.getResumed()) {
+            LOG.log(System.Logger.Level.INFO, "session " + sessionId + " with " + target + " resumed; "
+                    + sent + " unanswered tasks offered again (the coordinator skips those it holds)");
+        } else {
+            LOG.log(System.Logger.Level.WARNING, "session with " + target + " reconnected as a new session; " + sent
+                    + " unanswered tasks sent again (they may run a second time)");
+        }
         drain();
     }
 
@@ -250,8 +269,9 @@ final class Session implements AutoCloseable {
     }
 
     /**
-     * The id the coordinator gave the current stream's session. A reconnect opens a new session
-     * under a new id: shared objects of the old one do not survive it.
+     * The id the coordinator gave this session. A reconnect resumes it while the coordinator
+     * still holds it (its session grace, or its journal after a restart); otherwise it is a new
+     * session under a new id, and shared objects of the old one do not survive.
      */
     String sessionId() {
         return current.welcome.join().getSessionId();
@@ -301,6 +321,12 @@ final class Session implements AutoCloseable {
                     + " bytes exceeds the limit of " + (Protocol.MAX_MESSAGE_BYTES - ENVELOPE_BYTES) + " bytes");
         }
         return bytes;
+    }
+
+    /** What the coordinator allows this session in flight, if it said. */
+    java.util.OptionalInt coordinatorMaxTasks() {
+        int max = coordinatorMaxTasks;
+        return max > 0 ? java.util.OptionalInt.of(max) : java.util.OptionalInt.empty();
     }
 
     /** Bounds the tasks in flight: at the bound, submit blocks ({@code block}) or is refused. */

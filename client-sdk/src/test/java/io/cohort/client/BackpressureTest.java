@@ -50,6 +50,26 @@ class BackpressureTest {
     }
 
     @Test
+    void theCoordinatorsBoundPerClientIsKeptByTheClientToo() throws Exception {
+        io.cohort.coordinator.CoordinatorServer small = io.cohort.coordinator.CoordinatorServer.start(
+                io.cohort.coordinator.CoordinatorConfig.builder().port(0).maxTasksPerClient(2).build());
+        try (Gate gate = new Gate(); WorkerProcesses workers = new WorkerProcesses();
+             CohortExecutor ex = Cohort.connect(ClientConfig.builder().target(small.target()).blockWhenFull(false).build())) {
+            workers.start(small.target(), "w-bound");
+            List<TaskFuture<Integer>> futures = blocked(ex, gate.handle(), 2);
+            // No maxInFlight of its own: the client took the coordinator's bound when it connected.
+            RejectedExecutionException e = assertThrows(RejectedExecutionException.class, () -> ex.submit(() -> 9));
+            assertTrue(e.getMessage().contains("maxInFlight"), e.getMessage());
+            gate.open();
+            assertEquals(0, futures.get(0).get(60, TimeUnit.SECONDS));
+            assertEquals(1, futures.get(1).get(60, TimeUnit.SECONDS));
+            assertEquals(9, ex.submit(() -> 9).get(60, TimeUnit.SECONDS));
+        } finally {
+            small.close();
+        }
+    }
+
+    @Test
     void atTheLimitSubmitIsRefusedWhenTheClientSaidNotToBlock() throws Exception {
         try (Gate gate = new Gate(); CohortExecutor ex = client(3, false)) {
             List<TaskFuture<Integer>> futures = blocked(ex, gate.handle(), 3);

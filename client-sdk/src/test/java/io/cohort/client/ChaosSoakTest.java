@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cohort.coordinator.CoordinatorConfig;
 import io.cohort.coordinator.CoordinatorServer;
+import io.cohort.coordinator.JournalMode;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,18 +24,23 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * A bounded chaos soak: 50,000 tasks in CI (-Dcohort.soak.tasks=200000 for the full soak) while a worker JVM is killed with
- * kill -9 every two seconds and replaced, and the coordinator is killed and restarted on its
- * port once. At the end every future has completed exactly once with the right result.
+ * kill -9 every two seconds and replaced, and the coordinator is stopped and restarted on its
+ * port once, over its journal. At the end every future has completed exactly once with the right result.
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ChaosSoakTest {
     private static final int TASKS = Integer.getInteger("cohort.soak.tasks", 50_000);
     private static final int WORKERS = 3;
 
+    /** The restarted coordinator carries on from its predecessor's journal, and the client resumes its session. */
+    @TempDir
+    Path journal;
+
     @Test
     void everyFutureCompletesOnceWithTheRightResultThroughKillsAndACoordinatorRestart() throws Exception {
         AtomicReference<CoordinatorServer> coordinator = new AtomicReference<>(
-                CoordinatorServer.start(CoordinatorConfig.builder().port(0).heartbeatTimeout(Duration.ofSeconds(5)).build()));
+                CoordinatorServer.start(CoordinatorConfig.builder().port(0).heartbeatTimeout(Duration.ofSeconds(5))
+                        .journal(JournalMode.BATCH, journal).build()));
         int port = coordinator.get().port();
         String target = coordinator.get().target();
         AtomicIntegerArray completions = new AtomicIntegerArray(TASKS);
@@ -98,7 +106,7 @@ class ChaosSoakTest {
                     if (restarts == 0 && allDone.getCount() < TASKS * 2L / 3) {
                         coordinator.get().close();
                         coordinator.set(CoordinatorServer.start(CoordinatorConfig.builder().port(port)
-                                .heartbeatTimeout(Duration.ofSeconds(5)).build()));
+                                .heartbeatTimeout(Duration.ofSeconds(5)).journal(JournalMode.BATCH, journal).build()));
                         restarts++;
                     }
                 }

@@ -65,7 +65,7 @@ class MultiHostTest {
         Lines coordinator = new Lines(java("coord", "io.cohort.coordinator.CoordinatorMain", "--host", COORDINATOR,
                 "--port", "7070", "--heartbeat-timeout", "5s", "--tls-cert", certs.serverCert().toString(),
                 "--tls-key", certs.serverKey().toString(), "--client-token-file", clientToken.toString(),
-                "--worker-token-file", workerToken.toString()));
+                "--worker-token-file", workerToken.toString(), "--journal-dir", dir.resolve("journal").toString()));
         assertNotNull(coordinator.await("cohort coordinator listening on " + COORDINATOR + ":7070"));
         String target = COORDINATOR + ":7070";
         for (String w : List.of("w1", "w2")) {

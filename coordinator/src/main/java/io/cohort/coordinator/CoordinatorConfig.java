@@ -24,8 +24,16 @@ public final class CoordinatorConfig {
     private final Path clientCa;
     private final String clientToken;
     private final String workerToken;
+    private final JournalMode journal;
+    private final Path journalDir;
+    private final Duration sessionGrace;
+    private final int maxTasksPerClient;
 
     private CoordinatorConfig(Builder b) {
+        this.maxTasksPerClient = b.maxTasksPerClient;
+        this.journal = b.journal;
+        this.journalDir = b.journalDir;
+        this.sessionGrace = b.sessionGrace;
         this.tlsCertificate = b.tlsCertificate;
         this.tlsKey = b.tlsKey;
         this.clientCa = b.clientCa;
@@ -46,7 +54,8 @@ public final class CoordinatorConfig {
     public Builder toBuilder() {
         return new Builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                 .placementTimeout(placementTimeout).insecure(insecure)
-                .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken);
+                .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken)
+                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient);
     }
 
     public String host() {
@@ -98,6 +107,23 @@ public final class CoordinatorConfig {
         return tlsCertificate != null;
     }
 
+    public JournalMode journal() {
+        return journal;
+    }
+
+    /** Where the journal lives; empty when {@link #journal()} is OFF. */
+    public Optional<Path> journalDir() {
+        return Optional.ofNullable(journalDir);
+    }
+
+    public Duration sessionGrace() {
+        return sessionGrace;
+    }
+
+    public int maxTasksPerClient() {
+        return maxTasksPerClient;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -106,7 +132,8 @@ public final class CoordinatorConfig {
     public String toString() {
         return "CoordinatorConfig[host=" + host + ", port=" + port + ", heartbeatTimeout=" + heartbeatTimeout
                 + ", placementTimeout=" + placementTimeout + ", insecure=" + insecure + ", tls=" + tls()
-                + ", mutualTls=" + (clientCa != null) + ", tokens=" + authenticates() + "]";
+                + ", mutualTls=" + (clientCa != null) + ", tokens=" + authenticates() + ", journal=" + journal
+                + (journalDir == null ? "" : " in " + journalDir) + ", sessionGrace=" + sessionGrace + ", maxTasksPerClient=" + maxTasksPerClient + "]";
     }
 
     /** Not thread-safe. */
@@ -121,6 +148,10 @@ public final class CoordinatorConfig {
         private Path clientCa;
         private String clientToken;
         private String workerToken;
+        private JournalMode journal = JournalMode.OFF;
+        private Path journalDir;
+        private Duration sessionGrace = Duration.ofSeconds(60);
+        private int maxTasksPerClient = 2_000_000;
 
         private Builder() {}
 
@@ -180,6 +211,37 @@ public final class CoordinatorConfig {
             return this;
         }
 
+        /**
+         * Keep a journal in {@code dir} (created if missing), so that a coordinator restarted
+         * after a crash carries on with the tasks it had accepted; default OFF. One directory
+         * serves one coordinator at a time.
+         */
+        public Builder journal(JournalMode mode, Path dir) {
+            this.journal = Objects.requireNonNull(mode, "journal");
+            this.journalDir = dir;
+            return this;
+        }
+
+        /**
+         * How long a session whose stream broke (a reset connection, a coordinator restart)
+         * waits for its client to resume it: its tasks carry on and their results are held.
+         * Default 60 s; 0 ends such a session at once. A session the client closes ends at once.
+         */
+        public Builder sessionGrace(Duration grace) {
+            this.sessionGrace = Objects.requireNonNull(grace, "sessionGrace");
+            return this;
+        }
+
+        /**
+         * Unanswered tasks one client session may have at the coordinator (about 500 bytes of
+         * its heap each); more are rejected. Clients learn it when they connect and make
+         * {@code submit} wait below it. Default 2,000,000.
+         */
+        public Builder maxTasksPerClient(int max) {
+            this.maxTasksPerClient = max;
+            return this;
+        }
+
         /** Throws IllegalArgumentException naming the first bad field. */
         public CoordinatorConfig build() {
             if ((tlsCertificate == null) != (tlsKey == null)) {
@@ -207,6 +269,16 @@ public final class CoordinatorConfig {
             }
             if (heartbeatTimeout.toMillis() < 1 || heartbeatTimeout.toMillis() > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("heartbeatTimeout must be between 1 ms and 24 days, not " + heartbeatTimeout);
+            }
+            if ((journal == JournalMode.OFF) != (journalDir == null)) {
+                throw new IllegalArgumentException(journal == JournalMode.OFF ? "a journal directory was given but the journal is OFF"
+                        : "the journal (" + journal + ") needs a directory");
+            }
+            if (maxTasksPerClient < 1) {
+                throw new IllegalArgumentException("maxTasksPerClient must be at least 1, not " + maxTasksPerClient);
+            }
+            if (sessionGrace.isNegative()) {
+                throw new IllegalArgumentException("sessionGrace must not be negative, not " + sessionGrace);
             }
             if (placementTimeout.toMillis() < 1) {
                 throw new IllegalArgumentException("placementTimeout must be at least 1 ms, not " + placementTimeout);

@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s]
- * [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--client-token-file F --worker-token-file F] [--insecure]}:
+ * [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--client-token-file F --worker-token-file F] [--insecure]
+ * [--journal off|batch|always] [--journal-dir DIR] [--session-grace 60s] [--max-tasks-per-client N]}:
  * runs a coordinator until SIGTERM, then exits 0. Reusable as a picocli subcommand.
  */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
@@ -55,6 +56,51 @@ public final class CoordinatorMain implements Callable<Integer> {
             description = "Require this token (the file's content) from workers; needs --client-token-file.")
     Path workerTokenFile;
 
+    @Option(names = "--journal", paramLabel = "off|batch|always",
+            converter = JournalModeConverter.class,
+            description = "Journal accepted tasks so a restarted coordinator carries on with them: batch writes each"
+                    + " group at once and syncs it within a second, always syncs before acting (default: batch;"
+                    + " off when --port is 0 and no --journal-dir is given).")
+    JournalMode journal;
+
+    @Option(names = "--journal-dir", paramLabel = "DIR",
+            description = "Where the journal lives (default: cohort-journal-PORT in the working directory).")
+    Path journalDir;
+
+    @Option(names = "--session-grace", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "How long a client whose connection broke has to resume its session (default: 60s).")
+    Duration sessionGrace = CoordinatorConfig.DEFAULTS.sessionGrace();
+
+    @Option(names = "--max-tasks-per-client", paramLabel = "N",
+            description = "Unanswered tasks one client may have here; more are rejected (default: ${DEFAULT-VALUE}).")
+    int maxTasksPerClient = CoordinatorConfig.DEFAULTS.maxTasksPerClient();
+
+    static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
+        @Override
+        public JournalMode convert(String value) {
+            try {
+                return JournalMode.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not off, batch or always");
+            }
+        }
+    }
+
+    /** The journal as the flags ask: a port of 0 cannot be restarted on, so it journals only if told where. */
+    private JournalMode journalMode() {
+        if (journal != null) {
+            return journal;
+        }
+        return port == 0 && journalDir == null ? JournalMode.OFF : JournalMode.BATCH;
+    }
+
+    private Path journalDirectory(JournalMode mode) {
+        if (mode == JournalMode.OFF) {
+            return null;
+        }
+        return journalDir != null ? journalDir : Path.of("cohort-journal-" + port);
+    }
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new CoordinatorMain()).execute(args));
     }
@@ -66,6 +112,8 @@ public final class CoordinatorMain implements Callable<Integer> {
         try {
             config = CoordinatorConfig.builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                     .placementTimeout(placementTimeout).insecure(insecure).tls(tlsCert, tlsKey).clientCa(clientCa)
+                    .journal(journalMode(), journalDirectory(journalMode())).sessionGrace(sessionGrace)
+                    .maxTasksPerClient(maxTasksPerClient)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .build();

@@ -9,6 +9,7 @@ import io.cohort.coordinator.shared.SharedService;
 import io.cohort.coordinator.shared.SharedStore;
 import io.cohort.coordinator.shared.SharedTimers;
 import io.cohort.coordinator.internal.Authenticator;
+import io.cohort.coordinator.internal.Journal;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -18,6 +19,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -51,9 +53,15 @@ public final class CoordinatorServer implements AutoCloseable {
                     + (config.authenticates() ? "" : "tokens (--client-token-file, --worker-token-file)")
                     + ": whoever can connect can run code on the workers. Pass --insecure to do it anyway");
         }
-        Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis());
+        Journal journal = config.journal() == JournalMode.OFF ? null
+                : Journal.open(config.journalDir().orElseThrow(), config.journal());
+        Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis(),
+                config.sessionGrace().toMillis(), journal != null, config.maxTasksPerClient());
+        if (journal != null) {
+            recover(journal, core, config);
+        }
         long origin = System.nanoTime();
-        SchedulerLoop loop = new SchedulerLoop(core, () -> (System.nanoTime() - origin) / 1_000_000);
+        SchedulerLoop loop = new SchedulerLoop(core, journal, () -> (System.nanoTime() - origin) / 1_000_000);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()),
                         credentials(config))
                 .directExecutor()   // handlers only enqueue
@@ -82,6 +90,20 @@ public final class CoordinatorServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
         return new CoordinatorServer(config, server, loop, sharedTimers);
+    }
+
+    private static void recover(Journal journal, Scheduler core, CoordinatorConfig config) {
+        int tasks = 0;
+        int held = 0;
+        List<Journal.RecoveredSession> sessions = journal.recover();
+        for (Journal.RecoveredSession s : sessions) {
+            core.recoverSession(s.id(), s.clientName(), s.functions(), s.tasks(), s.held());
+            tasks += s.tasks().size();
+            held += s.held().size();
+        }
+        LOG.log(System.Logger.Level.INFO, "journal {0} ({1}): {2} sessions, {3} tasks and {4} results recovered;"
+                + " sessions wait {5} s to be resumed", config.journalDir().orElseThrow(), config.journal(),
+                sessions.size(), tasks, held, config.sessionGrace().toSeconds());
     }
 
     private static ServerCredentials credentials(CoordinatorConfig config) throws IOException {

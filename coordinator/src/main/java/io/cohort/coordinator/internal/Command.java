@@ -3,8 +3,10 @@ package io.cohort.coordinator.internal;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.TaskAssign;
 import io.cohort.proto.v1.TaskCancelOrder;
+import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
+import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStarted;
 
 /** What the {@link Scheduler} decides; the shell turns each into part of an outbound message. */
@@ -14,7 +16,12 @@ public sealed interface Command {
         long stream();
     }
 
-    record WelcomeClient(long stream, String sessionId) implements ToStream {}
+    /** {@code maxTasks}: unanswered tasks the session may have at the coordinator. */
+    record WelcomeClient(long stream, String sessionId, boolean resumed, int maxTasks) implements ToStream {
+        public WelcomeClient(long stream, String sessionId) {
+            this(stream, sessionId, false, Integer.MAX_VALUE);
+        }
+    }
 
     record WelcomeWorker(long stream, String workerId, int heartbeatTimeoutMs) implements ToStream {}
 
@@ -35,6 +42,30 @@ public sealed interface Command {
 
     record DrainAnswer(long requestId, boolean found) implements Command {}
 
+    /** A session ended for good (closed, or not resumed within the grace period). */
+    record SessionEnded(String sessionId) implements Command {}
+
+    /**
+     * What the journal must hold so that a restarted coordinator can carry on; made only when
+     * the scheduler journals. The shell writes each batch's records as one group.
+     */
+    sealed interface ToJournal extends Command {
+        String sessionId();
+    }
+
+    record JournalSession(String sessionId, String clientName) implements ToJournal {}
+
+    record JournalFunction(String sessionId, FunctionDef function) implements ToJournal {}
+
+    /** A task accepted and not answered yet. */
+    record JournalTask(String sessionId, long taskId, TaskSpec spec, TaskPolicy policy) implements ToJournal {}
+
+    /** A result held for a session whose stream is gone; it replaces the task's record. */
+    record JournalResult(String sessionId, TaskResult result) implements ToJournal {}
+
+    /** The task was answered on the session's stream, or ended unanswered: its records go. */
+    record JournalForget(String sessionId, long taskId) implements ToJournal {}
+
     /** The gRPC status codes the scheduler closes streams with (named alike). */
-    enum CloseCode { INVALID_ARGUMENT, ALREADY_EXISTS, UNAVAILABLE }
+    enum CloseCode { INVALID_ARGUMENT, ALREADY_EXISTS, UNAVAILABLE, ABORTED }
 }

@@ -70,7 +70,8 @@ final class Conn {
             ((AttachResponse.Builder) pending).addCancels(o.order());
         } else if (c instanceof Command.WelcomeClient w) {
             ((SessionResponse.Builder) pending).setWelcome(ClientWelcome.newBuilder()
-                    .setProtocolVersion(Protocol.VERSION).setSessionId(w.sessionId()));
+                    .setProtocolVersion(Protocol.VERSION).setSessionId(w.sessionId()).setResumed(w.resumed())
+                    .setMaxTasksInFlight(w.maxTasks()));
         } else if (c instanceof Command.WelcomeWorker w) {
             ((AttachResponse.Builder) pending).setWelcome(WorkerWelcome.newBuilder().setProtocolVersion(Protocol.VERSION)
                     .setWorkerId(w.workerId()).setHeartbeatTimeoutMs(w.heartbeatTimeoutMs()));

@@ -15,11 +15,21 @@ import java.util.Set;
  * no longer knows are ignored.
  */
 public sealed interface Event {
-    /** A client stream said hello. */
-    record SessionOpened(long stream, String clientName) implements Event {}
+    /** A client stream said hello; {@code resumeId} names a session to take up again, or is empty. */
+    record SessionOpened(long stream, String clientName, String resumeId) implements Event {
+        public SessionOpened(long stream, String clientName) {
+            this(stream, clientName, "");
+        }
+    }
 
-    /** A client stream ended (either side). */
+    /** A client stream ended cleanly (the client half-closed it): the session ends. */
     record SessionClosed(long stream) implements Event {}
+
+    /**
+     * A client stream broke (cancelled, reset, or an error): the session waits for the client to
+     * resume it for the session grace period, then ends.
+     */
+    record SessionLost(long stream) implements Event {}
 
     record FunctionsDefined(long stream, List<FunctionDef> functions) implements Event {}
 

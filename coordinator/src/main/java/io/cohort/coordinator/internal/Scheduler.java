@@ -66,11 +66,24 @@ public final class Scheduler {
     private static final int STORY_ENTRIES = 1 << 16;
     private static final int WORKERS_IN_MESSAGES = 10;
 
+    private static final java.security.SecureRandom SESSION_IDS = new java.security.SecureRandom();
+
     private final long heartbeatTimeoutMs;
     private final long placementTimeoutMs;
+    /** How long a session whose stream broke waits to be resumed; 0: it ends at once. */
+    private final long sessionGraceMs;
+    /** Whether to make {@link Command.ToJournal} records. */
+    private final boolean journaling;
+    /** Unanswered tasks one session may hold here; more are rejected. */
+    private final int maxTasksPerSession;
     private final Story story = new Story(STORY_ENTRIES);
 
+    /** Sessions with a stream, by stream. */
     private final Map<Long, Session> sessions = new HashMap<>();
+    /** Every open session (with a stream or waiting to be resumed), by id. */
+    private final Map<String, Session> sessionsById = new HashMap<>();
+    /** Sessions waiting to be resumed, oldest first. */
+    private final LinkedHashMap<String, Session> detached = new LinkedHashMap<>();
     private final Map<Long, WorkerNode> workersByStream = new HashMap<>();
     /** Attached workers in attach order. */
     private final Map<String, WorkerNode> workers = new LinkedHashMap<>();
@@ -86,7 +99,6 @@ public final class Scheduler {
 
     private long now;
     private long nextTaskKey = 1;
-    private long nextSessionNumber = 1;
     private long nextWorkerNumber = 1;
     private long queued;
     private long running;
@@ -96,11 +108,26 @@ public final class Scheduler {
     private Consumer<Command> out;
 
     public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs) {
-        if (heartbeatTimeoutMs <= 0 || placementTimeoutMs <= 0) {
+        this(heartbeatTimeoutMs, placementTimeoutMs, 0, false);
+    }
+
+    public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs, long sessionGraceMs, boolean journaling) {
+        this(heartbeatTimeoutMs, placementTimeoutMs, sessionGraceMs, journaling, Integer.MAX_VALUE);
+    }
+
+    public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs, long sessionGraceMs, boolean journaling,
+                     int maxTasksPerSession) {
+        if (heartbeatTimeoutMs <= 0 || placementTimeoutMs <= 0 || sessionGraceMs < 0) {
             throw new IllegalArgumentException("timeouts must be positive");
         }
+        if (maxTasksPerSession < 1) {
+            throw new IllegalArgumentException("maxTasksPerSession must be at least 1");
+        }
+        this.maxTasksPerSession = maxTasksPerSession;
         this.heartbeatTimeoutMs = heartbeatTimeoutMs;
         this.placementTimeoutMs = placementTimeoutMs;
+        this.sessionGraceMs = sessionGraceMs;
+        this.journaling = journaling;
     }
 
     /** Applies one event and dispatches; returns every command in order. */
@@ -132,11 +159,19 @@ public final class Scheduler {
         } else if (event instanceof Event.FunctionsDefined e) {
             defineFunctions(e.stream(), e.functions());
         } else if (event instanceof Event.SessionOpened e) {
-            Session s = new Session(e.stream(), "s-" + nextSessionNumber++, e.clientName());
-            sessions.put(e.stream(), s);
-            out.accept(new Command.WelcomeClient(e.stream(), s.id));
+            openSession(e);
         } else if (event instanceof Event.SessionClosed e) {
-            closeSession(e.stream());
+            Session s = sessions.get(e.stream());
+            if (s != null) {
+                closeSession(s);
+            }
+        } else if (event instanceof Event.SessionLost e) {
+            Session s = sessions.get(e.stream());
+            if (s != null && sessionGraceMs > 0) {
+                detach(s);
+            } else if (s != null) {
+                closeSession(s);
+            }
         } else if (event instanceof Event.WorkerAttached e) {
             attach(e);
         } else if (event instanceof Event.WorkerLost e) {
@@ -166,6 +201,96 @@ public final class Scheduler {
 
     // ---- clients
 
+    private void openSession(Event.SessionOpened e) {
+        Session s = e.resumeId().isEmpty() ? null : sessionsById.get(e.resumeId());
+        if (s == null) {
+            s = new Session(e.stream(), newSessionId(), e.clientName());
+            sessions.put(e.stream(), s);
+            sessionsById.put(s.id, s);
+            out.accept(new Command.WelcomeClient(e.stream(), s.id, false, maxTasksPerSession));
+            if (journaling) {
+                out.accept(new Command.JournalSession(s.id, s.clientName));
+            }
+            return;
+        }
+        if (s.attached()) {
+            // The client saw its old stream break before we did: the new one takes over.
+            out.accept(new Command.CloseStream(s.stream, CloseCode.ABORTED, "session " + s.id + " was resumed on another stream"));
+            detach(s);
+        }
+        detached.remove(s.id);
+        s.stream = e.stream();
+        s.resumed = true;
+        sessions.put(s.stream, s);
+        out.accept(new Command.WelcomeClient(s.stream, s.id, true, maxTasksPerSession));
+        for (TaskResult r : s.held) {
+            s.answeredOnResume.add(r.getTaskId());
+            out.accept(new Command.SendResult(s.stream, r));
+            if (journaling) {
+                out.accept(new Command.JournalForget(s.id, r.getTaskId()));
+            }
+        }
+        s.held.clear();
+        for (Task t : s.live.values()) {
+            if (t.state == TaskState.RUNNING) {
+                out.accept(new Command.NotifyStarted(s.stream,
+                        TaskStarted.newBuilder().setTaskId(t.taskId).setWorkerId(t.worker.id).build()));
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "session {0} resumed: {1} tasks unanswered, {2} held results sent",
+                s.id, s.live.size(), s.answeredOnResume.size());
+    }
+
+    /** Random: a session's id is all a client needs to take it up again. */
+    private String newSessionId() {
+        String id;
+        do {
+            id = "s-" + Long.toUnsignedString(SESSION_IDS.nextLong(), 36) + Long.toUnsignedString(SESSION_IDS.nextLong(), 36);
+        } while (sessionsById.containsKey(id));
+        return id;
+    }
+
+    /** The session's stream is gone: its tasks carry on and its results are held, for the grace period. */
+    private void detach(Session s) {
+        sessions.remove(s.stream);
+        s.stream = Session.DETACHED;
+        s.detachedAt = now;
+        s.answeredOnResume.clear();
+        detached.put(s.id, s);
+    }
+
+    /**
+     * Takes up a session from the journal of an earlier run, waiting to be resumed: its tasks
+     * are queued again and its held results kept for the client.
+     */
+    public void recoverSession(String id, String clientName, List<FunctionDef> functions,
+                               List<Event.TaskSubmitted> tasks, List<TaskResult> held) {
+        Session s = new Session(Session.DETACHED, id, clientName);
+        s.detachedAt = now;
+        sessionsById.put(id, s);
+        detached.put(id, s);
+        for (FunctionDef f : functions) {
+            s.functions.put(f.getDigest(), f);
+        }
+        s.held.addAll(held);
+        for (Event.TaskSubmitted e : tasks) {
+            FunctionDef function = e.spec().getFunctionDigest().isEmpty() ? null : s.functions.get(e.spec().getFunctionDigest());
+            Demand demand;
+            try {
+                demand = Demand.of(e.policy());
+            } catch (IllegalArgumentException bad) {
+                continue;   // it was accepted once, so this cannot happen unless the journal is damaged
+            }
+            if (!e.spec().getFunctionDigest().isEmpty() && function == null) {
+                continue;
+            }
+            Task t = new Task(nextTaskKey++, e.taskId(), s, e.spec(), e.policy(), function, demand);
+            s.live.put(t.taskId, t);
+            move(t, TaskState.QUEUED, "recovered from the journal", null);
+            enqueue(t, false);
+        }
+    }
+
     private void defineFunctions(long stream, List<FunctionDef> functions) {
         Session s = sessions.get(stream);
         if (s == null) {
@@ -176,7 +301,9 @@ public final class Scheduler {
                 violation(stream, "function digest " + hex(f.getDigest()) + " is not the SHA-256 of its body");
                 return;
             }
-            s.functions.putIfAbsent(f.getDigest(), f);
+            if (s.functions.putIfAbsent(f.getDigest(), f) == null && journaling) {
+                out.accept(new Command.JournalFunction(s.id, f));
+            }
         }
     }
 
@@ -184,6 +311,9 @@ public final class Scheduler {
         Session s = sessions.get(e.stream());
         if (s == null) {
             return;
+        }
+        if (s.resumed && (s.live.containsKey(e.taskId()) || s.answeredOnResume.remove(e.taskId()))) {
+            return;   // sent again after a resume, and held here all along
         }
         if (s.live.containsKey(e.taskId())) {
             violation(e.stream(), "duplicate task_id " + Long.toUnsignedString(e.taskId()) + " in this session");
@@ -213,6 +343,10 @@ public final class Scheduler {
                 problem = bad.getMessage();
             }
         }
+        if (problem == null && s.live.size() >= maxTasksPerSession) {
+            problem = "this session already has " + s.live.size() + " unanswered tasks, the coordinator's limit"
+                    + " (--max-tasks-per-client); ClientConfig.maxInFlight makes submit wait for room instead";
+        }
         Task t = new Task(nextTaskKey++, e.taskId(), s, spec, policy, function, demand);
         if (problem != null) {
             move(t, TaskState.REJECTED, "invalid", null);
@@ -223,6 +357,9 @@ public final class Scheduler {
         s.live.put(t.taskId, t);
         move(t, TaskState.QUEUED, "submitted", null);
         enqueue(t, false);
+        if (journaling) {
+            out.accept(new Command.JournalTask(s.id, t.taskId, spec, policy));
+        }
     }
 
     private void cancel(long stream, long taskId, boolean interrupt, int signal) {
@@ -242,12 +379,15 @@ public final class Scheduler {
         }
     }
 
-    private void closeSession(long stream) {
-        Session s = sessions.remove(stream);
-        if (s == null) {
-            return;
+    private void closeSession(Session s) {
+        if (s.attached()) {
+            sessions.remove(s.stream);
         }
+        sessionsById.remove(s.id);
+        detached.remove(s.id);
         s.closed = true;
+        s.held.clear();
+        out.accept(new Command.SessionEnded(s.id));
         for (SessionQueue q : new ArrayList<>(s.queues.values())) {
             for (Lane lane : new ArrayList<>(q.lanes.values())) {
                 dropLane(lane);
@@ -267,9 +407,10 @@ public final class Scheduler {
 
     /** Closes the stream with INVALID_ARGUMENT and forgets it. */
     private void violation(long stream, String message) {
-        if (sessions.containsKey(stream)) {
+        Session s = sessions.get(stream);
+        if (s != null) {
             out.accept(new Command.CloseStream(stream, CloseCode.INVALID_ARGUMENT, message));
-            closeSession(stream);
+            closeSession(s);
         } else {
             WorkerNode w = workersByStream.get(stream);
             if (w != null) {
@@ -362,6 +503,14 @@ public final class Scheduler {
 
     private void tick(long nowMillis) {
         now = nowMillis;
+        while (!detached.isEmpty()) {
+            Session s = detached.values().iterator().next();
+            if (now - s.detachedAt < sessionGraceMs) {
+                break;
+            }
+            LOG.log(System.Logger.Level.INFO, "session {0} was not resumed within {1} ms and ends", s.id, sessionGraceMs);
+            closeSession(s);
+        }
         for (WorkerNode w : new ArrayList<>(workers.values())) {
             if (now - w.lastHeard >= heartbeatTimeoutMs) {
                 out.accept(new Command.CloseStream(w.stream, CloseCode.UNAVAILABLE, "worker " + w.id
@@ -439,7 +588,7 @@ public final class Scheduler {
         }
         move(t, TaskState.RUNNING, "started", null);
         t.worker.runningCount += t.isProcess() ? 0 : 1;   // busy slots: a process holds none
-        if (!t.session.closed) {
+        if (t.session.attached()) {
             out.accept(new Command.NotifyStarted(t.session.stream,
                     TaskStarted.newBuilder().setTaskId(t.taskId).setWorkerId(t.worker.id).build()));
         }
@@ -517,7 +666,7 @@ public final class Scheduler {
     /** Straight to the task's session; nothing changes here. */
     private void forwardOutput(long stream, WorkerProcessOutput o) {
         Task t = taskOn(stream, o.getTaskKey(), o.getAttempt(), "process output");
-        if (t != null && !t.session.closed) {
+        if (t != null && t.session.attached()) {
             out.accept(new Command.ForwardOutput(t.session.stream, TaskProcessOutput.newBuilder()
                     .setTaskId(t.taskId).setOutput(o.getOutput()).build()));
         }
@@ -715,18 +864,31 @@ public final class Scheduler {
     private void end(Task t, TaskState to, String why, TaskResult.Builder result) {
         move(t, to, why, t.worker == null ? null : t.worker.id);
         t.session.live.remove(t.taskId, t);
-        if (result != null) {
-            send(t, result);
+        boolean held = result != null && send(t, result);
+        if (journaling && !held && !t.session.closed) {
+            out.accept(new Command.JournalForget(t.session.id, t.taskId));
         }
     }
 
-    private void send(Task t, TaskResult.Builder result) {
-        if (!t.session.closed) {
-            if (t.worker != null) {
-                result.setWorkerId(t.worker.id);
-            }
-            out.accept(new Command.SendResult(t.session.stream, result.setTaskId(t.taskId).build()));
+    /** Sends a task's result to its session, or holds it while the session waits to be resumed; true if held. */
+    private boolean send(Task t, TaskResult.Builder result) {
+        Session s = t.session;
+        if (s.closed) {
+            return false;
         }
+        if (t.worker != null) {
+            result.setWorkerId(t.worker.id);
+        }
+        TaskResult r = result.setTaskId(t.taskId).build();
+        if (s.attached()) {
+            out.accept(new Command.SendResult(s.stream, r));
+            return false;
+        }
+        s.held.add(r);
+        if (journaling) {
+            out.accept(new Command.JournalResult(s.id, r));
+        }
+        return true;
     }
 
     private void move(Task t, TaskState to, String why, String worker) {
@@ -789,8 +951,12 @@ public final class Scheduler {
         long q = 0;
         long r = 0;
         Set<Task> seenOnWorkers = new HashSet<>();
-        for (Session s : sessions.values()) {
+        check(sessionsById.size() == sessions.size() + detached.size(), "session maps: " + sessionsById.size()
+                + " open, " + sessions.size() + " with a stream, " + detached.size() + " waiting");
+        for (Session s : sessionsById.values()) {
             check(!s.closed, "open session marked closed");
+            check(s.attached() ? sessions.get(s.stream) == s && s.held.isEmpty() : detached.get(s.id) == s,
+                    "session " + s.id + " in the wrong map");
             for (Map.Entry<Long, Task> e : s.live.entrySet()) {
                 Task t = e.getValue();
                 check(t.taskId == e.getKey() && t.session == s, "session map entry mismatch");
@@ -820,7 +986,7 @@ public final class Scheduler {
         for (Level level : levels.values()) {
             check(!level.ring.isEmpty(), "empty level kept");
             for (SessionQueue sq : level.ring) {
-                check(sessions.get(sq.session.stream) == sq.session, "queue of a closed session");
+                check(sessionsById.get(sq.session.id) == sq.session, "queue of a closed session");
             }
         }
         for (Task t : onWorkers.values()) {
@@ -921,13 +1087,26 @@ public final class Scheduler {
     }
 
     private static final class Session {
-        final long stream;
+        static final long DETACHED = -1;
+        /** Its stream, or DETACHED while it waits to be resumed. */
+        long stream;
         final String id;
         final String clientName;
         final Map<Long, Task> live = new HashMap<>();
         final Map<ByteString, FunctionDef> functions = new HashMap<>();
         final Map<Integer, SessionQueue> queues = new HashMap<>(2);
         boolean closed;
+        long detachedAt;
+        /** Results that came while it had no stream, oldest first. */
+        final List<TaskResult> held = new ArrayList<>(0);
+        /** Resumed at least once: tasks it sends again are expected, not a client's mistake. */
+        boolean resumed;
+        /** Task ids answered from {@link #held} on the last resume, so that sending them again is a no-op. */
+        final Set<Long> answeredOnResume = new HashSet<>(0);
+
+        boolean attached() {
+            return stream != DETACHED;
+        }
 
         Session(long stream, String id, String clientName) {
             this.stream = stream;

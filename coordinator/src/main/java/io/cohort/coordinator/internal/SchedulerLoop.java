@@ -41,7 +41,8 @@ public final class SchedulerLoop implements AutoCloseable {
 
     private record Inbound(Conn conn, Object message) {}
 
-    private record Ended(Conn conn, Throwable cause) {}
+    /** {@code clean}: the other side half-closed the stream, rather than it breaking. */
+    private record Ended(Conn conn, boolean clean) {}
 
     private record Ready(Conn conn) {}
 
@@ -50,6 +51,8 @@ public final class SchedulerLoop implements AutoCloseable {
     private static final Object STOP = new Object();
 
     private final Scheduler core;
+    /** Null when the coordinator keeps no journal. */
+    private final Journal journal;
     private final LongSupplier clockMillis;
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     private final AtomicLong streamIds = new AtomicLong();
@@ -64,7 +67,13 @@ public final class SchedulerLoop implements AutoCloseable {
     private long lastTick;
 
     public SchedulerLoop(Scheduler core, LongSupplier clockMillis) {
+        this(core, null, clockMillis);
+    }
+
+    /** With a journal, which the loop then owns: it writes it and closes it. */
+    public SchedulerLoop(Scheduler core, Journal journal, LongSupplier clockMillis) {
         this.core = core;
+        this.journal = journal;
         this.clockMillis = clockMillis;
         this.thread = new Thread(this::run, "cohort-scheduler");
         this.thread.setDaemon(true);
@@ -108,7 +117,7 @@ public final class SchedulerLoop implements AutoCloseable {
         call.setOnReadyThreshold(1);
         call.disableAutoRequest();
         call.setOnReadyHandler(() -> inbox.add(new Ready(conn)));
-        call.setOnCancelHandler(() -> inbox.add(new Ended(conn, null)));
+        call.setOnCancelHandler(() -> inbox.add(new Ended(conn, false)));
         call.request(INBOUND_AHEAD);
         return new StreamObserver<>() {
             @Override
@@ -118,12 +127,12 @@ public final class SchedulerLoop implements AutoCloseable {
 
             @Override
             public void onError(Throwable t) {
-                inbox.add(new Ended(conn, t));
+                inbox.add(new Ended(conn, false));
             }
 
             @Override
             public void onCompleted() {
-                inbox.add(new Ended(conn, null));
+                inbox.add(new Ended(conn, true));
             }
         };
     }
@@ -161,6 +170,9 @@ public final class SchedulerLoop implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (journal != null && !thread.isAlive()) {
+            journal.close();
+        }
     }
 
     private void run() {
@@ -190,11 +202,28 @@ public final class SchedulerLoop implements AutoCloseable {
                 guarded(() -> core.apply(new Event.Tick(now), this::route), null);
             }
             guarded(() -> core.dispatch(this::route), null);
+            if (journal != null) {
+                commitJournal();
+            }
             for (Conn c : touched) {
                 c.touched = false;
                 guarded(c::flush, c);
             }
             touched.clear();
+        }
+    }
+
+    /**
+     * Before any stream hears of what the batch decided. A journal that cannot be written stops
+     * the coordinator (only daemons keep one): carrying on would promise what it cannot keep,
+     * and a restart recovers what was written.
+     */
+    private void commitJournal() {
+        try {
+            journal.commit();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "stopping: " + e.getMessage(), e);
+            Runtime.getRuntime().halt(70);
         }
     }
 
@@ -204,7 +233,7 @@ public final class SchedulerLoop implements AutoCloseable {
         } else if (item instanceof Ready r) {
             guarded(r.conn()::flush, r.conn());
         } else if (item instanceof Ended e) {
-            guarded(() -> ended(e.conn(), e.cause()), e.conn());
+            guarded(() -> ended(e.conn(), e.clean()), e.conn());
         } else if (item instanceof Runnable task) {
             guarded(task, null);
         }
@@ -218,7 +247,7 @@ public final class SchedulerLoop implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "scheduler step failed" + (conn == null ? "" : " on stream " + conn.id), e);
             if (conn != null && conn.state != Conn.State.CLOSED) {
                 try {
-                    forget(conn);
+                    forget(conn, true);
                     conn.close(Status.INTERNAL.withDescription("coordinator error: " + e));
                 } catch (RuntimeException again) {
                     LOG.log(System.Logger.Level.ERROR, "could not close stream " + conn.id, again);
@@ -257,7 +286,7 @@ public final class SchedulerLoop implements AutoCloseable {
                 return;
             }
             accept(c);
-            apply(new Event.SessionOpened(c.id, r.getHello().getClientName()));
+            apply(new Event.SessionOpened(c.id, r.getHello().getClientName(), r.getHello().getResumeSessionId()));
         } else if (r.hasHello()) {
             apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
             return;
@@ -326,20 +355,21 @@ public final class SchedulerLoop implements AutoCloseable {
         c.close(status);
     }
 
-    private void ended(Conn c, Throwable cause) {
+    private void ended(Conn c, boolean clean) {
         if (c.state == Conn.State.CLOSED) {
             return;
         }
         if (c.state == Conn.State.OPEN) {
-            forget(c);
+            forget(c, clean);
         }
         c.finish();
     }
 
-    /** Tells the scheduler the stream is gone. */
-    private void forget(Conn c) {
+    /** Tells the scheduler the stream is gone (a client's session ends only if it ended cleanly). */
+    private void forget(Conn c, boolean clean) {
         if (open.remove(c.id) != null) {
-            apply(c.kind == Conn.Kind.CLIENT ? new Event.SessionClosed(c.id) : new Event.WorkerLost(c.id, "stream ended"));
+            apply(c.kind == Conn.Kind.WORKER ? new Event.WorkerLost(c.id, "stream ended")
+                    : clean ? new Event.SessionClosed(c.id) : new Event.SessionLost(c.id));
         }
     }
 
@@ -350,6 +380,18 @@ public final class SchedulerLoop implements AutoCloseable {
 
     private void route(Command command) {
         observer.command(command);
+        if (command instanceof Command.ToJournal j) {
+            if (journal != null) {
+                journal.add(j);
+            }
+            return;
+        }
+        if (command instanceof Command.SessionEnded e) {
+            if (journal != null) {
+                journal.forgetSession(e.sessionId());
+            }
+            return;
+        }
         if (command instanceof Command.DrainAnswer a) {
             PendingDrain d = drains.remove(a.requestId());
             if (a.found()) {

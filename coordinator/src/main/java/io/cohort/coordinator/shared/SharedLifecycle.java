@@ -8,12 +8,11 @@ import java.util.Map;
 
 /**
  * Tells the {@link SharedStore} when task attempts, workers and sessions end, from what the
- * scheduler hears and decides. Runs on the scheduler thread only; it learns which session or
- * worker a stream is from the scheduler's welcome.
+ * scheduler hears and decides. Runs on the scheduler thread only; it learns which worker a stream
+ * is from the scheduler's welcome.
  */
 public final class SharedLifecycle implements SchedulerLoop.Observer {
     private final SharedStore store;
-    private final Map<Long, String> sessions = new HashMap<>();
     private final Map<Long, String> workers = new HashMap<>();
 
     public SharedLifecycle(SharedStore store) {
@@ -24,8 +23,6 @@ public final class SharedLifecycle implements SchedulerLoop.Observer {
     public void event(Event e) {
         if (e instanceof Event.TaskEnded t) {
             store.taskEnded(t.result().getTaskKey(), t.result().getAttempt());
-        } else if (e instanceof Event.SessionClosed c) {
-            streamEnded(c.stream());
         } else if (e instanceof Event.WorkerLost l) {
             streamEnded(l.stream());
         }
@@ -33,8 +30,8 @@ public final class SharedLifecycle implements SchedulerLoop.Observer {
 
     @Override
     public void command(Command c) {
-        if (c instanceof Command.WelcomeClient w) {
-            sessions.put(w.stream(), w.sessionId());
+        if (c instanceof Command.SessionEnded s) {
+            store.sessionEnded(s.sessionId());   // not at a broken stream: the session may be resumed
         } else if (c instanceof Command.WelcomeWorker w) {
             workers.put(w.stream(), w.workerId());
         } else if (c instanceof Command.CloseStream x) {
@@ -43,10 +40,6 @@ public final class SharedLifecycle implements SchedulerLoop.Observer {
     }
 
     private void streamEnded(long stream) {
-        String session = sessions.remove(stream);
-        if (session != null) {
-            store.sessionEnded(session);
-        }
         String worker = workers.remove(stream);
         if (worker != null) {
             store.workerLost(worker);

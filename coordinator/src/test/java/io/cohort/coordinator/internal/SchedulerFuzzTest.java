@@ -28,9 +28,11 @@ import org.junit.jupiter.api.Test;
  * worker's tasks or with a wrong attempt, invalid statuses, submits before a session exists,
  * functions whose digest does not match, cancels of unknown ids, workers with absurd slots or
  * resources, policies with absurd resources, events for streams that already ended.
+ * Sessions also lose their streams and are resumed (by their id, or by ids that name nothing).
  * Properties: no event throws, {@link Scheduler#validate()} holds after every one, and once a
- * worker that fits everything answers all it is given, every task of a session still open has
- * exactly one result.
+ * worker that fits everything answers all it is given and every waiting session is resumed,
+ * every task of a session still open has exactly one result (a resumed session: at least one,
+ * and no more than it was sent).
  */
 class SchedulerFuzzTest {
     private static final TaskStatus[] STATUSES = TaskStatus.values();
@@ -41,12 +43,17 @@ class SchedulerFuzzTest {
 
     /** What the shell guarantees, and nothing more: one kind and one hello per stream id. */
     private static final class Model {
-        final Scheduler s = new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS);
+        final Scheduler s = new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS, 4 * Sim.HEARTBEAT_MS, true);
         final List<Long> sessions = new ArrayList<>();
         final List<Long> workers = new ArrayList<>();
-        final Set<Long> openSessions = new HashSet<>();
-        final Map<Long, Map<Long, Integer>> submitted = new HashMap<>();
-        final Map<Long, Map<Long, Integer>> results = new HashMap<>();
+        /** Session ids by the stream they are on now. */
+        final Map<Long, String> sessionOfStream = new HashMap<>();
+        /** Every session id ever welcomed, for resumes. */
+        final List<String> sessionIds = new ArrayList<>();
+        final Set<String> openSessions = new HashSet<>();
+        final Set<String> resumed = new HashSet<>();
+        final Map<String, Map<Long, Integer>> submitted = new HashMap<>();
+        final Map<String, Map<Long, Integer>> results = new HashMap<>();
         /** Assigns not yet answered, by worker stream, for results that fit and for the final drain. */
         final Map<Long, Map<Long, Command.Assign>> assigns = new LinkedHashMap<>();
         final List<FunctionDef> functions = new ArrayList<>();
@@ -54,12 +61,13 @@ class SchedulerFuzzTest {
         long now;
 
         void apply(Event e) {
-            if (e instanceof Event.SessionOpened o) {
-                openSessions.add(o.stream());
-            } else if (e instanceof Event.TaskSubmitted t && openSessions.contains(t.stream())) {
-                submitted.computeIfAbsent(t.stream(), k -> new HashMap<>()).merge(t.taskId(), 1, Integer::sum);
+            if (e instanceof Event.TaskSubmitted t && sessionOfStream.containsKey(t.stream())) {
+                submitted.computeIfAbsent(sessionOfStream.get(t.stream()), k -> new HashMap<>())
+                        .merge(t.taskId(), 1, Integer::sum);
             } else if (e instanceof Event.SessionClosed c) {
-                openSessions.remove(c.stream());
+                sessionOfStream.remove(c.stream());
+            } else if (e instanceof Event.SessionLost c) {
+                sessionOfStream.remove(c.stream());
             } else if (e instanceof Event.WorkerLost l) {
                 assigns.remove(l.stream());
             } else if (e instanceof Event.Tick t) {
@@ -70,12 +78,25 @@ class SchedulerFuzzTest {
             for (Command c : out) {
                 if (c instanceof Command.Assign a) {
                     assigns.computeIfAbsent(a.stream(), k -> new LinkedHashMap<>()).put(a.assign().getTaskKey(), a);
+                } else if (c instanceof Command.WelcomeClient w) {
+                    sessionOfStream.values().remove(w.sessionId());   // a resume takes over the old stream
+                    sessionOfStream.put(w.stream(), w.sessionId());
+                    if (openSessions.add(w.sessionId())) {
+                        sessionIds.add(w.sessionId());
+                    }
+                    if (w.resumed()) {
+                        resumed.add(w.sessionId());
+                    }
                 } else if (c instanceof Command.SendResult r) {
-                    assertTrue(openSessions.contains(r.stream()), "result sent to a closed session: " + r);
-                    results.computeIfAbsent(r.stream(), k -> new HashMap<>()).merge(r.result().getTaskId(), 1, Integer::sum);
+                    String id = sessionOfStream.get(r.stream());
+                    assertTrue(id != null && openSessions.contains(id), "result sent to a closed session: " + r);
+                    results.computeIfAbsent(id, k -> new HashMap<>()).merge(r.result().getTaskId(), 1, Integer::sum);
                 } else if (c instanceof Command.CloseStream close) {
-                    openSessions.remove(close.stream());
+                    sessionOfStream.remove(close.stream());
                     assigns.remove(close.stream());
+                } else if (c instanceof Command.SessionEnded ended) {
+                    openSessions.remove(ended.sessionId());
+                    sessionOfStream.values().remove(ended.sessionId());
                 }
             }
         }
@@ -87,9 +108,15 @@ class SchedulerFuzzTest {
 
         /** A worker that fits every feasible demand answers everything until nothing is left. */
         void drain() {
+            nextStream = Math.max(nextStream, 1L << 40);   // replayed steps name streams the counter never made
             long big = nextStream++;
             apply(new Event.WorkerAttached(big, "drain", "host", 1, 64, 0,
                     Map.of("gpu", 1e9, "cpu", 1e9, "mem", 1e9), Set.of("zone=a", "gpu", "x"), false));
+            for (String id : new ArrayList<>(openSessions)) {
+                if (!sessionOfStream.containsValue(id)) {
+                    apply(new Event.SessionOpened(nextStream++, "resumer", id));
+                }
+            }
             for (int round = 0; round < 1000 && s.queuedCount() + s.runningCount() > 0; round++) {
                 for (long w : new ArrayList<>(assigns.keySet())) {
                     Map<Long, Command.Assign> held = assigns.get(w);
@@ -103,10 +130,17 @@ class SchedulerFuzzTest {
                 apply(new Event.Tick(now + Sim.HEARTBEAT_MS / 2));
             }
             assertEquals(0, s.queuedCount() + s.runningCount(), "tasks left behind");
-            for (long session : openSessions) {
+            for (String session : openSessions) {
                 Map<Long, Integer> got = results.getOrDefault(session, Map.of());
-                submitted.getOrDefault(session, Map.of()).forEach((id, n) ->
-                        assertEquals(n, got.getOrDefault(id, 0), "results for task " + id + " of session " + session));
+                submitted.getOrDefault(session, Map.of()).forEach((id, n) -> {
+                    int answers = got.getOrDefault(id, 0);
+                    if (resumed.contains(session)) {
+                        assertTrue(answers >= 1 && answers <= n, answers + " results for task " + id + " sent "
+                                + n + " times to resumed session " + session);
+                    } else {
+                        assertEquals(n, answers, "results for task " + id + " of session " + session);
+                    }
+                });
             }
         }
     }
@@ -159,7 +193,9 @@ class SchedulerFuzzTest {
         if (action < 6 || m.sessions.isEmpty()) {
             long stream = m.nextStream++;
             m.sessions.add(stream);
-            return new Event.SessionOpened(stream, "c" + stream);
+            String resume = m.sessionIds.isEmpty() || r.nextInt(3) != 0 ? ""
+                    : r.nextInt(5) == 0 ? "s-" + r.nextInt(100) : pick(r, m.sessionIds);
+            return new Event.SessionOpened(stream, "c" + stream, resume);
         } else if (action < 12 || m.workers.isEmpty()) {
             long stream = m.nextStream++;
             m.workers.add(stream);
@@ -183,8 +219,10 @@ class SchedulerFuzzTest {
             return workerReport(r, m);
         } else if (action < 88) {
             return new Event.WorkerLost(streamOf(r, m), "fuzz");
-        } else if (action < 90) {
+        } else if (action < 89) {
             return new Event.SessionClosed(streamOf(r, m));
+        } else if (action < 90) {
+            return new Event.SessionLost(streamOf(r, m));
         } else if (action < 92) {
             return new Event.WorkerDraining(streamOf(r, m));
         } else if (action < 93) {

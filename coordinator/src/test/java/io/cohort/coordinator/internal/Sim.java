@@ -22,9 +22,17 @@ final class Sim {
     static final long PLACEMENT_MS = 30_000;
     static final TaskSpec BODY = TaskSpec.newBuilder().setBody(ByteString.copyFromUtf8("body")).build();
 
-    final Scheduler s = new Scheduler(HEARTBEAT_MS, PLACEMENT_MS);
+    final Scheduler s;
     long now;
     private final List<Long> workerStreams = new ArrayList<>();
+
+    Sim() {
+        this(new Scheduler(HEARTBEAT_MS, PLACEMENT_MS));
+    }
+
+    Sim(Scheduler s) {
+        this.s = s;
+    }
 
     List<Command> on(Event e) {
         List<Command> out = s.handle(e);

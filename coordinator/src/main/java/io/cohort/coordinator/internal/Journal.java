@@ -1,0 +1,286 @@
+package io.cohort.coordinator.internal;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.cohort.coordinator.JournalMode;
+import io.cohort.proto.v1.FunctionDef;
+import io.cohort.proto.v1.JournalSession;
+import io.cohort.proto.v1.JournalTask;
+import io.cohort.proto.v1.TaskResult;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.rocksdb.CompressionType;
+import org.rocksdb.InfoLogLevel;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Status;
+import org.rocksdb.WALRecoveryMode;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The coordinator's journal: open sessions, their functions, accepted tasks not yet answered
+ * and results held for sessions without a stream, in a RocksDB database on local disk. RocksDB
+ * brings the write-ahead log, group writes, recovery of a log cut short and compaction, which
+ * keeps the files as small as what is live.
+ *
+ * <p>The scheduler thread adds a batch's records and {@link #commit commits} them as one
+ * write. {@link JournalMode#BATCH} hands each write to the operating system at once, which survives
+ * the coordinator being killed, and syncs it to disk within a second; {@link JournalMode#ALWAYS} syncs
+ * each write before the coordinator answers anyone.
+ *
+ * <p>Keys: session id, a zero byte, a record type, then the task id (8 bytes, big-endian, so
+ * tasks come back in order) or a function's digest.
+ *
+ * <p>Not thread-safe: one thread adds and commits.
+ */
+public final class Journal implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Journal.class.getName());
+    private static final byte SESSION = 'S';
+    private static final byte FUNCTION = 'F';
+    private static final byte TASK = 'T';
+    private static final byte RESULT = 'R';
+    private static final long SYNC_EVERY_MS = 1_000;
+
+    /** What one session left in the journal. */
+    public record RecoveredSession(String id, String clientName, List<FunctionDef> functions,
+                                   List<Event.TaskSubmitted> tasks, List<TaskResult> held) {}
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private final Path dir;
+    private final Options options;
+    private final RocksDB db;
+    private final WriteOptions writeOptions;
+    private final ScheduledExecutorService syncer;
+    private WriteBatch batch = new WriteBatch();
+
+    private Journal(Path dir, Options options, RocksDB db, JournalMode mode) {
+        this.dir = dir;
+        this.options = options;
+        this.db = db;
+        this.writeOptions = new WriteOptions().setSync(mode == JournalMode.ALWAYS);
+        if (mode == JournalMode.BATCH) {
+            syncer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "cohort-journal-sync");
+                t.setDaemon(true);
+                return t;
+            });
+            syncer.scheduleWithFixedDelay(this::sync, SYNC_EVERY_MS, SYNC_EVERY_MS, TimeUnit.MILLISECONDS);
+        } else {
+            syncer = null;
+        }
+    }
+
+    /**
+     * Opens (or creates) the journal in {@code dir}. A log cut short or damaged at its end is
+     * recovered up to its last whole record, with a warning.
+     *
+     * @throws IOException if the directory cannot be used, or is held by another coordinator
+     */
+    public static Journal open(Path dir, JournalMode mode) throws IOException {
+        if (mode == JournalMode.OFF) {
+            throw new IllegalArgumentException("no journal to open in mode OFF");
+        }
+        Files.createDirectories(dir);
+        Options options = new Options().setCreateIfMissing(true)
+                .setInfoLogLevel(InfoLogLevel.WARN_LEVEL).setKeepLogFileNum(2)
+                .setMaxTotalWalSize(64L << 20).setWriteBufferSize(16L << 20)
+                .setCompressionType(CompressionType.NO_COMPRESSION)
+                .setWalRecoveryMode(WALRecoveryMode.AbsoluteConsistency);
+        RocksDB db;
+        try {
+            db = RocksDB.open(options, dir.toString());
+        } catch (RocksDBException strict) {
+            if (strict.getStatus() == null || strict.getStatus().getCode() != Status.Code.Corruption) {
+                options.close();
+                throw new IOException("cannot open the journal in " + dir + ": " + strict.getMessage()
+                        + (String.valueOf(strict.getMessage()).contains("lock") ? " (is another coordinator using it?"
+                        + " Give each its own --journal-dir)" : ""), strict);
+            }
+            LOG.log(System.Logger.Level.WARNING, "the journal in {0} is damaged at its end ({1}); recovering up to"
+                    + " its last whole record", dir, strict.getMessage());
+            options.setWalRecoveryMode(WALRecoveryMode.PointInTimeRecovery);
+            try {
+                db = RocksDB.open(options, dir.toString());
+            } catch (RocksDBException e) {
+                options.close();
+                throw new IOException("cannot recover the journal in " + dir + ": " + e.getMessage(), e);
+            }
+        }
+        return new Journal(dir, options, db, mode);
+    }
+
+    /** Everything the journal holds, session by session. */
+    public List<RecoveredSession> recover() {
+        List<RecoveredSession> out = new ArrayList<>();
+        int damaged = 0;
+        try (RocksIterator it = db.newIterator()) {
+            String current = null;
+            JournalSession session = null;
+            List<FunctionDef> functions = new ArrayList<>();
+            List<Event.TaskSubmitted> tasks = new ArrayList<>();
+            List<TaskResult> held = new ArrayList<>();
+            for (it.seekToFirst(); ; it.next()) {
+                byte[] key = it.isValid() ? it.key() : null;
+                int zero = key == null ? -1 : indexOfZero(key);
+                String id = zero <= 0 ? null : new String(key, 0, zero, StandardCharsets.UTF_8);
+                if (current != null && !current.equals(id)) {
+                    if (session != null) {
+                        out.add(new RecoveredSession(current, session.getClientName(), functions, tasks, held));
+                    } else {
+                        damaged += functions.size() + tasks.size() + held.size();
+                    }
+                    session = null;
+                    functions = new ArrayList<>();
+                    tasks = new ArrayList<>();
+                    held = new ArrayList<>();
+                }
+                if (key == null) {
+                    break;
+                }
+                current = id;
+                if (id == null || zero + 1 >= key.length) {
+                    damaged++;
+                    continue;
+                }
+                try {
+                    byte[] value = it.value();
+                    switch (key[zero + 1]) {
+                        case SESSION -> session = JournalSession.parseFrom(value);
+                        case FUNCTION -> functions.add(FunctionDef.parseFrom(value));
+                        case TASK -> {
+                            JournalTask t = JournalTask.parseFrom(value);
+                            tasks.add(new Event.TaskSubmitted(0, taskId(key, zero),
+                                    t.getSpec(), t.getPolicy()));
+                        }
+                        case RESULT -> held.add(TaskResult.parseFrom(value));
+                        default -> damaged++;
+                    }
+                } catch (InvalidProtocolBufferException | RuntimeException e) {
+                    damaged++;
+                }
+            }
+        }
+        if (damaged > 0) {
+            LOG.log(System.Logger.Level.WARNING, "{0} journal records in {1} could not be read and were skipped", damaged, dir);
+        }
+        return out;
+    }
+
+    /** Adds a record to the batch that {@link #commit} writes. */
+    public void add(Command.ToJournal record) {
+        byte[] session = record.sessionId().getBytes(StandardCharsets.UTF_8);
+        try {
+            if (record instanceof Command.JournalTask t) {
+                batch.put(key(session, TASK, t.taskId()), JournalTask.newBuilder().setSpec(t.spec()).setPolicy(t.policy())
+                        .build().toByteArray());
+            } else if (record instanceof Command.JournalForget f) {
+                batch.delete(key(session, TASK, f.taskId()));
+                batch.delete(key(session, RESULT, f.taskId()));
+            } else if (record instanceof Command.JournalResult r) {
+                batch.delete(key(session, TASK, r.result().getTaskId()));
+                batch.put(key(session, RESULT, r.result().getTaskId()), r.result().toByteArray());
+            } else if (record instanceof Command.JournalFunction f) {
+                batch.put(key(session, FUNCTION, f.function().getDigest().toByteArray()), f.function().toByteArray());
+            } else if (record instanceof Command.JournalSession s) {
+                batch.put(key(session, SESSION, new byte[0]),
+                        JournalSession.newBuilder().setClientName(s.clientName()).build().toByteArray());
+            }
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("journal batch: " + e.getMessage(), e);
+        }
+    }
+
+    /** Adds the removal of everything a session left. */
+    public void forgetSession(String sessionId) {
+        byte[] session = sessionId.getBytes(StandardCharsets.UTF_8);
+        byte[] from = Arrays.copyOf(session, session.length + 1);
+        byte[] to = from.clone();
+        to[session.length] = 1;
+        try {
+            batch.deleteRange(from, to);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("journal batch: " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes what was added since the last commit as one group; a no-op when nothing was. */
+    public void commit() {
+        if (batch.count() == 0) {
+            return;
+        }
+        try {
+            db.write(writeOptions, batch);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot write the journal in " + dir + ": " + e.getMessage(), e);
+        } finally {
+            batch.clear();
+        }
+    }
+
+    private void sync() {
+        try {
+            db.syncWal();
+        } catch (RocksDBException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot sync the journal in " + dir, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (syncer != null) {
+            syncer.shutdownNow();
+            try {
+                syncer.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        sync();
+        batch.close();
+        writeOptions.close();
+        db.close();
+        options.close();
+    }
+
+    private static byte[] key(byte[] session, byte type, long taskId) {
+        return key(session, type, ByteBuffer.allocate(8).putLong(taskId).array());
+    }
+
+    private static byte[] key(byte[] session, byte type, byte[] suffix) {
+        byte[] k = new byte[session.length + 2 + suffix.length];
+        System.arraycopy(session, 0, k, 0, session.length);
+        k[session.length + 1] = type;
+        System.arraycopy(suffix, 0, k, session.length + 2, suffix.length);
+        return k;
+    }
+
+    private static long taskId(byte[] key, int zero) {
+        if (key.length != zero + 2 + 8) {
+            throw new IllegalArgumentException("bad task key");
+        }
+        return ByteBuffer.wrap(key, zero + 2, 8).getLong();
+    }
+
+    private static int indexOfZero(byte[] key) {
+        for (int i = 0; i < key.length; i++) {
+            if (key[i] == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}
