@@ -10,8 +10,15 @@ final class WorkerProcesses implements AutoCloseable {
 
     /** Starts {@code io.cohort.worker.WorkerMain} with one slot and the given extra flags. */
     Process start(String target, String id, String... flags) throws java.io.IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "io.cohort.worker.WorkerMain",
+        return start(List.of(), target, id, flags);
+    }
+
+    /** As {@link #start(String, String, String...)}, with options for the worker's JVM. */
+    Process start(List<String> jvmOptions, String target, String id, String... flags) throws java.io.IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.worker.WorkerMain",
                 "--coordinator", target, "--id", id, "--slots", "1", "--quiet",
                 "--parent-pid", Long.toString(ProcessHandle.current().pid())));
         command.addAll(List.of(flags));
