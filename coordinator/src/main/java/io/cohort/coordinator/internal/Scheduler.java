@@ -89,6 +89,8 @@ public final class Scheduler {
     private final Map<String, WorkerNode> workers = new LinkedHashMap<>();
     /** Accepting workers with credit, least loaded first. Remove before changing a worker's load. */
     private final TreeSet<WorkerNode> available = new TreeSet<>(Placement.LEAST_LOADED);
+    /** Workers kept from new tasks until they are empty, for a queued suspect (see emptyWorker). */
+    private final Set<WorkerNode> reserved = new LinkedHashSet<>(2);
     /** Recently lost workers, oldest first. */
     private final LinkedHashMap<String, WorkerStatus> lost = new LinkedHashMap<>();
     private final Map<Long, Task> onWorkers = new HashMap<>();
@@ -101,6 +103,8 @@ public final class Scheduler {
     private long nextTaskKey = 1;
     private long nextWorkerNumber = 1;
     private long queued;
+    /** Queued slot tasks that were running when a worker was lost (they run alone: see emptyWorker). */
+    private long queuedSuspects;
     private long running;
     private long completed;
     /** Something that may allow an assignment changed since the last dispatch. */
@@ -471,12 +475,24 @@ public final class Scheduler {
         if (!w.draining) {
             available.remove(w);
             w.draining = true;
+            unreserve(w);
+        }
+    }
+
+    private void unreserve(WorkerNode w) {
+        if (reserved.remove(w)) {
+            w.reserved = false;
+            if (w.accepting() && w.credit() > 0) {
+                available.add(w);
+                dirty = true;
+            }
         }
     }
 
     private void loseWorker(WorkerNode w, String reason) {
         LOG.log(System.Logger.Level.INFO, "worker {0} lost: {1}", w.id, reason);
         available.remove(w);
+        reserved.remove(w);
         w.lost = true;
         workersByStream.remove(w.stream);
         workers.remove(w.id);
@@ -742,10 +758,13 @@ public final class Scheduler {
         }
         dirty = false;
         out = sink;
+        if (queuedSuspects == 0 && !reserved.isEmpty()) {
+            new ArrayList<>(reserved).forEach(this::unreserve);   // the suspects they waited for are gone
+        }
         dispatchProcesses();
         for (Level level : new ArrayList<>(levels.values())) {
             int misses = 0;
-            while (!available.isEmpty() && !level.ring.isEmpty() && misses < level.ring.size()) {
+            while (canPlace() && !level.ring.isEmpty() && misses < level.ring.size()) {
                 SessionQueue q = level.ring.pollFirst();
                 level.ring.addLast(q);
                 Lane lane = null;
@@ -757,7 +776,7 @@ public final class Scheduler {
                         continue;
                     }
                     WorkerNode w = h.losses > 0 && !h.isProcess() ? emptyWorker(l.demand)
-                            : l.demand.isNone() ? available.first() : Placement.firstFit(l.demand, available);
+                            : l.demand.isNone() ? (available.isEmpty() ? null : available.first()) : Placement.firstFit(l.demand, available);
                     if (w != null) {
                         lane = l;
                         worker = w;
@@ -775,21 +794,54 @@ public final class Scheduler {
                 }
                 assign(head, worker);
             }
-            if (available.isEmpty()) {
+            if (!canPlace()) {
                 break;
             }
         }
     }
 
+    /** Some worker has credit, or a reserved one is empty (for a suspect). */
+    private boolean canPlace() {
+        if (!available.isEmpty()) {
+            return true;
+        }
+        for (WorkerNode w : reserved) {
+            if (w.unfinished() == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Where a suspect runs: a task that was running when a worker died goes only to a worker
      * with nothing else to do, and that worker takes nothing more until it ends. If it was the
-     * task that killed its worker, it cannot take innocent tasks down with it again.
+     * task that killed its worker, it cannot take innocent tasks down with it again. When no
+     * worker is empty, the least loaded one that could run it is reserved: it takes no new
+     * tasks, so it empties even while other sessions keep every worker busy.
      */
     private WorkerNode emptyWorker(Demand demand) {
+        for (WorkerNode w : reserved) {
+            if (w.unfinished() == 0 && Placement.fitsIgnoringCredit(demand, w)) {   // its credit is held back for this
+                return w;
+            }
+        }
         for (WorkerNode w : available) {
             if (w.unfinished() == 0 && Placement.fitsNow(demand, w)) {
                 return w;
+            }
+        }
+        for (WorkerNode w : reserved) {
+            if (Placement.fitsEver(demand, w)) {
+                return null;   // one is emptying for it already
+            }
+        }
+        for (WorkerNode w : available) {
+            if (w.suspects == 0 && Placement.fitsEver(demand, w)) {
+                available.remove(w);
+                w.reserved = true;
+                reserved.add(w);
+                return null;
             }
         }
         return null;
@@ -822,6 +874,10 @@ public final class Scheduler {
 
     private void assign(Task t, WorkerNode w) {
         available.remove(w);
+        if (w.reserved) {
+            reserved.remove(w);
+            w.reserved = false;
+        }
         t.attempt++;
         t.worker = w;
         move(t, TaskState.ASSIGNED, "assigned", w.id);
@@ -897,6 +953,9 @@ public final class Scheduler {
                     + describe(t) + " (key " + t.key + "); its story:\n  " + String.join("\n  ", story.of(t.key)));
         }
         story.record(now, t.key, t.attempt, t.state, to, why, worker);
+        if (t.losses > 0 && !t.isProcess()) {
+            queuedSuspects += (to == TaskState.QUEUED ? 1 : 0) - (t.state == TaskState.QUEUED ? 1 : 0);
+        }
         count(t.state, -1);
         count(to, 1);
         t.state = to;
@@ -1016,6 +1075,17 @@ public final class Scheduler {
             check(available.contains(w) == (w.accepting() && w.credit() > 0), "available set membership of " + w.id);
         }
         check(seenOnWorkers.size() == onWorkers.size(), "tasks on lost workers");
+        long suspectsQueued = 0;
+        for (Session s : sessionsById.values()) {
+            for (Task t : s.live.values()) {
+                suspectsQueued += t.state == TaskState.QUEUED && t.losses > 0 && !t.isProcess() ? 1 : 0;
+            }
+        }
+        check(suspectsQueued == queuedSuspects, "queued suspect counter " + queuedSuspects + " but " + suspectsQueued);
+        for (WorkerNode w : workers.values()) {
+            check(w.reserved == reserved.contains(w), "reservation flag of " + w.id);
+        }
+        check(workers.values().containsAll(reserved), "a reserved worker is not attached");
         check(available.size() <= workers.size(), "available set has unknown workers");
         check(q == queued, "queued counter " + queued + " but " + q + " queued");
         check(r == running, "running counter " + running + " but " + r + " on workers");
@@ -1203,6 +1273,8 @@ public final class Scheduler {
         long lastHeard;
         /** Unfinished tasks placed here as suspects (see emptyWorker). */
         int suspects;
+        /** Kept from new tasks until it is empty, for a queued suspect. */
+        boolean reserved;
 
         WorkerNode(long stream, String id, Event.WorkerAttached e, long now) {
             this.stream = stream;
@@ -1238,7 +1310,7 @@ public final class Scheduler {
         @Override public int slots() { return slots; }
         @Override public int unfinished() { return slotTasks; }
         /** Process tasks hold no slot, so they take no credit; a worker running a suspect takes nothing more. */
-        @Override public int credit() { return suspects > 0 ? 0 : slots + prefetch - slotTasks; }
+        @Override public int credit() { return suspects > 0 || reserved ? 0 : slots + prefetch - slotTasks; }
         @Override public Set<String> labels() { return labels; }
         @Override public Map<String, Double> totals() { return totals; }
         @Override public double used(String resource) { return used.getOrDefault(resource, 0.0); }

@@ -129,7 +129,8 @@ class SchedulerFuzzTest {
                 apply(new Event.WorkerHeard(big));
                 apply(new Event.Tick(now + Sim.HEARTBEAT_MS / 2));
             }
-            assertEquals(0, s.queuedCount() + s.runningCount(), "tasks left behind");
+            assertEquals(0, s.queuedCount() + s.runningCount(), () -> "tasks left behind; " + s.status()
+                    + java.util.stream.LongStream.rangeClosed(1, 40).mapToObj(k -> k + ": " + s.story(k)).toList());
             for (String session : openSessions) {
                 Map<Long, Integer> got = results.getOrDefault(session, Map.of());
                 submitted.getOrDefault(session, Map.of()).forEach((id, n) -> {
