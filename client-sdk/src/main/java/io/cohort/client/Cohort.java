@@ -49,7 +49,7 @@ public final class Cohort {
         }
         try {
             Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
-                    config.reconnectTimeout().toMillis(), Codec.standard(), loader, callbacks);
+                    config.reconnectTimeout().toMillis(), Codec.filtered(config.filter()), loader, callbacks);
             config.maxInFlight().ifPresent(max -> session.limitInFlight(max, config.blockWhenFull()));
             return new RemoteExecutor(session, own, config.connectTimeout(), cluster);
         } catch (RuntimeException e) {
@@ -74,8 +74,9 @@ public final class Cohort {
     public static CohortExecutor local(LocalClusterConfig config) {
         LocalCluster cluster = LocalCluster.start(config);
         try {
-            CohortExecutor executor = connect(ClientConfig.builder().target(cluster.target())
-                    .clientName("cohort-local").build(), cluster);
+            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local");
+            config.deserializationFilter().ifPresent(client::deserializationFilter);
+            CohortExecutor executor = connect(client.build(), cluster);
             cluster.awaitWorkers(executor);
             return executor;
         } catch (RuntimeException e) {
