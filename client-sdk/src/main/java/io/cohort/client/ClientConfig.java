@@ -8,6 +8,7 @@ import static io.cohort.client.OptionChecks.notNegative;
 import static io.cohort.client.OptionChecks.positive;
 import static io.cohort.client.OptionChecks.track;
 
+import io.cohort.common.DeserializationFilter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -25,7 +26,8 @@ import java.util.concurrent.Executor;
  * rest: no {@code authToken}, no TLS ({@code trustCertificates}, {@code clientCertificate}),
  * {@code connectTimeout} 10 s, {@code reconnectTimeout} 30 s, {@code callbackExecutor} Cohort's
  * own, {@code clientName} {@value #DEFAULT_CLIENT_NAME}.
- * {@code maxInFlight} none ({@code blockWhenFull} true).
+ * {@code maxInFlight} none ({@code blockWhenFull} true), no {@code deserializationFilter} (the
+ * built-in refusals of gadget classes alone).
  */
 public final class ClientConfig {
     /** The default {@link #clientName()}. */
@@ -36,7 +38,7 @@ public final class ClientConfig {
      * Its {@link #target()} is null, so connecting with it fails.
      */
     public static final ClientConfig DEFAULTS = new ClientConfig(null, null, null, null, null,
-            Duration.ofSeconds(10), Duration.ofSeconds(30), null, DEFAULT_CLIENT_NAME, 0, true);
+            Duration.ofSeconds(10), Duration.ofSeconds(30), null, DEFAULT_CLIENT_NAME, 0, true, null);
 
     private final String target;
     private final String authToken;
@@ -49,11 +51,13 @@ public final class ClientConfig {
     private final String clientName;
     private final int maxInFlight;            // 0: no limit
     private final boolean blockWhenFull;
+    private final String deserializationFilter;   // null: none
 
     private ClientConfig(String target, String authToken, Path trustCertificates,
                          Path clientCertificate, Path clientKey, Duration connectTimeout,
                          Duration reconnectTimeout, Executor callbackExecutor, String clientName,
-                         int maxInFlight, boolean blockWhenFull) {
+                         int maxInFlight, boolean blockWhenFull, String deserializationFilter) {
+        this.deserializationFilter = deserializationFilter;
         this.maxInFlight = maxInFlight;
         this.blockWhenFull = blockWhenFull;
         this.target = target;
@@ -85,6 +89,7 @@ public final class ClientConfig {
         b.clientName = clientName;
         b.maxInFlight = maxInFlight;
         b.blockWhenFull = blockWhenFull;
+        b.deserializationFilter = deserializationFilter;
         return b;
     }
 
@@ -146,6 +151,20 @@ public final class ClientConfig {
         return blockWhenFull;
     }
 
+    /**
+     * The allow-list pattern added to the built-in gadget refusals for what this client
+     * decodes (results, exceptions, shared-object values); empty (the default) for none.
+     */
+    public Optional<String> deserializationFilter() {
+        return Optional.ofNullable(deserializationFilter);
+    }
+
+    /** The filter every decode of this client goes through: the built-in refusals plus the pattern. */
+    DeserializationFilter filter() {
+        return deserializationFilter == null ? DeserializationFilter.standard()
+                : DeserializationFilter.of(deserializationFilter, DeserializationFilter.CLIENT_SETTING);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof ClientConfig c && Objects.equals(target, c.target)
@@ -156,14 +175,15 @@ public final class ClientConfig {
                 && Objects.equals(clientKey, c.clientKey)
                 && connectTimeout.equals(c.connectTimeout)
                 && reconnectTimeout.equals(c.reconnectTimeout)
-                && callbackExecutor == c.callbackExecutor && clientName.equals(c.clientName);
+                && callbackExecutor == c.callbackExecutor && clientName.equals(c.clientName)
+                && Objects.equals(deserializationFilter, c.deserializationFilter);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(target, authToken, trustCertificates, clientCertificate, clientKey,
                 connectTimeout, reconnectTimeout, System.identityHashCode(callbackExecutor),
-                clientName, maxInFlight, blockWhenFull);
+                clientName, maxInFlight, blockWhenFull, deserializationFilter);
     }
 
     /** Shows whether an auth token is set, never the token. */
@@ -176,7 +196,8 @@ public final class ClientConfig {
                 + ", connectTimeout=" + connectTimeout + ", reconnectTimeout=" + reconnectTimeout
                 + ", callbackExecutor=" + (callbackExecutor == null ? "default" : callbackExecutor)
                 + ", clientName=" + clientName
-                + ", maxInFlight=" + (maxInFlight == 0 ? "none" : maxInFlight) + ", blockWhenFull=" + blockWhenFull + "}";
+                + ", maxInFlight=" + (maxInFlight == 0 ? "none" : maxInFlight) + ", blockWhenFull=" + blockWhenFull
+                + ", deserializationFilter=" + (deserializationFilter == null ? "none" : deserializationFilter) + "}";
     }
 
     /**
@@ -197,6 +218,7 @@ public final class ClientConfig {
         private int maxInFlight;
         private boolean maxInFlightSet;
         private boolean blockWhenFull = true;
+        private String deserializationFilter;
 
         private Builder() {}
 
@@ -272,6 +294,20 @@ public final class ClientConfig {
             return this;
         }
 
+        /**
+         * An allow-list for what this client decodes (results, exceptions, shared-object values),
+         * in the JDK's {@code ObjectInputFilter} pattern syntax ({@code jdk.serialFilter} style),
+         * e.g. {@code "com.example.**;java.base/*;!*"}. It is combined with the built-in refusals
+         * of known gadget classes, which always win; Cohort's own classes are always admitted; a
+         * class the pattern does not mention is admitted. Default: none (the built-in refusals
+         * alone). A refused result fails its future with a {@link CohortException} naming the
+         * class and this setting.
+         */
+        public Builder deserializationFilter(String pattern) {
+            this.deserializationFilter = track(nulls, "ClientConfig.deserializationFilter", pattern);
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first bad field, or "target is required" */
         public ClientConfig build() {
             noNulls(nulls);
@@ -291,9 +327,11 @@ public final class ClientConfig {
             positive("ClientConfig.connectTimeout", connectTimeout);
             notNegative("ClientConfig.reconnectTimeout", reconnectTimeout);
             notBlank("ClientConfig.clientName", clientName);
+            String filter = deserializationFilter == null ? null
+                    : OptionChecks.filterPattern("ClientConfig.deserializationFilter", deserializationFilter);
             return new ClientConfig(target, authToken, trustCertificates, clientCertificate,
                     clientKey, connectTimeout, reconnectTimeout, callbackExecutor, clientName,
-                    maxInFlight, blockWhenFull);
+                    maxInFlight, blockWhenFull, filter);
         }
     }
 

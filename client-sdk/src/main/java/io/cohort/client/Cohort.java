@@ -49,7 +49,7 @@ public final class Cohort {
         }
         try {
             Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
-                    config.reconnectTimeout().toMillis(), Codec.standard(), loader, callbacks);
+                    config.reconnectTimeout().toMillis(), Codec.filtered(config.filter()), loader, callbacks);
             // Ours, or the coordinator's if lower: past its bound it would reject tasks.
             int mine = config.maxInFlight().orElse(Integer.MAX_VALUE);
             int bound = Math.min(mine, session.coordinatorMaxTasks().orElse(Integer.MAX_VALUE));
@@ -79,8 +79,9 @@ public final class Cohort {
     public static CohortExecutor local(LocalClusterConfig config) {
         LocalCluster cluster = LocalCluster.start(config);
         try {
-            CohortExecutor executor = connect(ClientConfig.builder().target(cluster.target())
-                    .clientName("cohort-local").build(), cluster);
+            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local");
+            config.deserializationFilter().ifPresent(client::deserializationFilter);
+            CohortExecutor executor = connect(client.build(), cluster);
             cluster.awaitWorkers(executor);
             return executor;
         } catch (RuntimeException e) {

@@ -91,6 +91,7 @@ final class LocalCluster implements AutoCloseable {
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKER_MAIN,
                 "--coordinator", coordinator.target(), "--id", id, "--slots", Integer.toString(slots),
                 "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet"));
+        config.deserializationFilter().ifPresent(pattern -> command.addAll(List.of("--deserialization-filter", pattern)));
         Process process;
         try {
             process = new ProcessBuilder(command).inheritIO().start();

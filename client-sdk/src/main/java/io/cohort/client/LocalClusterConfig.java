@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
@@ -19,7 +20,7 @@ import java.util.Set;
  *
  * <p>Defaults: {@code workers} 2, {@code slotsPerWorker} the host's cores divided by the
  * workers, at least 1 (see {@link #slotsPerWorkerOrDefault()}), no extra {@code jvmOptions},
- * {@code startTimeout} 60 s, {@code replaceLostWorkers} true.
+ * {@code startTimeout} 60 s, {@code replaceLostWorkers} true, no {@code deserializationFilter}.
  */
 public final class LocalClusterConfig {
     /** Every field at its default. */
@@ -30,9 +31,11 @@ public final class LocalClusterConfig {
     private final List<String> jvmOptions;
     private final Duration startTimeout;
     private final boolean replaceLostWorkers;
+    private final String deserializationFilter;   // null: none
 
     private LocalClusterConfig(int workers, int slotsPerWorker, List<String> jvmOptions,
-                               Duration startTimeout, boolean replaceLostWorkers) {
+                               Duration startTimeout, boolean replaceLostWorkers, String deserializationFilter) {
+        this.deserializationFilter = deserializationFilter;
         this.workers = workers;
         this.slotsPerWorker = slotsPerWorker;
         this.jvmOptions = jvmOptions;
@@ -53,6 +56,7 @@ public final class LocalClusterConfig {
         b.jvmOptions = jvmOptions;
         b.startTimeout = startTimeout;
         b.replaceLostWorkers = replaceLostWorkers;
+        b.deserializationFilter = deserializationFilter;
         return b;
     }
 
@@ -92,17 +96,27 @@ public final class LocalClusterConfig {
         return replaceLostWorkers;
     }
 
+    /**
+     * The allow-list pattern of the worker JVMs ({@code --deserialization-filter}) and of the
+     * executor's client; empty (the default) for the built-in refusals alone.
+     */
+    public Optional<String> deserializationFilter() {
+        return Optional.ofNullable(deserializationFilter);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LocalClusterConfig c && workers == c.workers
                 && slotsPerWorker == c.slotsPerWorker && jvmOptions.equals(c.jvmOptions)
                 && startTimeout.equals(c.startTimeout)
-                && replaceLostWorkers == c.replaceLostWorkers;
+                && replaceLostWorkers == c.replaceLostWorkers
+                && Objects.equals(deserializationFilter, c.deserializationFilter);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(workers, slotsPerWorker, jvmOptions, startTimeout, replaceLostWorkers);
+        return Objects.hash(workers, slotsPerWorker, jvmOptions, startTimeout, replaceLostWorkers,
+                deserializationFilter);
     }
 
     @Override
@@ -110,7 +124,7 @@ public final class LocalClusterConfig {
         return "LocalClusterConfig{workers=" + workers + ", slotsPerWorker="
                 + (slotsPerWorker == 0 ? "auto" : slotsPerWorker) + ", jvmOptions=" + jvmOptions
                 + ", startTimeout=" + startTimeout + ", replaceLostWorkers=" + replaceLostWorkers
-                + "}";
+                + ", deserializationFilter=" + (deserializationFilter == null ? "none" : deserializationFilter) + "}";
     }
 
     /**
@@ -126,6 +140,7 @@ public final class LocalClusterConfig {
         private List<String> jvmOptions = List.of();
         private Duration startTimeout = Duration.ofSeconds(60);
         private boolean replaceLostWorkers = true;
+        private String deserializationFilter;
 
         private Builder() {}
 
@@ -164,6 +179,18 @@ public final class LocalClusterConfig {
             return this;
         }
 
+        /**
+         * An allow-list, in the JDK's {@code ObjectInputFilter} pattern syntax (e.g.
+         * {@code "com.example.**;java.base/*;!*"}), for what the worker JVMs decode (their
+         * {@code --deserialization-filter}) and what the executor decodes (its
+         * {@code ClientConfig.deserializationFilter}); combined with the built-in refusals of
+         * gadget classes, which always win. Default: none (the built-in refusals alone).
+         */
+        public Builder deserializationFilter(String pattern) {
+            this.deserializationFilter = track(nulls, "LocalClusterConfig.deserializationFilter", pattern);
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first bad field */
         public LocalClusterConfig build() {
             noNulls(nulls);
@@ -174,8 +201,10 @@ public final class LocalClusterConfig {
             List<String> options =
                     OptionChecks.nameList("LocalClusterConfig.jvmOptions", jvmOptions);
             positive("LocalClusterConfig.startTimeout", startTimeout);
+            String filter = deserializationFilter == null ? null
+                    : OptionChecks.filterPattern("LocalClusterConfig.deserializationFilter", deserializationFilter);
             return new LocalClusterConfig(workers, slotsPerWorkerSet ? slotsPerWorker : 0, options,
-                    startTimeout, replaceLostWorkers);
+                    startTimeout, replaceLostWorkers, filter);
         }
     }
 }

@@ -21,6 +21,15 @@ final class OptionChecks {
      * Records that a setter was given null (or clears the record), so that build() can fail
      * naming the field rather than the setter throwing before build().
      */
+    /** A deserialization filter pattern in ObjectInputFilter syntax; returns it stripped. */
+    static String filterPattern(String field, String pattern) {
+        try {
+            return io.cohort.common.DeserializationFilter.of(pattern, field).pattern();
+        } catch (IllegalArgumentException e) {
+            throw bad(field, e.getMessage());
+        }
+    }
+
     static <T> T track(Set<String> nulls, String field, T value) {
         if (value == null) {
             nulls.add(field);

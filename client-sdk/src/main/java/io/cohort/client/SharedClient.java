@@ -60,7 +60,7 @@ final class SharedClient {
             SharedClient w = worker;
             if (w == null || w.channel != ch) {
                 ClassLoader l = Thread.currentThread().getContextClassLoader();
-                w = new SharedClient(ch, Codec.standard(), l != null ? l : SharedClient.class.getClassLoader(),
+                w = new SharedClient(ch, TaskContext.codec(), l != null ? l : SharedClient.class.getClassLoader(),
                         TaskContext.workerId().orElse(""));
                 worker = w;
             }

@@ -26,6 +26,7 @@ class ClientConfigTest {
         assertEquals(Duration.ofSeconds(30), d.reconnectTimeout());
         assertEquals(Optional.empty(), d.callbackExecutor());
         assertEquals("cohort-client", d.clientName());
+        assertEquals(Optional.empty(), d.deserializationFilter());
 
         ClientConfig c = ClientConfig.builder().target("localhost:7070").build();
         assertEquals("localhost:7070", c.target());
@@ -39,7 +40,8 @@ class ClientConfigTest {
                 .trustCertificates(Path.of("ca.pem"))
                 .clientCertificate(Path.of("me.pem"), Path.of("me.key"))
                 .connectTimeout(Duration.ofSeconds(1)).reconnectTimeout(Duration.ZERO)
-                .callbackExecutor(inline).clientName("billing").build();
+                .callbackExecutor(inline).clientName("billing")
+                .deserializationFilter(" com.example.**;java.base/*;!* ").build();
         assertEquals("10.0.0.1:443", c.target());
         assertEquals(Optional.of("s3cret"), c.authToken());
         assertEquals(Optional.of(Path.of("ca.pem")), c.trustCertificates());
@@ -49,6 +51,7 @@ class ClientConfigTest {
         assertEquals(Duration.ZERO, c.reconnectTimeout());
         assertSame(inline, c.callbackExecutor().orElseThrow());
         assertEquals("billing", c.clientName());
+        assertEquals(Optional.of("com.example.**;java.base/*;!*"), c.deserializationFilter());
         assertEquals(c, c.toBuilder().build());
         assertFalse(c.toString().contains("s3cret"));
     }
@@ -92,5 +95,11 @@ class ClientConfigTest {
                 .callbackExecutor(null).build());
         assertBad("clientName", () -> ClientConfig.builder().target("h:1").clientName("").build());
         assertBad("clientName", () -> ClientConfig.builder().target("h:1").clientName(null).build());
+        assertBad("deserializationFilter", () -> ClientConfig.builder().target("h:1")
+                .deserializationFilter(null).build());
+        assertBad("deserializationFilter", () -> ClientConfig.builder().target("h:1")
+                .deserializationFilter(" ").build());
+        assertBad("deserializationFilter", () -> ClientConfig.builder().target("h:1")
+                .deserializationFilter("maxdepth=deep;*").build());
     }
 }

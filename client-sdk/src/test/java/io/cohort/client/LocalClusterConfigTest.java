@@ -24,6 +24,7 @@ class LocalClusterConfigTest {
         assertEquals(List.of(), d.jvmOptions());
         assertEquals(Duration.ofSeconds(60), d.startTimeout());
         assertTrue(d.replaceLostWorkers());
+        assertEquals(java.util.Optional.empty(), d.deserializationFilter());
         assertEquals(d, LocalClusterConfig.builder().build());
     }
 
@@ -37,7 +38,8 @@ class LocalClusterConfigTest {
     void holdsWhatWasSet() {
         List<String> options = new ArrayList<>(List.of("-Xmx256m"));
         LocalClusterConfig.Builder b = LocalClusterConfig.builder().workers(3).slotsPerWorker(5)
-                .jvmOptions(options).startTimeout(Duration.ofSeconds(5)).replaceLostWorkers(false);
+                .jvmOptions(options).startTimeout(Duration.ofSeconds(5)).replaceLostWorkers(false)
+                .deserializationFilter("com.example.**;!*");
         options.add("-ea");
         LocalClusterConfig c = b.build();
         assertEquals(3, c.workers());
@@ -46,6 +48,7 @@ class LocalClusterConfigTest {
         assertEquals(List.of("-Xmx256m"), c.jvmOptions());
         assertEquals(Duration.ofSeconds(5), c.startTimeout());
         assertFalse(c.replaceLostWorkers());
+        assertEquals(java.util.Optional.of("com.example.**;!*"), c.deserializationFilter());
         assertEquals(c, c.toBuilder().build());
     }
 
@@ -61,5 +64,8 @@ class LocalClusterConfigTest {
         assertBad("startTimeout", () -> LocalClusterConfig.builder()
                 .startTimeout(Duration.ZERO).build());
         assertBad("startTimeout", () -> LocalClusterConfig.builder().startTimeout(null).build());
+        assertBad("deserializationFilter", () -> LocalClusterConfig.builder().deserializationFilter(null).build());
+        assertBad("deserializationFilter", () -> LocalClusterConfig.builder()
+                .deserializationFilter("maxrefs=-;*").build());
     }
 }

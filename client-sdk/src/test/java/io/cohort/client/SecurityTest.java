@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.coordinator.CoordinatorConfig;
 import io.cohort.coordinator.CoordinatorServer;
+import io.cohort.coordinator.TestCertificates;
 import io.cohort.worker.WorkerConfig;
 import io.cohort.worker.WorkerDaemon;
 import java.nio.file.Files;

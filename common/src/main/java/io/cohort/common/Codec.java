@@ -16,8 +16,13 @@ public interface Codec {
      */
     Object decode(ByteString bytes, ClassLoader loader);
 
-    /** The default codec. */
+    /** The default codec: JDK serialization behind {@link DeserializationFilter#standard()}. */
     static Codec standard() {
         return JdkCodec.INSTANCE;
+    }
+
+    /** The default codec behind {@code filter} (the built-in refusals plus a configured pattern). */
+    static Codec filtered(DeserializationFilter filter) {
+        return filter == DeserializationFilter.standard() ? JdkCodec.INSTANCE : new JdkCodec(filter);
     }
 }

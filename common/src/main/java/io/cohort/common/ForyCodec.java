@@ -17,7 +17,7 @@ import org.apache.fory.serializer.Serializer;
  * Apache Fory, under evaluation beside {@link JdkCodec} (not the default: the bench reports
  * both so the choice is made on numbers). It keeps JdkCodec's rules: only {@link Serializable}
  * classes are encoded or decoded, and the class names JdkCodec's filter refuses
- * ({@link JdkCodec#DEFAULT_FILTER}'s {@code !} patterns) are refused by name before the class
+ * ({@link DeserializationFilter#GADGET_REFUSALS}' {@code !} patterns) are refused by name before the class
  * is even loaded, on top of Fory's own list of disallowed gadget classes.
  *
  * <p>Thread-safe: Fory keeps one instance per thread.
@@ -29,7 +29,7 @@ public final class ForyCodec implements Codec {
         LoggerFactory.setLogLevel(LogLevel.ERROR_LEVEL);
     }
 
-    private static final ForyCodec STANDARD = new ForyCodec(refusedPatterns(JdkCodec.DEFAULT_FILTER));
+    private static final ForyCodec STANDARD = new ForyCodec(refusedPatterns(DeserializationFilter.GADGET_REFUSALS));
 
     private final List<String> refused;
     private final ThreadSafeFory fory;
@@ -68,7 +68,7 @@ public final class ForyCodec implements Codec {
         });
     }
 
-    /** With JdkCodec's refusals. */
+    /** With the built-in gadget refusals (a configured pattern does not apply to Fory). */
     public static ForyCodec standard() {
         return STANDARD;
     }

@@ -11,35 +11,12 @@ import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
 
 /**
- * JDK serialization, with an {@link ObjectInputFilter} on every decode; the plainest values
- * (null, boxed numbers, strings, byte arrays) skip the object stream (see {@link PlainValues}).
+ * JDK serialization, with an {@link ObjectInputFilter} on every decode (by default
+ * {@link DeserializationFilter#standard()}); the plainest values (null, boxed numbers, strings,
+ * byte arrays) skip the object stream (see {@link PlainValues}).
  */
 public final class JdkCodec implements Codec {
-    /**
-     * Refuses classes used in well-known deserialization gadget chains; everything else the
-     * class loader can find is admitted (tasks are application classes we cannot list).
-     */
-    public static final String DEFAULT_FILTER = String.join(";",
-            "maxdepth=200",
-            "maxrefs=10000000",
-            "!org.apache.commons.collections.functors.*",
-            "!org.apache.commons.collections4.functors.*",
-            "!org.apache.commons.beanutils.BeanComparator",
-            "!org.codehaus.groovy.runtime.*",
-            "!org.springframework.beans.factory.*",
-            "!com.sun.org.apache.xalan.internal.xsltc.trax.*",
-            "!org.apache.xalan.xsltc.trax.*",
-            "!com.sun.rowset.JdbcRowSetImpl",
-            "!javax.management.BadAttributeValueExpException",
-            "!java.rmi.server.*",
-            "!sun.rmi.*",
-            "!bsh.*",
-            "!clojure.*",
-            "!org.python.*",
-            "!com.mchange.v2.c3p0.*",
-            "*");
-
-    static final JdkCodec INSTANCE = new JdkCodec(ObjectInputFilter.Config.createFilter(DEFAULT_FILTER));
+    static final JdkCodec INSTANCE = new JdkCodec(DeserializationFilter.standard());
 
     private final ObjectInputFilter filter;
 
@@ -70,12 +47,14 @@ public final class JdkCodec implements Codec {
         if (plain != PlainValues.NOT_PLAIN) {
             return plain;
         }
-        String[] refused = new String[1];
+        String[] refused = new String[2];   // the class, and why
         try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
             in.setObjectInputFilter(info -> {
                 ObjectInputFilter.Status status = filter.checkInput(info);
-                if (status == ObjectInputFilter.Status.REJECTED && info.serialClass() != null) {
-                    refused[0] = info.serialClass().getName();
+                if (status == ObjectInputFilter.Status.REJECTED && refused[1] == null) {
+                    refused[0] = info.serialClass() == null ? null : info.serialClass().getName();
+                    refused[1] = filter instanceof DeserializationFilter d ? d.explain(info)
+                            : "class " + refused[0] + " refused by the deserialization filter";
                 }
                 return status;
             });
@@ -83,8 +62,10 @@ public final class JdkCodec implements Codec {
         } catch (ClassNotFoundException e) {
             throw new CodecException("class not found: " + e.getMessage(), e.getMessage(), e);
         } catch (InvalidClassException e) {
-            String name = refused[0] != null ? refused[0] : e.classname;
-            throw new CodecException("class refused by the deserialization filter: " + name, name, e);
+            if (refused[1] != null) {
+                throw new CodecException(refused[1], refused[0], e);
+            }
+            throw new CodecException("class " + e.classname + " cannot be decoded: " + e.getMessage(), e.classname, e);
         } catch (IOException | RuntimeException e) {
             throw new CodecException("cannot decode: " + e, null, e);
         }

@@ -13,14 +13,24 @@ import java.util.OptionalLong;
 public final class TaskContext {
     private static volatile Channel coordinator;
     private static volatile String workerId;
+    private static volatile Codec codec = Codec.standard();
     private static final ThreadLocal<long[]> CURRENT = new ThreadLocal<>();
 
     private TaskContext() {}
 
-    /** Called once by the process that runs tasks: the worker daemon or a child JVM. */
-    public static void installCoordinator(Channel channel, String worker) {
+    /**
+     * Called once by the process that runs tasks: the worker daemon or a child JVM, with the
+     * codec (and so the deserialization filter) that shared-object values are decoded with.
+     */
+    public static void installCoordinator(Channel channel, String worker, Codec taskCodec) {
+        codec = taskCodec;
         coordinator = channel;
         workerId = worker;
+    }
+
+    /** The codec of the process running tasks; {@link Codec#standard()} until one is installed. */
+    public static Codec codec() {
+        return codec;
     }
 
     /** The channel to the coordinator of the process running tasks; empty in a client JVM. */

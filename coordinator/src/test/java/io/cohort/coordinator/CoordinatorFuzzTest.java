@@ -2,8 +2,6 @@ package io.cohort.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -13,19 +11,14 @@ import io.cohort.common.Digests;
 import io.cohort.common.Protocol;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.cohort.proto.v1.AttachRequest;
-import io.cohort.proto.v1.AttachResponse;
 import io.cohort.proto.v1.ClientHello;
 import io.cohort.proto.v1.ClientServiceGrpc;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.SessionRequest;
-import io.cohort.proto.v1.SessionResponse;
 import io.cohort.proto.v1.StatusRequest;
-import io.cohort.proto.v1.TaskAssign;
 import io.cohort.proto.v1.TaskCancel;
 import io.cohort.proto.v1.TaskPolicy;
-import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskSpec;
-import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.TaskSubmit;
 import io.cohort.proto.v1.WorkerHello;
 import io.cohort.proto.v1.WorkerServiceGrpc;
@@ -38,7 +31,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,10 +40,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
@@ -114,15 +104,11 @@ class CoordinatorFuzzTest {
     /** What a hostile stream may end with: its own fault, named (INTERNAL would be a scheduler step that threw). */
     private static final Set<Status.Code> FAULTS = Set.of(Status.Code.OK, Status.Code.FAILED_PRECONDITION,
             Status.Code.INVALID_ARGUMENT, Status.Code.ALREADY_EXISTS, Status.Code.RESOURCE_EXHAUSTED);
-    private static final String TRUSTED = "trusted";
     private static final int GOOD_TASKS_PER_CASE = 3;
 
     private CoordinatorServer server;
     private ManagedChannel channel;
-    private Peer<SessionRequest, SessionResponse> goodClient;
-    private Peer<AttachRequest, AttachResponse> goodWorker;
-    private final Map<Long, ByteString> goodArguments = new ConcurrentHashMap<>();
-    private long nextGoodTask = 1;
+    private GoodPair good;
 
     @BeforeAll
     static void watchErrors() {
@@ -146,61 +132,14 @@ class CoordinatorFuzzTest {
         server = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build());
         channel = Grpc.newChannelBuilder(server.target(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES).build();
-        goodWorker = new Peer<>(responses -> WorkerServiceGrpc.newStub(channel).attach(new EchoWorker(responses)));
-        goodWorker.send(AttachRequest.newBuilder().setHello(WorkerHello.newBuilder().setProtocolVersion(Protocol.VERSION)
-                .setWorkerId("good").setSlots(4).setPrefetch(4).addLabels(TRUSTED)).build());
-        assertEquals("good", goodWorker.next().getWelcome().getWorkerId());
-        goodClient = new Peer<>(ClientServiceGrpc.newStub(channel)::session);
-        goodClient.send(SessionRequest.newBuilder().setHello(ClientHello.newBuilder()
-                .setProtocolVersion(Protocol.VERSION).setClientName("good")).build());
-        assertTrue(goodClient.next().hasWelcome());
+        good = new GoodPair(channel, channel);
     }
 
     @AfterEach
     void stop() throws Exception {
-        goodClient.requests.onCompleted();
-        goodWorker.requests.onCompleted();
+        good.close();
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         server.close();
-    }
-
-    /**
-     * The good worker: answers every assign at once with "ok:" and the argument, on the gRPC
-     * callback thread (the only thread that writes after the hello).
-     */
-    private final class EchoWorker implements StreamObserver<AttachResponse> {
-        private final StreamObserver<AttachResponse> recorder;
-
-        EchoWorker(StreamObserver<AttachResponse> recorder) {
-            this.recorder = recorder;
-        }
-
-        @Override
-        public void onNext(AttachResponse r) {
-            if (r.getAssignsCount() > 0) {
-                AttachRequest.Builder reply = AttachRequest.newBuilder();
-                for (TaskAssign a : r.getAssignsList()) {
-                    reply.addStarted(WorkerTaskStarted.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt()));
-                    reply.addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt())
-                            .setStatus(TaskStatus.SUCCEEDED)
-                            .setValue(ByteString.copyFromUtf8("ok:").concat(a.getSpec().getArgument())));
-                }
-                synchronized (goodWorker) {
-                    goodWorker.requests.onNext(reply.build());
-                }
-            }
-            recorder.onNext(r);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            recorder.onError(t);
-        }
-
-        @Override
-        public void onCompleted() {
-            recorder.onCompleted();
-        }
     }
 
     // ---- one hostile stream
@@ -379,52 +318,18 @@ class CoordinatorFuzzTest {
 
     // ---- the good pair
 
-    private void submitGood(Random r) {
-        SessionRequest.Builder batch = SessionRequest.newBuilder();
-        for (int i = 0; i < GOOD_TASKS_PER_CASE; i++) {
-            long id = nextGoodTask++;
-            byte[] arg = new byte[r.nextInt(32)];
-            r.nextBytes(arg);
-            goodArguments.put(id, ByteString.copyFrom(arg));
-            batch.addSubmits(TaskSubmit.newBuilder().setTaskId(id)
-                    .setSpec(TaskSpec.newBuilder().setBody(ByteString.copyFromUtf8("good")).setArgument(ByteString.copyFrom(arg)))
-                    .setPolicy(TaskPolicy.newBuilder().addLabels(TRUSTED).setName("good-" + id)));
-        }
-        goodClient.send(batch.build());
-    }
-
-    /** Reads results until the expected ones arrived; any result twice, or wrong, fails. */
-    private void awaitGood(Set<Long> done, long upTo) throws Exception {
-        while (done.size() < upTo) {
-            for (TaskResult res : goodClient.next().getResultsList()) {
-                ByteString arg = goodArguments.get(res.getTaskId());
-                assertNotNull(arg, "result for a task the good client never submitted: " + res);
-                assertTrue(done.add(res.getTaskId()), "second result for good task " + res.getTaskId());
-                assertEquals(TaskStatus.SUCCEEDED, res.getStatus(), () -> "good task failed: " + res);
-                assertEquals(ByteString.copyFromUtf8("ok:").concat(arg), res.getValue(), "good task's value");
-                assertEquals("good", res.getWorkerId());
-            }
-        }
-    }
-
     private int fuzz(String name, long seed, int tries, boolean workerStreams) {
-        Set<Long> done = ConcurrentHashMap.newKeySet();
         int cases = Fuzz.check(name, seed, tries, Duration.ofSeconds(15), r -> hostile(r, workerStreams), h -> {
             Random r = new Random(h.seed());
-            submitGood(r);
+            good.submit(r, GOOD_TASKS_PER_CASE);
             runHostile(h);
-            awaitGood(done, nextGoodTask - 1);
+            good.awaitAll();
             assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
             assertTrue(AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .status(StatusRequest.getDefaultInstance()).getWorkersCount() >= 1);
         });
-        assertFalse(goodClient.ended.isDone(), "the good client's stream ended: " + goodClient.ended.getNow(null));
-        assertFalse(goodWorker.ended.isDone(), "the good worker's stream ended: " + goodWorker.ended.getNow(null));
+        good.assertStreamsOpen();
         return cases;
-    }
-
-    private static void assertFalse(boolean condition, String message) {
-        assertTrue(!condition, message);
     }
 
     @Test
@@ -443,19 +348,18 @@ class CoordinatorFuzzTest {
         byte[] huge = SessionRequest.newBuilder().addSubmits(TaskSubmit.newBuilder().setTaskId(1).setSpec(TaskSpec
                 .newBuilder().setBody(ByteString.copyFromUtf8("b")).setArgument(ByteString.copyFrom(
                         new byte[Protocol.MAX_MESSAGE_BYTES])))).build().toByteArray();
-        Set<Long> done = ConcurrentHashMap.newKeySet();
         for (MethodDescriptor<byte[], byte[]> method : List.of(RAW_SESSION, RAW_ATTACH)) {
             Peer<byte[], byte[]> p = new Peer<>(responses -> ClientCalls.asyncBidiStreamingCall(
                     channel.newCall(method, CallOptions.DEFAULT), responses));
             p.send(huge);
             Status end = p.awaitEnd();
             assertEquals(Status.Code.RESOURCE_EXHAUSTED, end.getCode(), () -> "ended with " + end);
-            submitGood(new Random(7));
-            awaitGood(done, nextGoodTask - 1);
+            good.submit(new Random(7), GOOD_TASKS_PER_CASE);
+            good.awaitAll();
         }
-        assertNull(goodClient.ended.getNow(null));
+        good.assertStreamsOpen();
         assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
-        assertNotEquals(0, done.size());
+        assertNotEquals(0, good.completed());
     }
 
     /**
@@ -468,7 +372,6 @@ class CoordinatorFuzzTest {
         byte[] hello = SessionRequest.newBuilder().setHello(ClientHello.newBuilder()
                 .setProtocolVersion(Protocol.VERSION)).build().toByteArray();
         byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff};
-        Set<Long> done = ConcurrentHashMap.newKeySet();
         for (int i = 0; i < 20; i++) {
             Peer<byte[], byte[]> p = new Peer<>(responses -> ClientCalls.asyncBidiStreamingCall(
                     channel.newCall(RAW_SESSION, CallOptions.DEFAULT), responses));
@@ -479,10 +382,10 @@ class CoordinatorFuzzTest {
             Status end = p.awaitEnd();
             assertEquals(Status.Code.INVALID_ARGUMENT, end.getCode(), () -> "ended with " + end);
             assertTrue(end.getDescription().startsWith("a message that does not decode: "), end.getDescription());
-            submitGood(new Random(i));
-            awaitGood(done, nextGoodTask - 1);
+            good.submit(new Random(i), GOOD_TASKS_PER_CASE);
+            good.awaitAll();
         }
-        assertNull(goodWorker.ended.getNow(null));
+        good.assertStreamsOpen();
         assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
     }
 

@@ -73,7 +73,7 @@ final class ChildJvm {
             command.addAll(jvmOptions);
             command.addAll(List.of("-cp", classPath(config.classLoader()), ChildMain.class.getName(),
                     Integer.toString(server.getLocalPort()), token, config.coordinator(),
-                    processMode ? "process" : "pool"));
+                    processMode ? "process" : "pool", filterArgument(config)));
             ProcessBuilder builder = new ProcessBuilder(command);
             if (!pipeOutput) {
                 builder.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
@@ -91,6 +91,12 @@ final class ChildJvm {
                 throw e;
             }
         }
+    }
+
+    /** The daemon's deserialization filter pattern for the child, "" for the built-in refusals alone. */
+    static String filterArgument(WorkerConfig config) {
+        String pattern = config.deserializationFilter().pattern();
+        return pattern == null ? "" : pattern;
     }
 
     private static ChildJvm accept(ServerSocket server, Process process, String token) throws IOException {

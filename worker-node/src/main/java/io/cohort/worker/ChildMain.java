@@ -1,6 +1,7 @@
 package io.cohort.worker;
 
 import io.cohort.common.Codec;
+import io.cohort.common.DeserializationFilter;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
@@ -40,25 +41,34 @@ public final class ChildMain {
 
     private final OutputStream out;
     private final boolean processMode;
-    private final TaskRunner runner = new TaskRunner(Codec.standard(), ChildMain.class.getClassLoader());
+    private final Codec codec;
+    private final TaskRunner runner;
     private final LinkedBlockingQueue<TaskAssign> inbox = new LinkedBlockingQueue<>();
     private final Thread taskThread = new Thread(this::runTasks, "cohort-child-task");
     private String workerId = "";
     private TaskAssign current;   // guarded by this
     private TaskCancelOrder early;   // guarded by this: a cancel that came before its task began
 
-    private ChildMain(OutputStream out, boolean processMode) {
+    private ChildMain(OutputStream out, boolean processMode, Codec codec) {
         this.out = out;
         this.processMode = processMode;
+        this.codec = codec;
+        this.runner = new TaskRunner(codec, ChildMain.class.getClassLoader());
     }
 
-    /** Arguments: daemon port, token, coordinator target, mode ("pool" or "process"). */
+    /**
+     * Arguments: daemon port, token, coordinator target, mode ("pool" or "process"), the
+     * daemon's deserialization filter pattern ("" for the built-in refusals alone).
+     */
     public static void main(String[] args) throws IOException {
         haltWhenStdinEnds();
         Socket socket = new Socket(InetAddress.getLoopbackAddress(), Integer.parseInt(args[0]));
         socket.setTcpNoDelay(true);
         InputStream in = new BufferedInputStream(socket.getInputStream());
-        ChildMain child = new ChildMain(new BufferedOutputStream(socket.getOutputStream()), "process".equals(args[3]));
+        Codec codec = args[4].isEmpty() ? Codec.standard()
+                : Codec.filtered(DeserializationFilter.of(args[4], DeserializationFilter.WORKER_SETTING));
+        ChildMain child = new ChildMain(new BufferedOutputStream(socket.getOutputStream()), "process".equals(args[3]),
+                codec);
         child.send(AttachRequest.newBuilder().setHello(WorkerHello.newBuilder()
                 .setProtocolVersion(Protocol.VERSION).setWorkerId(args[1])
                 .setPid(ProcessHandle.current().pid())).build());
@@ -68,7 +78,8 @@ public final class ChildMain {
             AttachResponse m;
             while ((m = AttachResponse.parseDelimitedFrom(in)) != null) {
                 if (m.hasWelcome() && !coordinator.isEmpty()) {
-                    TaskContext.installCoordinator(new LazyChannel(coordinator), m.getWelcome().getWorkerId());
+                    TaskContext.installCoordinator(new LazyChannel(coordinator), m.getWelcome().getWorkerId(),
+                            child.codec);
                 }
                 if (m.hasWelcome()) {
                     child.workerId = m.getWelcome().getWorkerId();

@@ -167,10 +167,11 @@ final class TaskRunner {
             return TaskErrors.plain("java.lang.ClassNotFoundException", "class " + name + " not found on worker "
                     + workerId + "; add the application's jars with --classpath", workerId);
         }
-        if (cause instanceof java.io.InvalidClassException && name != null) {
-            return TaskErrors.plain("java.io.InvalidClassException", "class " + name + " cannot be decoded on worker "
-                    + workerId + ": " + cause.getMessage()
-                    + " (refused by the deserialization filter, or a different version of the class)", workerId);
+        if (cause instanceof java.io.InvalidClassException) {
+            // the codec's message names the class and why: refused by the filter (and how to
+            // admit it), or a different version of the class
+            return TaskErrors.plain("java.io.InvalidClassException", "cannot decode the task on worker " + workerId
+                    + ": " + e.getMessage(), workerId);
         }
         return TaskErrors.plain(cause == null ? e.getClass().getName() : cause.getClass().getName(),
                 "cannot decode the task on worker " + workerId + ": " + e.getMessage(), workerId);

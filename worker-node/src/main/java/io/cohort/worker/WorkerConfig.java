@@ -2,6 +2,7 @@ package io.cohort.worker;
 
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Codec;
+import io.cohort.common.DeserializationFilter;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -24,6 +25,7 @@ public final class WorkerConfig {
     private final Set<String> labels;
     private final ClassLoader classLoader;
     private final Codec codec;
+    private final DeserializationFilter deserializationFilter;
     private final Duration drainTimeout;
     private final Duration heartbeatInterval;
     private final Duration initialBackoff;
@@ -40,7 +42,8 @@ public final class WorkerConfig {
         this.resources = Map.copyOf(b.resources);
         this.labels = Set.copyOf(b.labels);
         this.classLoader = b.classLoader != null ? b.classLoader : WorkerConfig.class.getClassLoader();
-        this.codec = b.codec;
+        this.deserializationFilter = b.deserializationFilter;
+        this.codec = b.codec != null ? b.codec : Codec.filtered(b.deserializationFilter);
         this.drainTimeout = b.drainTimeout;
         this.heartbeatInterval = b.heartbeatInterval;
         this.initialBackoff = b.initialBackoff;
@@ -87,6 +90,11 @@ public final class WorkerConfig {
         return codec;
     }
 
+    /** What guards every decode here and in the child JVMs; default the built-in gadget refusals alone. */
+    public DeserializationFilter deserializationFilter() {
+        return deserializationFilter;
+    }
+
     public Duration drainTimeout() {
         return drainTimeout;
     }
@@ -118,7 +126,8 @@ public final class WorkerConfig {
     public String toString() {
         return "WorkerConfig{coordinator=" + coordinator + ", workerId=" + workerId + ", slots=" + slots
                 + ", prefetch=" + prefetch + ", resources=" + resources + ", labels=" + labels
-                + ", drainTimeout=" + drainTimeout + ", heartbeatInterval=" + heartbeatInterval + "}";
+                + ", drainTimeout=" + drainTimeout + ", heartbeatInterval=" + heartbeatInterval
+                + ", deserializationFilter=" + deserializationFilter + "}";
     }
 
     private static String localHostName() {
@@ -138,7 +147,8 @@ public final class WorkerConfig {
         private final Map<String, Double> resources = new LinkedHashMap<>();
         private final Set<String> labels = new LinkedHashSet<>();
         private ClassLoader classLoader;
-        private Codec codec = Codec.standard();
+        private Codec codec;
+        private DeserializationFilter deserializationFilter = DeserializationFilter.standard();
         private Duration drainTimeout = Duration.ofSeconds(30);
         private Duration heartbeatInterval;
         private Duration initialBackoff = Duration.ofMillis(100);
@@ -216,9 +226,25 @@ public final class WorkerConfig {
             return this;
         }
 
-        /** Default {@link Codec#standard()}; must match the clients'. */
+        /**
+         * Default {@link Codec#standard()} behind {@link #deserializationFilter}; must match the
+         * clients'. Not with a deserialization filter: a codec brings its own.
+         */
         public Builder codec(Codec codec) {
             this.codec = Objects.requireNonNull(codec, "codec");
+            return this;
+        }
+
+        /**
+         * An allow-list for what tasks bring here (bodies, arguments, shared-object values), in
+         * the JDK's {@code ObjectInputFilter} pattern syntax ({@code jdk.serialFilter} style),
+         * e.g. {@code "com.example.**;java.base/*;!*"}. It is combined with the built-in
+         * refusals of gadget classes, which always win; Cohort's own classes are always
+         * admitted. Child JVMs started for {@code Isolation.PROCESS} get the same filter.
+         * Default: none (the built-in refusals alone).
+         */
+        public Builder deserializationFilter(String pattern) {
+            this.deserializationFilter = DeserializationFilter.of(pattern, DeserializationFilter.WORKER_SETTING);
             return this;
         }
 
@@ -268,6 +294,10 @@ public final class WorkerConfig {
             if (maxBackoff.compareTo(initialBackoff) < 0) {
                 throw new IllegalArgumentException("maxBackoff (" + maxBackoff + ") is below initialBackoff ("
                         + initialBackoff + ")");
+            }
+            if (codec != null && deserializationFilter != DeserializationFilter.standard()) {
+                throw new IllegalArgumentException("codec and deserializationFilter are incompatible: the codec "
+                        + "brings its own filter");
             }
             if (heartbeatInterval != null && heartbeatInterval.toMillis() > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("heartbeatInterval is too long: " + heartbeatInterval);

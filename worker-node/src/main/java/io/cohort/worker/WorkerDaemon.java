@@ -263,7 +263,7 @@ public final class WorkerDaemon implements AutoCloseable {
 
     private void welcomed(Attachment a, WorkerWelcome welcome) {
         workerId = welcome.getWorkerId();
-        TaskContext.installCoordinator(channel, workerId);   // for shared-object handles inside tasks
+        TaskContext.installCoordinator(channel, workerId, config.codec());   // for shared-object handles inside tasks
         backoffMs = config.initialBackoff().toMillis();
         failedInARow = 0;
         long intervalMs = config.heartbeatInterval().map(java.time.Duration::toMillis)

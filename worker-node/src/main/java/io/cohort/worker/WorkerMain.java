@@ -79,6 +79,13 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--token-file", paramLabel = "FILE", description = "The worker token (the file's content) the coordinator requires.")
     Path tokenFile;
 
+    @Option(names = "--deserialization-filter", paramLabel = "PATTERN",
+            description = "An allow-list for the classes tasks bring, in the JDK's ObjectInputFilter pattern syntax, "
+                    + "e.g. 'com.example.**;java.base/*;!*'. Combined with the built-in refusals of known gadget "
+                    + "classes, which always win; Cohort's own classes are always admitted. Default: the built-in "
+                    + "refusals alone.")
+    String deserializationFilter;
+
     @Option(names = "--parent-pid", paramLabel = "PID", description = "Halt as soon as this process ends.")
     Long parentPid;
 
@@ -157,6 +164,9 @@ public final class WorkerMain implements Callable<Integer> {
             }
             if (classpath != null && !classpath.isBlank()) {
                 b.classLoader(classLoader(classpath));
+            }
+            if (deserializationFilter != null) {
+                b.deserializationFilter(deserializationFilter);
             }
             return b.build();
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {

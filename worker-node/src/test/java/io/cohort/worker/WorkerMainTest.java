@@ -46,6 +46,8 @@ class WorkerMainTest {
         assertTrue(err.toString().contains("/no/such/dir"), err.toString());
         assertEquals(2, run("--coordinator", "h:1", "--parent-pid", "-5"));
         assertEquals(2, run("--coordinator", "h:1", "--frobnicate"));
+        assertEquals(2, run("--coordinator", "h:1", "--deserialization-filter", "maxdepth=deep;*"));
+        assertTrue(err.toString().contains("not a valid ObjectInputFilter pattern"), err.toString());
     }
 
     @Test
@@ -53,7 +55,8 @@ class WorkerMainTest {
         WorkerMain main = new WorkerMain();
         command(main).parseArgs("--coordinator", "coord.example:7171", "--id", "w-7", "--slots", "3",
                 "--prefetch", "9", "--resources", "gpu=1,memoryMb=4096", "--labels", "zone=a,gpu",
-                "--classpath", dir.toString(), "--drain-timeout", "2m");
+                "--classpath", dir.toString(), "--drain-timeout", "2m",
+                "--deserialization-filter", "com.example.**;java.base/*;!*");
         WorkerConfig c = main.config();
         assertEquals("coord.example:7171", c.coordinator());
         assertEquals("w-7", c.workerId());
@@ -64,6 +67,7 @@ class WorkerMainTest {
         assertEquals(Duration.ofMinutes(2), c.drainTimeout());
         assertTrue(c.classLoader() instanceof java.net.URLClassLoader);
         assertEquals(WorkerMain.class.getClassLoader(), c.classLoader().getParent());
+        assertEquals("com.example.**;java.base/*;!*", c.deserializationFilter().pattern());
 
         WorkerMain defaults = new WorkerMain();
         command(defaults).parseArgs("--coordinator", "coord.example");
@@ -72,6 +76,7 @@ class WorkerMainTest {
         assertEquals(Runtime.getRuntime().availableProcessors(), d.slots());
         assertEquals(d.slots(), d.prefetch());
         assertEquals(Duration.ofSeconds(30), d.drainTimeout());
+        assertEquals(null, d.deserializationFilter().pattern(), "the built-in refusals alone");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.cohort.client;
+package io.cohort.coordinator;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -31,17 +31,18 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * A throw-away PKI for tests, written as PEM files: a CA, a server certificate for 127.0.0.1
  * (or the addresses given) and localhost, a client certificate, and a second CA that signed none of them.
+ * Shared with the other modules' tests through this module's test jar.
  */
-record TestCertificates(Path caCert, Path serverCert, Path serverKey, Path clientCert, Path clientKey,
+public record TestCertificates(Path caCert, Path serverCert, Path serverKey, Path clientCert, Path clientKey,
                         Path strangerCaCert) {
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
-    static TestCertificates create(Path dir) throws IOException, GeneralSecurityException, OperatorCreationException {
+    public static TestCertificates create(Path dir) throws IOException, GeneralSecurityException, OperatorCreationException {
         return create(dir, "127.0.0.1");
     }
 
     /** As {@link #create(Path)}, with the server certificate naming {@code serverIps} (and localhost). */
-    static TestCertificates create(Path dir, String... serverIps)
+    public static TestCertificates create(Path dir, String... serverIps)
             throws IOException, GeneralSecurityException, OperatorCreationException {
         KeyPairGenerator keys = KeyPairGenerator.getInstance("EC");
         keys.initialize(256);
