@@ -198,7 +198,7 @@ class DurableCoordinatorTest {
 
     /** Polls the coordinator's status (retrying while it starts) until {@code ok} holds. */
     private static StatusResponse awaitStatus(ManagedChannel channel, Predicate<StatusResponse> ok, String what)
-            throws InterruptedException {
+    {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         StatusResponse last = null;
         while (System.nanoTime() < deadline) {
@@ -211,7 +211,7 @@ class DurableCoordinatorTest {
             } catch (io.grpc.StatusRuntimeException notYet) {
                 // starting
             }
-            Thread.sleep(50);   // polling a remote status, not waiting for luck
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));   // polls a remote condition
         }
         throw new AssertionError("timed out waiting until " + what + "; last status: " + last);
     }
