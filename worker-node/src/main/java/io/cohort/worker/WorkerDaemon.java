@@ -102,6 +102,10 @@ public final class WorkerDaemon implements AutoCloseable {
     /** Starts a daemon with its own channel to {@link WorkerConfig#coordinator()}, secured per {@link WorkerConfig#security()}. */
     public static WorkerDaemon start(WorkerConfig config) {
         ManagedChannel ch = config.security().channelBuilder(config.coordinator())
+                // Stream callbacks only enqueue under the state lock and hand tasks to slot
+                // threads: running them on the transport thread saves a thread hand-off per
+                // message (tens of us here, DESIGN.md).
+                .directExecutor()
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .build();
         return launch(new WorkerDaemon(config, ch, ch));
