@@ -574,6 +574,14 @@ final class Session implements AutoCloseable {
         }
     }
 
+    /** Completes a future from its result, unless a getter or this executor already did; never on a transport thread. */
+    private void completeOnce(TaskFuture<?> future, TaskResult r) {
+        if (!future.isDone()) {
+            complete(future, r);
+        }
+        future.arrivalDone();
+    }
+
     @SuppressWarnings("unchecked")
     private void complete(TaskFuture<?> future, TaskResult r) {
         TaskFuture<Object> f = (TaskFuture<Object>) future;
@@ -711,9 +719,14 @@ final class Session implements AutoCloseable {
                 }
                 claimed(futures.size());
                 if (!futures.isEmpty()) {
+                    for (int i = 0; i < futures.size(); i++) {
+                        TaskFuture<?> f = futures.get(i);
+                        TaskResult r = results.get(i);
+                        f.arrived(() -> completeOnce(f, r));   // a getter parked on it may complete it now
+                    }
                     runCallbacks(() -> {
                         for (int i = 0; i < futures.size(); i++) {
-                            complete(futures.get(i), results.get(i));
+                            completeOnce(futures.get(i), results.get(i));
                         }
                         answered(futures.size());
                     });

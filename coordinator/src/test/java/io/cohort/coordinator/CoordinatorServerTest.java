@@ -173,6 +173,37 @@ class CoordinatorServerTest {
     }
 
     @Test
+    void aStartedNoticeWithItsResultInTheSameMessageReachesTheClientAsTheResultOnly() throws Exception {
+        Peer<AttachRequest, AttachResponse> w = attachedWorker(workerHello("w", 2, 0));
+        Peer<SessionRequest, SessionResponse> c = connectedClient();
+        c.send(submit(1));
+        c.send(submit(2));
+        List<TaskAssign> assigns = new ArrayList<>();
+        while (assigns.size() < 2) {
+            assigns.addAll(w.nextMatching(r -> r.getAssignsCount() > 0).getAssignsList());
+        }
+        TaskAssign first = assigns.get(0).getTaskKey() < assigns.get(1).getTaskKey() ? assigns.get(0) : assigns.get(1);
+        TaskAssign second = first == assigns.get(0) ? assigns.get(1) : assigns.get(0);
+        w.send(AttachRequest.newBuilder()
+                .addStarted(WorkerTaskStarted.newBuilder().setTaskKey(first.getTaskKey()).setAttempt(1))
+                .addStarted(WorkerTaskStarted.newBuilder().setTaskKey(second.getTaskKey()).setAttempt(1))
+                .addResults(WorkerTaskResult.newBuilder().setTaskKey(first.getTaskKey()).setAttempt(1)
+                        .setStatus(TaskStatus.SUCCEEDED))
+                .build());
+        List<Long> startedIds = new ArrayList<>();
+        List<Long> resultIds = new ArrayList<>();
+        while (startedIds.isEmpty() || resultIds.isEmpty()) {
+            SessionResponse m = c.next();
+            m.getStartedList().forEach(s -> startedIds.add(s.getTaskId()));
+            m.getResultsList().forEach(r -> resultIds.add(r.getTaskId()));
+        }
+        assertEquals(List.of(1L), resultIds);
+        assertEquals(List.of(2L), startedIds, "task 2 still runs; task 1's notice came with its result");
+        assertEquals(1, status().getRunningTasks());
+        assertEquals(1, status().getWorkers(0).getBusySlots());
+    }
+
+    @Test
     void versionMismatchIsRefusedWhileAnotherClientCarriesOn() throws Exception {
         Peer<AttachRequest, AttachResponse> w = attachedWorker("w");
         Peer<SessionRequest, SessionResponse> good = connectedClient();

@@ -49,6 +49,12 @@ public final class WorkerDaemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WorkerDaemon.class.getName());
     /** How long to wait for the coordinator to close its side after the drained worker half-closes. */
     private static final long CLOSE_GRACE_MS = 5_000;
+    /**
+     * A task's started notice waits at most this long for its result to share a message with
+     * (most tasks end sooner: then one message says both, and the coordinator drops the
+     * notice). Past it the notice goes alone, so a long task is still seen running at once.
+     */
+    private static final long STARTED_LINGER_MICROS = 500;
 
     private final WorkerConfig config;
     private final Channel channel;
@@ -64,6 +70,8 @@ public final class WorkerDaemon implements AutoCloseable {
     private final CompletableFuture<Integer> termination = new CompletableFuture<>();
     private final AtomicBoolean drainRequested = new AtomicBoolean();
     private final AtomicInteger connects = new AtomicInteger();
+    /** A flush of lingering started notices is scheduled. */
+    private final AtomicBoolean startedFlushDue = new AtomicBoolean();
     private Attachment current;   // guarded by state
     private volatile String workerId;
     private volatile long backoffMs;
@@ -102,6 +110,10 @@ public final class WorkerDaemon implements AutoCloseable {
     /** Starts a daemon with its own channel to {@link WorkerConfig#coordinator()}, secured per {@link WorkerConfig#security()}. */
     public static WorkerDaemon start(WorkerConfig config) {
         ManagedChannel ch = config.security().channelBuilder(config.coordinator())
+                // Stream callbacks only enqueue under the state lock and hand tasks to slot
+                // threads: running them on the transport thread saves a thread hand-off per
+                // message (tens of us here, DESIGN.md).
+                .directExecutor()
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .build();
         return launch(new WorkerDaemon(config, ch, ch));
@@ -334,18 +346,47 @@ public final class WorkerDaemon implements AutoCloseable {
     // ---- the state machine ----
 
     private void dispatch(Attachment from, List<Event> events) {
-        Attachment a;
+        Attachment a = applyAll(from, events);
+        if (a != null) {
+            a.flush();
+        }
+    }
+
+    /** Applies the events under the state lock; returns the current stream (null if none or {@code from} is stale). */
+    private Attachment applyAll(Attachment from, List<Event> events) {
         synchronized (state) {
             if (from != null && from != current) {
-                return;   // a late message from a stream already given up
+                return null;   // a late message from a stream already given up
             }
             for (Event e : events) {
                 apply(state.handle(e));
             }
-            a = current;
+            return current;
         }
-        if (a != null) {
-            a.flush();
+    }
+
+    /**
+     * A slot began a run: its started notice lingers (adaptive batching) until the next flush,
+     * at the latest {@link #STARTED_LINGER_MICROS} from now, so a short task's notice travels
+     * with its result instead of in a message of its own.
+     */
+    private void began(int slot, long runId) {
+        if (applyAll(null, List.of(new WorkerState.Began(slot, runId))) != null
+                && startedFlushDue.compareAndSet(false, true)) {
+            try {
+                timers.schedule(() -> {
+                    startedFlushDue.set(false);
+                    Attachment a;
+                    synchronized (state) {
+                        a = current;
+                    }
+                    if (a != null) {
+                        a.flush();
+                    }
+                }, STARTED_LINGER_MICROS, TimeUnit.MICROSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                startedFlushDue.set(false);   // the daemon is stopping
+            }
         }
     }
 
@@ -454,7 +495,7 @@ public final class WorkerDaemon implements AutoCloseable {
     private final class SlotOwner implements Slot.Owner {
         @Override
         public void began(int slot, long runId) {
-            dispatch(null, List.of(new WorkerState.Began(slot, runId)));
+            WorkerDaemon.this.began(slot, runId);
         }
 
         @Override
