@@ -63,6 +63,8 @@ public final class SchedulerLoop implements AutoCloseable {
     private final Map<Long, Conn> open = new HashMap<>();
     private final Map<Long, PendingDrain> drains = new HashMap<>();
     private final List<Conn> touched = new ArrayList<>();
+    /** Answers to send once the batch is journalled. */
+    private final List<Runnable> afterCommit = new ArrayList<>();
     private long nextDrainRequest;
     private long lastTick;
 
@@ -137,7 +139,10 @@ public final class SchedulerLoop implements AutoCloseable {
         };
     }
 
-    /** Answers with a snapshot taken on the scheduler thread. */
+    /**
+     * Answers with a snapshot taken on the scheduler thread, sent once the journal holds what
+     * it shows (a status that says a task is queued must survive a crash right after it).
+     */
     public void status(StreamObserver<StatusResponse> response) {
         inbox.add((Runnable) () -> {
             StatusResponse status;
@@ -147,8 +152,10 @@ public final class SchedulerLoop implements AutoCloseable {
                 response.onError(Status.INTERNAL.withDescription("status failed: " + e).asRuntimeException());
                 throw e;
             }
-            response.onNext(status);
-            response.onCompleted();
+            afterCommit.add(() -> {
+                response.onNext(status);
+                response.onCompleted();
+            });
         });
     }
 
@@ -205,6 +212,10 @@ public final class SchedulerLoop implements AutoCloseable {
             if (journal != null) {
                 commitJournal();
             }
+            for (Runnable answer : afterCommit) {
+                guarded(answer, null);
+            }
+            afterCommit.clear();
             for (Conn c : touched) {
                 c.touched = false;
                 guarded(c::flush, c);
