@@ -54,6 +54,9 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--quick", description = "A smoke run: smaller workloads, one run each after the warm-up.")
     boolean quick;
 
+    @Option(names = "--runs", paramLabel = "N", description = "Measured runs per workload after the warm-up (default: 3, --quick 1).")
+    Integer runsWanted;
+
     @Option(names = "--output", paramLabel = "PATH", description = "Where to write the JSON (default: ${DEFAULT-VALUE}).")
     Path output = Path.of("bench-results.json");
 
@@ -92,7 +95,7 @@ public final class Bench implements Callable<Integer> {
             }
             ids.add(up);
         }
-        runs = quick ? 1 : 3;
+        runs = runsWanted != null ? Math.max(1, runsWanted) : quick ? 1 : 3;
         if (quick && only == ALL) {
             // each starts JVMs of its own, which is most of a quick run's time on a busy machine
             ids.removeAll(List.of("W6", "S2", "J1"));
@@ -161,9 +164,12 @@ public final class Bench implements Callable<Integer> {
                 if (ids.contains("W1") || ids.contains("S2")) {   // S2 is quoted against W1
                     int tasks = w1Tasks();
                     progress("W1", tasks + " tasks");
-                    w1OnTwoWorkers = repeat(() -> Workloads.w1(cohort, tasks));
+                    double[][] ours = repeat2(() -> w1WithCpu(cluster, cohort, tasks), () -> w1WithCpu(cluster, cohort, tasks));
+                    w1OnTwoWorkers = ours[0];
                     if (ids.contains("W1")) {
-                        add("W1", "tasks_per_s", w1OnTwoWorkers, repeat(() -> Workloads.w1(jdk, tasks)));
+                        double[][] base = repeat2(() -> w1WithCpu(null, jdk, tasks), () -> w1WithCpu(null, jdk, tasks));
+                        add("W1", "tasks_per_s", w1OnTwoWorkers, base[0]);
+                        add("W1", "cpu_us_per_task", ours[1], base[1]);
                     }
                 }
                 if (ids.contains("W2")) {
@@ -414,6 +420,17 @@ public final class Bench implements Callable<Integer> {
 
     interface Measure2 {
         double[] run() throws Exception;
+    }
+
+    /** W1's rate and the CPU it cost per task, in microseconds, over all the cluster's processes (or this JVM). */
+    private static double[] w1WithCpu(Cluster cluster, Object executor, int tasks) throws Exception {
+        java.util.function.LongSupplier cpu = cluster != null ? cluster::cpuNanos
+                : ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())::getProcessCpuTime;
+        long before = cpu.getAsLong();
+        double rate = executor instanceof CohortExecutor c ? Workloads.w1(c, tasks)
+                : Workloads.w1((ExecutorService) executor, tasks);
+        return new double[] {rate, (cpu.getAsLong() - before) / 1e3 / tasks};
     }
 
     /** One warm-up run, then {@code runs} measured ones. */

@@ -51,8 +51,14 @@ final class Cluster implements AutoCloseable {
             drain.setDaemon(true);
             drain.start();
             for (int i = 1; i <= workers; i++) {
-                c.launch("io.cohort.worker.WorkerMain", "--coordinator", c.target, "--id", "bench-" + i,
-                        "--slots", "1", "--quiet").getInputStream().close();
+                List<String> workerArgs = new ArrayList<>(List.of("--coordinator", c.target, "--id", "bench-" + i,
+                        "--slots", "1", "--quiet"));
+                for (String a : WORKER_ARGS.split(" ")) {
+                    if (!a.isBlank()) {
+                        workerArgs.add(a);
+                    }
+                }
+                c.launch("io.cohort.worker.WorkerMain", workerArgs.toArray(String[]::new)).getInputStream().close();
             }
             awaitWorkers(c.target, workers);
             return c;
@@ -99,6 +105,8 @@ final class Cluster implements AutoCloseable {
 
     /** Extra options for the cluster's JVMs, e.g. to profile them; "{name}" becomes each one's name. */
     private static final String JVM_OPTIONS = System.getProperty("bench.jvmOptions", "");
+    /** Extra arguments for the workers, to try worker settings. */
+    private static final String WORKER_ARGS = System.getProperty("bench.workerArgs", "");
 
     /** Starts a JVM on this class path; {@link #close} ends it. */
     Process launch(String main, String... args) throws IOException {
@@ -118,6 +126,19 @@ final class Cluster implements AutoCloseable {
 
     String target() {
         return target;
+    }
+
+    /**
+     * CPU time used so far by the cluster's processes and this JVM, in nanoseconds: a cost per
+     * task that, unlike a rate, the other load on a shared machine barely changes.
+     */
+    long cpuNanos() {
+        long total = ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+        for (Process p : processes) {
+            total += p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
+        }
+        return total;
     }
 
     @Override

@@ -17,10 +17,14 @@ import java.util.Set;
  * fails fast with an {@link IllegalArgumentException} naming the bad field.
  */
 public final class WorkerConfig {
+    /** Default adaptive prefetch ceiling, per slot: enough to cover a round trip at tasks of a few µs. */
+    public static final int SHORT_TASKS_PER_SLOT = 1024;
+
     private final String coordinator;
     private final String workerId;
     private final int slots;
     private final int prefetch;
+    private final int maxPrefetch;
     private final Map<String, Double> resources;
     private final Set<String> labels;
     private final ClassLoader classLoader;
@@ -39,6 +43,10 @@ public final class WorkerConfig {
         this.workerId = b.workerId;
         this.slots = b.slots;
         this.prefetch = b.prefetch >= 0 ? b.prefetch : b.slots;
+        // A prefetch set by hand stays fixed unless a maximum is set too.
+        long adaptive = b.maxPrefetch >= 0 ? b.maxPrefetch
+                : b.prefetch >= 0 ? this.prefetch : (long) SHORT_TASKS_PER_SLOT * b.slots;
+        this.maxPrefetch = (int) Math.min(Integer.MAX_VALUE - b.slots, Math.max(this.prefetch, adaptive));
         this.resources = Map.copyOf(b.resources);
         this.labels = Set.copyOf(b.labels);
         this.classLoader = b.classLoader != null ? b.classLoader : WorkerConfig.class.getClassLoader();
@@ -71,6 +79,15 @@ public final class WorkerConfig {
 
     public int prefetch() {
         return prefetch;
+    }
+
+    /**
+     * The most tasks held beyond the slots when the coordinator has seen them run briefly
+     * (adaptive prefetch); default {@value #SHORT_TASKS_PER_SLOT} per slot, or the prefetch
+     * when that was set by hand.
+     */
+    public int maxPrefetch() {
+        return maxPrefetch;
     }
 
     public Map<String, Double> resources() {
@@ -125,7 +142,7 @@ public final class WorkerConfig {
     @Override
     public String toString() {
         return "WorkerConfig{coordinator=" + coordinator + ", workerId=" + workerId + ", slots=" + slots
-                + ", prefetch=" + prefetch + ", resources=" + resources + ", labels=" + labels
+                + ", prefetch=" + prefetch + ", maxPrefetch=" + maxPrefetch + ", resources=" + resources + ", labels=" + labels
                 + ", drainTimeout=" + drainTimeout + ", heartbeatInterval=" + heartbeatInterval
                 + ", deserializationFilter=" + deserializationFilter + "}";
     }
@@ -144,6 +161,7 @@ public final class WorkerConfig {
         private String workerId = "";
         private int slots = Runtime.getRuntime().availableProcessors();
         private int prefetch = -1;
+        private int maxPrefetch = -1;
         private final Map<String, Double> resources = new LinkedHashMap<>();
         private final Set<String> labels = new LinkedHashSet<>();
         private ClassLoader classLoader;
@@ -188,6 +206,18 @@ public final class WorkerConfig {
                 throw new IllegalArgumentException("prefetch must not be negative, was " + prefetch);
             }
             this.prefetch = prefetch;
+            return this;
+        }
+
+        /**
+         * The most tasks held beyond the slots when they are short (see {@link WorkerConfig#maxPrefetch});
+         * not above {@code prefetch}: no adaptive prefetch.
+         */
+        public Builder maxPrefetch(int maxPrefetch) {
+            if (maxPrefetch < 0) {
+                throw new IllegalArgumentException("maxPrefetch must not be negative, was " + maxPrefetch);
+            }
+            this.maxPrefetch = maxPrefetch;
             return this;
         }
 

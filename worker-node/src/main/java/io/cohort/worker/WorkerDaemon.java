@@ -213,6 +213,7 @@ public final class WorkerDaemon implements AutoCloseable {
                 .setPid(ProcessHandle.current().pid())
                 .setSlots(config.slots())
                 .setPrefetch(config.prefetch())
+                .setMaxPrefetch(config.maxPrefetch())
                 .putAllResources(config.resources())
                 .addAllLabels(config.labels())
                 .setHeartbeatIntervalMs(config.heartbeatInterval().map(d -> (int) d.toMillis()).orElse(0))
@@ -506,8 +507,10 @@ public final class WorkerDaemon implements AutoCloseable {
         @Override
         public WorkerTaskResult execute(TaskAssign assign) {
             try {
-                return assign.getSpec().getIsolation() == Isolation.PROCESS
+                long start = System.nanoTime();
+                WorkerTaskResult result = assign.getSpec().getIsolation() == Isolation.PROCESS
                         ? children.run(assign, workerId) : runner.run(assign, workerId);
+                return result.toBuilder().setRunNanos(Math.max(1, System.nanoTime() - start)).build();
             } catch (Throwable e) {
                 return WorkerTaskResult.newBuilder().setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt())
                         .setStatus(TaskStatus.FAILED)

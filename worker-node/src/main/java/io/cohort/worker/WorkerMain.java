@@ -52,6 +52,11 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--prefetch", paramLabel = "N", description = "Tasks queued locally beyond the slots (default: slots).")
     Integer prefetch;
 
+    @Option(names = "--max-prefetch", paramLabel = "N", description = "Most tasks queued locally beyond the slots when"
+            + " they are seen to run briefly (adaptive prefetch; default: " + WorkerConfig.SHORT_TASKS_PER_SLOT
+            + " per slot, or --prefetch when that is given).")
+    Integer maxPrefetch;
+
     @Option(names = "--resources", split = ",", paramLabel = "NAME=AMOUNT",
             description = "Resources offered to each task, e.g. gpu=1,memoryMb=4096.")
     Map<String, Double> resources = new LinkedHashMap<>();
@@ -158,6 +163,9 @@ public final class WorkerMain implements Callable<Integer> {
                             tokenFile == null ? null : ChannelSecurity.readToken(tokenFile)));
             if (slots != null) {
                 b.slots(slots);
+            }
+            if (maxPrefetch != null) {
+                b.maxPrefetch(maxPrefetch);
             }
             if (prefetch != null) {
                 b.prefetch(prefetch);

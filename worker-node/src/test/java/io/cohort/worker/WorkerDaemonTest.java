@@ -128,6 +128,7 @@ class WorkerDaemonTest {
         assertEquals(ProcessHandle.current().pid(), hello.getPid());
         assertEquals(3, hello.getSlots());
         assertEquals(5, hello.getPrefetch());
+        assertEquals(5, hello.getMaxPrefetch());
         assertEquals(Map.of("gpu", 1.0), hello.getResourcesMap());
         assertEquals(List.of("zone=a"), hello.getLabelsList());
         assertEquals(2000, hello.getHeartbeatIntervalMs());
@@ -140,6 +141,7 @@ class WorkerDaemonTest {
         daemon = WorkerDaemon.start(config(4).build(), coordinator.channel);
         WorkerHello hello = coordinator.nextStream().hello();
         assertEquals(4, hello.getPrefetch());
+        assertEquals(4 * WorkerConfig.SHORT_TASKS_PER_SLOT, hello.getMaxPrefetch(), "adaptive up to this");
         assertEquals("", hello.getWorkerId());
     }
 
@@ -147,7 +149,9 @@ class WorkerDaemonTest {
     void aTaskRunsAndReportsStartedThenItsResult() throws Exception {
         Stream s = start(2);
         send(s, assign(1, x -> (Integer) x * 2, 21), assign(2, x -> null, null));
-        assertEquals(42, value(s.result(1)));
+        WorkerTaskResult first = s.result(1);
+        assertEquals(42, value(first));
+        assertTrue(first.getRunNanos() > 0, "the result says how long the task ran");
         s.started(1);
         List<Object> items = s.items();
         assertTrue(items.indexOf(s.started(1)) < items.indexOf(s.result(1)), items.toString());

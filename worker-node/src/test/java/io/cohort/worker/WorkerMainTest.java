@@ -62,6 +62,7 @@ class WorkerMainTest {
         assertEquals("w-7", c.workerId());
         assertEquals(3, c.slots());
         assertEquals(9, c.prefetch());
+        assertEquals(9, c.maxPrefetch(), "a prefetch set by hand stays fixed");
         assertEquals(Map.of("gpu", 1.0, "memoryMb", 4096.0), c.resources());
         assertEquals(Set.of("zone=a", "gpu"), c.labels());
         assertEquals(Duration.ofMinutes(2), c.drainTimeout());
@@ -75,6 +76,12 @@ class WorkerMainTest {
         assertEquals("coord.example:7070", d.coordinator());
         assertEquals(Runtime.getRuntime().availableProcessors(), d.slots());
         assertEquals(d.slots(), d.prefetch());
+        assertEquals(WorkerConfig.SHORT_TASKS_PER_SLOT * d.slots(), d.maxPrefetch(), "adaptive by default");
+
+        WorkerMain both = new WorkerMain();
+        command(both).parseArgs("--coordinator", "coord.example", "--slots", "2", "--prefetch", "1", "--max-prefetch", "50");
+        assertEquals(1, both.config().prefetch());
+        assertEquals(50, both.config().maxPrefetch());
         assertEquals(Duration.ofSeconds(30), d.drainTimeout());
         assertEquals(null, d.deserializationFilter().pattern(), "the built-in refusals alone");
     }
@@ -85,6 +92,7 @@ class WorkerMainTest {
         assertTrue(e.getMessage().contains("coordinator"), e.getMessage());
         for (Runnable bad : List.<Runnable>of(
                 () -> WorkerConfig.builder().prefetch(-1),
+                () -> WorkerConfig.builder().maxPrefetch(-1),
                 () -> WorkerConfig.builder().drainTimeout(Duration.ofSeconds(-1)),
                 () -> WorkerConfig.builder().heartbeatInterval(Duration.ZERO),
                 () -> WorkerConfig.builder().resources(Map.of("gpu", -1.0)),

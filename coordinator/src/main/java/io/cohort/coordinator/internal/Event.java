@@ -44,8 +44,14 @@ public sealed interface Event {
 
     /** A worker stream said hello; {@code requestedId} empty lets the scheduler choose. */
     record WorkerAttached(long stream, String requestedId, String host, long pid, int slots, int prefetch,
-                          Map<String, Double> resources, Set<String> labels, boolean draining)
-            implements Event {}
+                          Map<String, Double> resources, Set<String> labels, boolean draining, int maxPrefetch)
+            implements Event {
+        /** Without adaptive prefetch. */
+        public WorkerAttached(long stream, String requestedId, String host, long pid, int slots, int prefetch,
+                              Map<String, Double> resources, Set<String> labels, boolean draining) {
+            this(stream, requestedId, host, pid, slots, prefetch, resources, labels, draining, prefetch);
+        }
+    }
 
     /** A worker stream ended. */
     record WorkerLost(long stream, String reason) implements Event {}

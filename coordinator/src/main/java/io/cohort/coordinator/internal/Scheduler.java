@@ -65,6 +65,10 @@ public final class Scheduler {
     private static final int LOST_WORKERS_KEPT = 100;
     private static final int STORY_ENTRIES = 1 << 16;
     private static final int WORKERS_IN_MESSAGES = 10;
+    /** Adaptive prefetch: estimated work a worker may hold queued beyond its base credit, per slot. */
+    static final long PREFETCH_BUDGET_NANOS = 2_000_000;
+    /** Adaptive prefetch: task bytes a worker may hold before it is sent no task beyond its base credit. */
+    static final long PREFETCH_BYTES = 8L << 20;
 
     private static final java.security.SecureRandom SESSION_IDS = new java.security.SecureRandom();
 
@@ -77,6 +81,7 @@ public final class Scheduler {
     /** Unanswered tasks one session may hold here; more are rejected. */
     private final int maxTasksPerSession;
     private final Story story = new Story(STORY_ENTRIES);
+    private final RunTimes runTimes = new RunTimes();
 
     /** Sessions with a stream, by stream. */
     private final Map<Long, Session> sessions = new HashMap<>();
@@ -438,6 +443,8 @@ public final class Scheduler {
         } else if ((long) e.slots() + e.prefetch() > Integer.MAX_VALUE) {
             // its credit would overflow to a negative number: attached, but never sent a task
             problem = "slots + prefetch is too large: " + e.slots() + " + " + e.prefetch();
+        } else if (e.maxPrefetch() < 0 || (long) e.slots() + e.maxPrefetch() > Integer.MAX_VALUE) {
+            problem = "slots + max_prefetch is too large: " + e.slots() + " + " + Integer.toUnsignedString(e.maxPrefetch());
         } else {
             for (Map.Entry<String, Double> r : e.resources().entrySet()) {
                 if (!(r.getValue() >= 0) || r.getValue().isInfinite()) {
@@ -464,7 +471,7 @@ public final class Scheduler {
         workersByStream.put(w.stream, w);
         workers.put(id, w);
         out.accept(new Command.WelcomeWorker(w.stream, id, (int) Math.min(Integer.MAX_VALUE, heartbeatTimeoutMs)));
-        if (w.accepting() && w.credit() > 0) {
+        if (offers(w)) {
             available.add(w);
             dirty = true;
         }
@@ -482,7 +489,7 @@ public final class Scheduler {
     private void unreserve(WorkerNode w) {
         if (reserved.remove(w)) {
             w.reserved = false;
-            if (w.accepting() && w.credit() > 0) {
+            if (offers(w)) {
                 available.add(w);
                 dirty = true;
             }
@@ -616,6 +623,9 @@ public final class Scheduler {
             return;
         }
         release(t);
+        if ((r.getStatus() == TaskStatus.SUCCEEDED || r.getStatus() == TaskStatus.FAILED) && !t.spec.getChunk()) {
+            runTimes.observe(t.spec.getFunctionDigest(), r.getRunNanos());
+        }
         TaskState to;
         switch (r.getStatus()) {
             case RETURNED -> {
@@ -775,8 +785,7 @@ public final class Scheduler {
                     if (head != null && h.key > head.key) {
                         continue;
                     }
-                    WorkerNode w = h.losses > 0 && !h.isProcess() ? emptyWorker(l.demand)
-                            : l.demand.isNone() ? (available.isEmpty() ? null : available.first()) : Placement.firstFit(l.demand, available);
+                    WorkerNode w = h.losses > 0 && !h.isProcess() ? emptyWorker(l.demand) : placeFor(h, l.demand);
                     if (w != null) {
                         lane = l;
                         worker = w;
@@ -798,6 +807,49 @@ public final class Scheduler {
                 break;
             }
         }
+    }
+
+    /**
+     * The least loaded worker that may take the task now. The common lane's answer is usually
+     * the first of {@code available}; it is not when that worker is past its base credit and
+     * the task is not known to be short (see {@link #creditFor}).
+     */
+    private WorkerNode placeFor(Task t, Demand demand) {
+        if (demand.isNone() && !available.isEmpty() && creditFor(t, available.first())) {
+            return available.first();
+        }
+        for (WorkerNode w : available) {
+            if (creditFor(t, w) && Placement.fitsIgnoringCredit(demand, w)) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether the worker's credit allows one more task like {@code t}. Within slots + prefetch
+     * any task fits. Beyond it (adaptive prefetch, up to slots + max_prefetch) only a task whose
+     * function has been seen to run briefly, and only while the estimated work queued there
+     * stays within {@link #PREFETCH_BUDGET_NANOS} per slot and its tasks within
+     * {@link #PREFETCH_BYTES}: a deep queue keeps a slot busy through the round trip when tasks
+     * take microseconds, and would keep long tasks from idle workers.
+     */
+    private boolean creditFor(Task t, WorkerNode w) {
+        if (w.credit() > 0) {
+            return true;
+        }
+        if (w.capacity() <= 0 || t.spec.getChunk()) {
+            return false;
+        }
+        long estimate = runTimes.estimate(t.spec.getFunctionDigest());
+        long queued = w.slotTasks + 1L - w.slots;
+        return estimate > 0 && queued <= PREFETCH_BUDGET_NANOS * w.slots / estimate
+                && w.heldBytes + t.spec.getSerializedSize() <= PREFETCH_BYTES;
+    }
+
+    /** Accepting and below its largest credit: a member of {@code available}. */
+    private static boolean offers(WorkerNode w) {
+        return w.accepting() && w.capacity() > 0;
     }
 
     /** Some worker has credit, or a reserved one is empty (for a suspect). */
@@ -883,10 +935,11 @@ public final class Scheduler {
         move(t, TaskState.ASSIGNED, "assigned", w.id);
         w.unfinished.add(t);
         w.slotTasks += t.isProcess() ? 0 : 1;
+        w.heldBytes += t.spec.getSerializedSize();
         t.suspectOnWorker = t.losses > 0 && !t.isProcess();
         w.suspects += t.suspectOnWorker ? 1 : 0;
         w.hold(t.demand, 1);
-        if (w.accepting() && w.credit() > 0) {
+        if (offers(w)) {
             available.add(w);
         }
         onWorkers.put(t.key, t);
@@ -902,13 +955,14 @@ public final class Scheduler {
         available.remove(w);
         w.unfinished.remove(t);
         w.slotTasks -= t.isProcess() ? 0 : 1;
+        w.heldBytes -= t.spec.getSerializedSize();
         w.suspects -= t.suspectOnWorker ? 1 : 0;
         t.suspectOnWorker = false;
         if (t.state == TaskState.RUNNING && !t.isProcess()) {
             w.runningCount--;
         }
         w.hold(t.demand, -1);
-        if (w.accepting() && w.credit() > 0) {
+        if (offers(w)) {
             available.add(w);
         }
         onWorkers.remove(t.key);
@@ -1055,7 +1109,7 @@ public final class Scheduler {
         }
         for (WorkerNode w : workers.values()) {
             check(workersByStream.get(w.stream) == w && !w.lost, "worker maps");
-            check(w.slotTasks <= w.slots + w.prefetch, "worker " + w.id + " over credit");
+            check(w.slotTasks <= w.slots + Math.max(w.prefetch, w.maxPrefetch), "worker " + w.id + " over credit");
             Map<String, Double> held = new HashMap<>();
             int runningHere = 0;
             int slotTasks = 0;
@@ -1070,9 +1124,14 @@ public final class Scheduler {
             }
             check(runningHere == w.runningCount, "running count of " + w.id);
             check(slotTasks == w.slotTasks, "slot task count of " + w.id);
+            long bytes = 0;
+            for (Task t : w.unfinished) {
+                bytes += t.spec.getSerializedSize();
+            }
+            check(bytes == w.heldBytes, "bytes held by " + w.id);
             check(suspects == w.suspects, "suspect count of " + w.id);
             held.forEach((k, v) -> check(Math.abs(w.used(k) - v) < 1e-6, "resource " + k + " held by " + w.id));
-            check(available.contains(w) == (w.accepting() && w.credit() > 0), "available set membership of " + w.id);
+            check(available.contains(w) == offers(w), "available set membership of " + w.id);
         }
         check(seenOnWorkers.size() == onWorkers.size(), "tasks on lost workers");
         long suspectsQueued = 0;
@@ -1260,12 +1319,16 @@ public final class Scheduler {
         final long pid;
         final int slots;
         final int prefetch;
+        /** Adaptive prefetch's ceiling (not above prefetch: none). */
+        final int maxPrefetch;
         final Map<String, Double> totals;
         final Set<String> labels;
         final Map<String, Double> used = new HashMap<>();
         final Set<Task> unfinished = new LinkedHashSet<>();
         /** The unfinished tasks that are not process tasks. */
         int slotTasks;
+        /** Serialized size of the unfinished tasks' specs. */
+        long heldBytes;
         final Set<ByteString> sentFunctions = new HashSet<>();
         int runningCount;
         boolean draining;
@@ -1283,6 +1346,7 @@ public final class Scheduler {
             this.pid = e.pid();
             this.slots = e.slots();
             this.prefetch = e.prefetch();
+            this.maxPrefetch = e.maxPrefetch();
             Map<String, Double> t = new HashMap<>(e.resources());
             t.putIfAbsent("cpu", (double) e.slots());
             this.totals = Map.copyOf(t);
@@ -1311,6 +1375,8 @@ public final class Scheduler {
         @Override public int unfinished() { return slotTasks; }
         /** Process tasks hold no slot, so they take no credit; a worker running a suspect takes nothing more. */
         @Override public int credit() { return suspects > 0 || reserved ? 0 : slots + prefetch - slotTasks; }
+        /** Credit counting adaptive prefetch, whatever the tasks: an upper bound of what it may be sent. */
+        int capacity() { return suspects > 0 || reserved ? 0 : slots + Math.max(prefetch, maxPrefetch) - slotTasks; }
         @Override public Set<String> labels() { return labels; }
         @Override public Map<String, Double> totals() { return totals; }
         @Override public double used(String resource) { return used.getOrDefault(resource, 0.0); }

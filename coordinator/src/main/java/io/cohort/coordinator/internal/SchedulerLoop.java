@@ -325,7 +325,8 @@ public final class SchedulerLoop implements AutoCloseable {
             }
             accept(c);
             apply(new Event.WorkerAttached(c.id, h.getWorkerId(), h.getHost(), h.getPid(), h.getSlots(),
-                    h.getPrefetch(), h.getResourcesMap(), new LinkedHashSet<>(h.getLabelsList()), r.getDraining()));
+                    h.getPrefetch(), h.getResourcesMap(), new LinkedHashSet<>(h.getLabelsList()), r.getDraining(),
+                    h.getMaxPrefetch()));
         } else if (r.hasHello()) {
             apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
             return;

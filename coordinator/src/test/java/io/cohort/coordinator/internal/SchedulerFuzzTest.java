@@ -205,7 +205,8 @@ class SchedulerFuzzTest {
             return new Event.WorkerAttached(stream, WORKER_IDS[r.nextInt(WORKER_IDS.length)], "h", r.nextLong(),
                     r.nextInt(3) == 0 ? COUNTS[r.nextInt(COUNTS.length)] : 1 + r.nextInt(3),
                     r.nextInt(3) == 0 ? COUNTS[r.nextInt(COUNTS.length)] : r.nextInt(2),
-                    resources, r.nextBoolean() ? Set.of("zone=a") : Set.of(), r.nextInt(10) == 0);
+                    resources, r.nextBoolean() ? Set.of("zone=a") : Set.of(), r.nextInt(10) == 0,
+                    r.nextInt(3) == 0 ? COUNTS[r.nextInt(COUNTS.length)] : r.nextInt(40));   // adaptive prefetch's ceiling
         } else if (action < 40) {
             long taskId = r.nextInt(3) == 0 ? TASK_IDS[r.nextInt(TASK_IDS.length)] : 10 + r.nextInt(1000);
             return new Event.TaskSubmitted(streamOf(r, m), taskId, spec(r, m), policy(r));
@@ -235,6 +236,9 @@ class SchedulerFuzzTest {
         }
         return new Event.Tick(m.now + r.nextInt((int) Sim.HEARTBEAT_MS));
     }
+
+    /** Run times a result reports: none, short enough for a deep queue, too long for one, absurd. */
+    private static final long[] RUN_NANOS = {0, 1, 2_000, 50_000, 30_000_000, Long.MAX_VALUE, -5};
 
     /** A started or result: right or wrong stream, key and attempt, any status. */
     private static Event workerReport(Random r, Model m) {
@@ -269,6 +273,7 @@ class SchedulerFuzzTest {
         if (r.nextBoolean()) {
             res.setValue(ByteString.copyFromUtf8("v"));
         }
+        res.setRunNanos(RUN_NANOS[r.nextInt(RUN_NANOS.length)]);
         return new Event.TaskEnded(stream, res.build());
     }
 
