@@ -56,7 +56,7 @@ final class Micro {
         o
                 .include("^" + include.replace(".", "\\.") + ".*")
                 .forks(quick ? 0 : 1)
-                .warmupIterations(quick ? 1 : 2)
+                .warmupIterations(quick ? 1 : 5)   // big methods take C2 a while on a busy 2-core machine
                 .warmupTime(TimeValue.milliseconds(quick ? 200 : 1_000))
                 .measurementIterations(quick ? 2 : 3)
                 .measurementTime(TimeValue.milliseconds(quick ? 200 : 1_000))

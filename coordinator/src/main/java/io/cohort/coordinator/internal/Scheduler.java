@@ -656,7 +656,10 @@ public final class Scheduler {
                 return;
             }
         }
-        TaskResult.Builder b = TaskResult.newBuilder().setStatus(r.getStatus()).addAllElementErrors(r.getElementErrorsList());
+        TaskResult.Builder b = TaskResult.newBuilder().setStatus(r.getStatus());
+        if (r.getElementErrorsCount() > 0) {
+            b.addAllElementErrors(r.getElementErrorsList());
+        }
         if (r.hasValue()) {
             b.setValue(r.getValue());
         }
@@ -1358,7 +1361,7 @@ public final class Scheduler {
         void hold(Demand d, int sign) {
             if (unfinished.isEmpty()) {
                 used.clear();   // no rounding residue when idle
-            } else {
+            } else if (!d.resources().isEmpty()) {
                 d.resources().forEach((k, v) -> used.merge(k, sign * v, Double::sum));
             }
         }
