@@ -11,8 +11,9 @@ package io.cohort.client;
  * unit's latency (sent to completed, queueing included) steers the size: it doubles while units
  * come back within {@link #GROW_BELOW_NANOS} and shrinks in proportion past
  * {@link #SHRINK_ABOVE_NANOS}. Caps: {@link #MAX} inputs, about {@link #MAX_BYTES} encoded, half the
- * read-ahead buffer per slot, and with a known length half of what remains per slot (units get
- * smaller at the end, so the slots finish together).
+ * read-ahead buffer per slot, and with a known length an even share of what remains per slot
+ * (the last units get smaller, so the slots finish together, but not below a sixteenth of the
+ * steered size: each unit costs its overhead).
  *
  * <p>Not thread-safe: only the map's consuming thread uses it. Times are given by the caller.
  */
@@ -51,7 +52,7 @@ final class ChunkSizer {
         long n = Math.min(size, byBytes);
         n = Math.min(n, Math.max(1, bufferSize / (2L * slots)));
         if (remaining >= 0) {
-            n = Math.min(n, Math.max(1, (remaining + 2L * slots - 1) / (2L * slots)));
+            n = Math.min(n, Math.max((remaining + slots - 1) / slots, size / 16));
         }
         return (int) Math.max(1, n);
     }

@@ -3,6 +3,8 @@ package io.cohort.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How map sizes its units when the user gave no chunk size. */
@@ -52,17 +54,22 @@ class ChunkSizerTest {
 
     @Test
     void unitsGetSmallerTowardsTheEndSoSlotsFinishTogether() {
-        ChunkSizer s = sizer(2, 1_000);
+        ChunkSizer s = sizer(2, 100_000);
+        assertEquals(12_500, s.next());
+        List<Integer> sizes = new ArrayList<>();
         int sent = 0;
-        int last = Integer.MAX_VALUE;
-        while (sent < 1_000) {
-            int n = Math.min(s.next(), 1_000 - sent);
-            assertTrue(n <= last, "sizes never grow with nothing completed");
-            last = n;
+        while (sent < 100_000) {
+            int n = Math.min(s.next(), 100_000 - sent);
+            sizes.add(n);
             s.sent(n, 9L * n);
             sent += n;
         }
-        assertEquals(1, s.next());
+        for (int i = 1; i < sizes.size(); i++) {
+            assertTrue(sizes.get(i) <= sizes.get(i - 1), "sizes never grow with nothing completed: " + sizes);
+        }
+        // an even share per slot at the end, but never below a sixteenth of the steered size
+        assertEquals(List.of(12_500, 12_500, 12_500, 12_500, 12_500, 12_500, 12_500, 6_250, 3_125, 1_563, 781, 781),
+                sizes);
     }
 
     @Test
