@@ -118,7 +118,10 @@ public final class MapOptions {
 
         private Builder() {}
 
-        /** Inputs grouped into one unit of work, {@code >= 1}. Default: chosen by Cohort. */
+        /**
+         * Inputs grouped into one unit of work, {@code >= 1}. Default: chosen by Cohort, from the
+         * cluster's slots and how long units take (see {@code ChunkSizer}).
+         */
         public Builder chunkSize(int chunkSize) {
             this.chunkSize = chunkSize;
             this.chunkSizeSet = true;
@@ -126,8 +129,9 @@ public final class MapOptions {
         }
 
         /**
-         * Inputs read ahead of the results taken, {@code >= 1}. Default: chosen by Cohort, a few
-         * times the cluster's slots.
+         * Inputs read ahead of the results taken, {@code >= 1}. Default: chosen by Cohort, room
+         * for 4 units per slot: of {@code chunkSize} inputs when it is set, else of the largest
+         * automatic unit (65,536 inputs).
          */
         public Builder bufferSize(int bufferSize) {
             this.bufferSize = bufferSize;

@@ -26,19 +26,50 @@ import java.util.stream.StreamSupport;
  * what has not run. Iterate once, from one thread (like any iterator).
  */
 public final class MapResult<R> implements Iterable<R>, AutoCloseable {
-    /** Where units of work go: a chunk of inputs each, or a single input when chunks are of one. */
+    /** Where units of work go: a chunk of inputs each, or a single input when a unit has one. */
     interface UnitSender {
-        TaskFuture<Object> send(List<Object> inputs);
+        /** Sends {@code inputs} (all of the array) as one unit. */
+        Sent send(Object[] inputs);
 
         /** Cancels the units that have not started, together. */
         void cancelNotStarted(List<TaskFuture<Object>> units);
     }
 
-    private record Unit(TaskFuture<Object> future, int firstIndex, int size) {}
+    /** A unit sent, and the size of its encoded inputs. */
+    record Sent(TaskFuture<Object> future, long bytes) {}
+
+    private static final class Unit {
+        final TaskFuture<Object> future;
+        final int firstIndex;
+        final int size;
+        final long sentNanos;
+        volatile long doneNanos;   // set when the future completes; 0 until then
+
+        Unit(TaskFuture<Object> future, int firstIndex, int size, long sentNanos) {
+            this.future = future;
+            this.firstIndex = firstIndex;
+            this.size = size;
+            this.sentNanos = sentNanos;
+        }
+
+        TaskFuture<Object> future() {
+            return future;
+        }
+
+        int firstIndex() {
+            return firstIndex;
+        }
+
+        int size() {
+            return size;
+        }
+    }
 
     private final Iterator<?> inputs;
     private final UnitSender sender;
-    private final int chunkSize;
+    private final int chunkSize;        // the user's; 0 when the sizer chooses
+    private final ChunkSizer sizer;     // null when the user chose
+    private final int maxUnitsOut;      // units sent and not yet opened, with the sizer
     private final int bufferSize;
     private final long deadlineNanos;   // Long.MAX_VALUE: no limit
     private final boolean ordered;
@@ -46,17 +77,24 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
     private final LinkedBlockingQueue<Unit> finished = new LinkedBlockingQueue<>();
     private final ResultIterator iterator = new ResultIterator();
     private int readAhead;       // inputs sent whose results are not taken yet
+    private int fillAt = Integer.MAX_VALUE;   // next() tries to send more when readAhead is at most this
     private int unitsOut;        // units sent and not yet taken (unordered mode)
     private int nextIndex;
     private boolean inputsDone;
     private boolean closed;
     private boolean iterated;
 
-    MapResult(Iterator<?> inputs, UnitSender sender, int chunkSize, int bufferSize,
-              long deadlineNanos, boolean ordered) {
+    /**
+     * {@code chunkSize} inputs per unit, or with {@code sizer} (then {@code chunkSize} is 0)
+     * sizes it chooses, at most {@code maxUnitsOut} units ahead of the one being read.
+     */
+    MapResult(Iterator<?> inputs, UnitSender sender, int chunkSize, ChunkSizer sizer, int maxUnitsOut,
+              int bufferSize, long deadlineNanos, boolean ordered) {
         this.inputs = inputs;
         this.sender = sender;
         this.chunkSize = chunkSize;
+        this.sizer = sizer;
+        this.maxUnitsOut = maxUnitsOut;
         this.bufferSize = bufferSize;
         this.deadlineNanos = deadlineNanos;
         this.ordered = ordered;
@@ -99,28 +137,65 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
     }
 
     private void fill() {
-        while (!closed && !inputsDone && readAhead < bufferSize) {
-            List<Object> chunk = new ArrayList<>(Math.min(chunkSize, 1024));
-            while (chunk.size() < chunkSize && inputs.hasNext()) {
-                chunk.add(inputs.next());
+        while (!closed && !inputsDone) {
+            int want;
+            if (sizer == null) {
+                if (readAhead >= bufferSize) {
+                    fillAt = bufferSize - 1;
+                    return;
+                }
+                want = chunkSize;
+            } else {
+                if (inFlight.size() >= maxUnitsOut) {
+                    fillAt = -1;   // a unit opened makes room: open() asks again
+                    return;
+                }
+                want = sizer.next();
+                if (bufferSize - readAhead < want) {
+                    fillAt = bufferSize - want;
+                    return;
+                }
             }
+            Object[] chunk = take(want);
             if (!inputs.hasNext()) {
                 inputsDone = true;
             }
-            if (chunk.isEmpty()) {
-                return;
+            if (chunk.length == 0) {
+                break;
             }
-            Unit unit = new Unit(sender.send(chunk), nextIndex, chunk.size());
-            nextIndex += chunk.size();
-            readAhead += chunk.size();
+            long sentNanos = System.nanoTime();
+            Sent sent = sender.send(chunk);
+            Unit unit = new Unit(sent.future(), nextIndex, chunk.length, sentNanos);
+            if (sizer != null) {
+                sizer.sent(chunk.length, sent.bytes());
+            }
+            nextIndex += chunk.length;
+            readAhead += chunk.length;
             unitsOut++;
-            if (ordered) {
-                inFlight.addLast(unit);
-            } else {
-                inFlight.addLast(unit);
-                unit.future().whenComplete((v, e) -> finished.add(unit));
+            inFlight.addLast(unit);
+            if (!ordered) {
+                unit.future().whenComplete((v, e) -> {
+                    unit.doneNanos = System.nanoTime();
+                    finished.add(unit);
+                });
+            } else if (sizer != null) {
+                unit.future().whenComplete((v, e) -> unit.doneNanos = System.nanoTime());
             }
         }
+        fillAt = -1;   // closed, or no inputs left
+    }
+
+    /** Up to {@code want} inputs; the array grows as inputs come, so a huge chunk size costs nothing up front. */
+    private Object[] take(int want) {
+        Object[] chunk = new Object[Math.min(want, 1024)];
+        int n = 0;
+        while (n < want && inputs.hasNext()) {
+            if (n == chunk.length) {
+                chunk = java.util.Arrays.copyOf(chunk, (int) Math.min(want, 2L * n));
+            }
+            chunk[n++] = inputs.next();
+        }
+        return n == chunk.length ? chunk : java.util.Arrays.copyOf(chunk, n);
     }
 
     private Unit awaitNextUnit() {
@@ -206,7 +281,9 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             Throwable failure = unitFailure != null ? unitFailure : failures == null ? null : failures[i];
             int index = current.firstIndex() + i;
             Object value = values == null ? null : values[i];
-            fill();
+            if (readAhead <= fillAt) {
+                fill();
+            }
             if (failure != null) {
                 throw new TaskFailedException("map element " + index + " failed: " + failure, failure);
             }
@@ -219,6 +296,11 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             values = null;
             failures = null;
             unitFailure = null;
+            fillAt = Integer.MAX_VALUE;   // a unit fewer in flight: the next element may send more
+            if (sizer != null && unit.future().isDone()) {
+                long done = unit.doneNanos;
+                sizer.completed(unit.size(), (done == 0 ? System.nanoTime() : done) - unit.sentNanos);
+            }
             try {
                 Object result = unit.future().get();
                 if (result instanceof Session.ChunkOutcome outcome) {

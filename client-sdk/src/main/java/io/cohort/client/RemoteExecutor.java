@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -27,10 +28,6 @@ import java.util.concurrent.TimeoutException;
 
 /** The executor behind {@link Cohort#connect} and {@link Cohort#local}. */
 final class RemoteExecutor implements CohortExecutor {
-    /** Python's Pool.map uses about four chunks per worker process; we do per slot. */
-    private static final int CHUNKS_PER_SLOT = 4;
-    private static final int MAX_AUTO_CHUNK = 10_000;
-
     private final Session session;
     private final ExecutorService ownCallbacks;   // null when the user gave one
     private final Duration rpcTimeout;
@@ -191,44 +188,32 @@ final class RemoteExecutor implements CohortExecutor {
         long start = System.nanoTime();
         ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
         TaskPolicy policy = Policies.of(options.taskOptions());
-        int slots = parallelism > 0 ? parallelism : -1;
-        int chunk;
-        if (options.chunkSize().isPresent()) {
-            chunk = options.chunkSize().getAsInt();
-        } else if (inputs instanceof Collection<?> c) {
-            if (slots < 0) {
-                slots = totalSlots();
-            }
-            chunk = Math.max(1, Math.min(MAX_AUTO_CHUNK, c.size() / (slots * CHUNKS_PER_SLOT)));
-        } else {
-            chunk = 1;
-        }
-        int buffer;
-        if (options.bufferSize().isPresent()) {
-            buffer = options.bufferSize().getAsInt();
-        } else {
-            if (slots < 0) {
-                slots = totalSlots();
-            }
-            buffer = (int) Math.min(Integer.MAX_VALUE, (long) chunk * slots * CHUNKS_PER_SLOT);
-        }
+        OptionalInt userChunk = options.chunkSize();
+        OptionalInt userBuffer = options.bufferSize();
+        int slots = parallelism > 0 ? parallelism
+                : userChunk.isPresent() && userBuffer.isPresent() ? 1 : slotsHint();
+        int buffer = userBuffer.orElse(userChunk.isPresent()
+                ? (int) Math.min(Integer.MAX_VALUE, (long) userChunk.getAsInt() * slots * ChunkSizer.UNITS_PER_SLOT)
+                : ChunkSizer.defaultBuffer(slots));
+        // a user's chunk size wins; otherwise sizes follow the cluster and the observed latency
+        ChunkSizer sizer = userChunk.isPresent() ? null
+                : new ChunkSizer(slots, inputs instanceof Collection<?> c ? c.size() : -1, buffer);
+        // a buffer that holds everything sends everything at once (what mapAsync counts on)
+        int maxUnitsOut = buffer == Integer.MAX_VALUE ? Integer.MAX_VALUE : slots * ChunkSizer.UNITS_PER_SLOT;
         long deadline = options.timeout().map(t -> start + t.toNanos()).orElse(Long.MAX_VALUE);
-        boolean single = chunk == 1;
         MapResult.UnitSender sender = new MapResult.UnitSender() {
             @Override
-            public TaskFuture<Object> send(List<Object> unit) {
+            public MapResult.Sent send(Object[] unit) {
                 TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest);
-                if (single) {
-                    spec.setArgument(session.encodeTask(unit.get(0)));
-                } else {
-                    spec.setArgument(session.encodeTask(unit.toArray())).setChunk(true);
-                }
+                boolean single = unit.length == 1;
+                ByteString argument = session.encodeTask(single ? unit[0] : unit);
+                spec.setArgument(argument).setChunk(!single);
                 shape.accept(spec);
                 TaskSpec built = spec.build();
-                return admission.admit(() -> {
+                return new MapResult.Sent(admission.admit(() -> {
                     checkOpen();
                     return session.submit(built, policy, !single, null);
-                });
+                }), argument.size());
             }
 
             @Override
@@ -236,7 +221,8 @@ final class RemoteExecutor implements CohortExecutor {
                 admission.cancelNotStarted(units);
             }
         };
-        return new MapResult<>(inputs.iterator(), sender, chunk, Math.max(1, buffer), deadline, options.ordered());
+        return new MapResult<>(inputs.iterator(), sender, userChunk.orElse(0), sizer, maxUnitsOut,
+                Math.max(1, buffer), deadline, options.ordered());
     }
 
     /** The executor's session: pools reach its callback executor and cancels through it. */
@@ -254,6 +240,27 @@ final class RemoteExecutor implements CohortExecutor {
 
     int totalSlots() {
         return Math.max(1, clusterInfo().totalSlots());
+    }
+
+    /** How long a map may size its chunks by a slot count read earlier. */
+    private static final long SLOTS_HINT_NANOS = 1_000_000_000L;
+    private volatile long[] slotsHint;   // {slots, when read}
+
+    /**
+     * The cluster's slots as a sizing hint for map: read at most once a second, as a status
+     * round trip costs as much as a whole map of small tasks.
+     */
+    private int slotsHint() {
+        long[] hint = slotsHint;
+        long now = System.nanoTime();
+        if (hint != null && now - hint[1] < SLOTS_HINT_NANOS) {
+            return (int) hint[0];
+        }
+        int slots = clusterInfo().totalSlots();
+        if (slots > 0) {
+            slotsHint = new long[] {slots, now};
+        }
+        return Math.max(1, slots);
     }
 
     // ---- processes ----

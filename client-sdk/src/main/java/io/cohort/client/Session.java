@@ -607,6 +607,9 @@ final class Session implements AutoCloseable {
     }
 
     private ChunkOutcome chunkOutcome(Object[] values, List<ElementError> errors) {
+        if (errors.isEmpty()) {
+            return new ChunkOutcome(values, null);
+        }
         Throwable[] failures = new Throwable[values.length];
         for (ElementError e : errors) {
             failures[e.getIndex()] = rebuild(e.getError());
@@ -765,6 +768,6 @@ final class Session implements AutoCloseable {
         }
     }
 
-    /** What a chunk task returns: one value or failure per input. */
+    /** What a chunk task returns: one value or failure per input ({@code failures} null when none failed). */
     record ChunkOutcome(Object[] values, Throwable[] failures) {}
 }

@@ -170,6 +170,56 @@ class LocalClusterTest {
     }
 
     @Test
+    void anAutomaticMapOfManyValuesChunksThemAndKeepsEachResult() {
+        // plain values of several kinds, nulls among them, one failing element inside a chunk
+        List<Object> inputs = new ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            inputs.add(i % 5 == 0 ? null : i % 5 == 1 ? (Object) (long) i : i % 5 == 2 ? "s" + i : i % 5 == 3 ? i : 0.5 * i);
+        }
+        inputs.set(7_777, "fail");
+        Iterator<String> it = cohort.map((Object x) -> {
+            if ("fail".equals(x)) {
+                throw new IllegalStateException("element says fail");
+            }
+            return String.valueOf(x);
+        }, inputs).iterator();
+        for (int i = 0; i < inputs.size(); i++) {
+            if (i == 7_777) {
+                TaskFailedException e = assertThrows(TaskFailedException.class, it::next);
+                assertInstanceOf(IllegalStateException.class, e.getCause());
+            } else {
+                assertEquals(String.valueOf(inputs.get(i)), it.next(), "element " + i);
+            }
+        }
+        assertFalse(it.hasNext());
+    }
+
+    @Test
+    void anAutomaticMapOfAnEndlessInputStaysWithinItsBuffer() {
+        AtomicInteger read = new AtomicInteger();
+        Iterable<Long> endless = () -> new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return true;
+            }
+
+            @Override
+            public Long next() {
+                return (long) read.incrementAndGet();
+            }
+        };
+        int buffer = 1_000;
+        try (MapResult<Long> next = cohort.map((Long x) -> x + 1, endless,
+                MapOptions.builder().bufferSize(buffer).build())) {
+            Iterator<Long> it = next.iterator();
+            for (long i = 1; i <= 50_000; i++) {
+                assertEquals(i + 1, it.next());
+                assertTrue(read.get() <= i + buffer, "read " + read.get() + " inputs for " + i + " results");
+            }
+        }
+    }
+
+    @Test
     void mapTimeoutCountsFromTheCall() throws Exception {
         try (Gate gate = new Gate()) {
             Gate.Handle h = gate.handle();

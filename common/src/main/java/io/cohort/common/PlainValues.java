@@ -8,17 +8,17 @@ import java.nio.charset.StandardCharsets;
  * A compact encoding for the values tasks pass most (null, boxed numbers, booleans, strings,
  * byte arrays): a tag byte and the raw value, without an object stream around it. Tags never
  * equal 0xAC, the first byte of every JDK serialization stream, so the two encodings cannot be
- * confused.
+ * confused. Arrays of these values are {@link PlainArrays}.
  */
 final class PlainValues {
-    private static final byte NULL = 1;
-    private static final byte LONG = 2;
-    private static final byte INT = 3;
-    private static final byte DOUBLE = 4;
-    private static final byte STRING = 5;
-    private static final byte BYTES = 6;
-    private static final byte TRUE = 7;
-    private static final byte FALSE = 8;
+    static final byte NULL = 1;
+    static final byte LONG = 2;
+    static final byte INT = 3;
+    static final byte DOUBLE = 4;
+    static final byte STRING = 5;
+    static final byte BYTES = 6;
+    static final byte TRUE = 7;
+    static final byte FALSE = 8;
 
     /** Marks "not a plain value": decode() returns it when the bytes are some other encoding. */
     static final Object NOT_PLAIN = new Object();
@@ -49,6 +49,9 @@ final class PlainValues {
         if (c == byte[].class) {
             return ByteString.copyFrom(new byte[] {BYTES}).concat(ByteString.copyFrom((byte[]) value));
         }
+        if (c == Object[].class) {
+            return PlainArrays.encode((Object[]) value);
+        }
         return null;
     }
 
@@ -67,6 +70,7 @@ final class PlainValues {
             case FALSE -> Boolean.FALSE;
             case STRING -> bytes.substring(1).toString(StandardCharsets.UTF_8);
             case BYTES -> bytes.substring(1).toByteArray();
+            case PlainArrays.LONGS, PlainArrays.INTS, PlainArrays.DOUBLES, PlainArrays.MIXED -> PlainArrays.decode(bytes);
             default -> NOT_PLAIN;
         };
     }

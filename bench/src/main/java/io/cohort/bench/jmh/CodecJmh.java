@@ -22,7 +22,8 @@ public class CodecJmh {
     @Param({"jdk", "fory"})
     public String codec;
 
-    @Param({"lambda_and_long", "long", "bytes_1mib", "exception_30_frames"})
+    @Param({"lambda_and_long", "long", "bytes_1mib", "exception_30_frames", "chunk_10k_longs", "chunk_10k_long_array",
+            "chunk_10k_mixed"})
     public String value;
 
     private Codec c;
@@ -70,7 +71,25 @@ public class CodecJmh {
                 e.setStackTrace(frames);
                 yield e;
             }
+            // a map chunk as W2 sends it: packed by JdkCodec (PlainArrays)
+            case "chunk_10k_longs" -> longs(new Object[10_000]);
+            // the same numbers in another array class, which JdkCodec leaves to the object stream
+            case "chunk_10k_long_array" -> longs(new Long[10_000]);
+            case "chunk_10k_mixed" -> {
+                Object[] chunk = new Object[10_000];
+                for (int i = 0; i < chunk.length; i++) {
+                    chunk[i] = i % 3 == 0 ? null : i % 3 == 1 ? "item-" + i : (Object) (long) i;
+                }
+                yield chunk;
+            }
             default -> throw new IllegalArgumentException("no value " + name);
         };
+    }
+
+    private static Object[] longs(Object[] chunk) {
+        for (int i = 0; i < chunk.length; i++) {
+            chunk[i] = (long) i;
+        }
+        return chunk;
     }
 }
