@@ -133,7 +133,8 @@ class DurableCoordinatorTest {
             workers.start(target, "w2");
             try (CohortExecutor cohort = Cohort.connect(ClientConfig.builder().target(target)
                     .reconnectTimeout(Duration.ofSeconds(90)).build())) {
-                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2);
+                // two fresh worker JVMs: on a loaded 2-core machine they can take well over 20 s to attach
+                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2, 90);
                 String sessionId = ((RemoteExecutor) cohort).session().sessionId();
                 Gate.Handle h = gate.handle();
                 List<TaskFuture<Integer>> futures = new ArrayList<>();

@@ -415,9 +415,14 @@ class LocalClusterTest {
 
     /** Waits for a condition that the cluster makes true soon; fails after 20 s. */
     static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        waitUntil(condition, 20);
+    }
+
+    /** Polls {@code condition} until it holds, failing after {@code seconds}. */
+    static void waitUntil(java.util.function.BooleanSupplier condition, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "condition not met within 20 s");
+            assertTrue(System.nanoTime() < deadline, "condition not met within " + seconds + " s");
             java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
     }
