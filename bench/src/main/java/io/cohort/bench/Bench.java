@@ -167,15 +167,11 @@ public final class Bench implements Callable<Integer> {
                     // Warm-up: as many tasks as W3's warm-up round trips and more (JIT-compiling the whole
                     // path takes ~100,000 tasks here: CPU per task falls from ~130 µs in the first runs to ~40).
                     int warmups = quick ? 1 : W1_WARMUP_RUNS;
-                    double[][] ours = repeat2(() -> {
-                        for (int i = 1; i < warmups; i++) {
-                            Workloads.w1(cohort, tasks);
-                        }
-                        return w1WithCpu(cluster, cohort, tasks);
-                    }, () -> w1WithCpu(cluster, cohort, tasks));
+                    double[][] ours = repeat2(() -> w1Warm(cluster, cohort, tasks, warmups),
+                            () -> w1WithCpu(cluster, cohort, tasks));
                     w1OnTwoWorkers = ours[0];
                     if (ids.contains("W1")) {
-                        double[][] base = repeat2(() -> w1WithCpu(null, jdk, tasks), () -> w1WithCpu(null, jdk, tasks));
+                        double[][] base = repeat2(() -> w1Warm(null, jdk, tasks, warmups), () -> w1WithCpu(null, jdk, tasks));
                         add("W1", "tasks_per_s", w1OnTwoWorkers, base[0]);
                         add("W1", "cpu_us_per_task", ours[1], base[1]);
                     }
@@ -431,6 +427,15 @@ public final class Bench implements Callable<Integer> {
 
     interface Measure2 {
         double[] run() throws Exception;
+    }
+
+    /** W1 {@code runs} times, as a warm-up. */
+    private static double[] w1Warm(Cluster cluster, Object executor, int tasks, int runs) throws Exception {
+        double[] last = null;
+        for (int i = 0; i < runs; i++) {
+            last = w1WithCpu(cluster, executor, tasks);
+        }
+        return last;
     }
 
     /** W1's rate and the CPU it cost per task, in microseconds, over all the cluster's processes (or this JVM). */
