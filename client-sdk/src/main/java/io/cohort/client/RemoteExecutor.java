@@ -252,8 +252,13 @@ final class RemoteExecutor implements CohortExecutor {
         return new RemotePool(this, options);
     }
 
+    /** The cluster's slots; for a local cluster at least its configured ones, as some may still be attaching. */
     int totalSlots() {
-        return Math.max(1, clusterInfo().totalSlots());
+        int attached = clusterInfo().totalSlots();
+        if (cluster instanceof LocalCluster local) {
+            attached = Math.max(attached, local.totalSlots());
+        }
+        return Math.max(1, attached);
     }
 
     // ---- processes ----
