@@ -29,7 +29,7 @@ import java.util.function.IntFunction;
  */
 final class LocalCluster implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LocalCluster.class.getName());
-    private static final String WORKER_MAIN = "io.cohort.worker.WorkerMain";
+    private static final String WORKER_MAIN = "io.cohort.worker.EmbeddedWorkerMain";
     /**
      * Worker JVM options before the user's (which win). Netty's allocator JFR events cost a
      * worker about a sixth of its start (the JFR event classes it registers) and nothing reads them.
