@@ -87,7 +87,10 @@ public final class Cohort {
     static CohortExecutor local(LocalCluster cluster, LocalClusterConfig config) {
         CohortExecutor executor = null;
         try {
-            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local");
+            // The coordinator is in this JVM: only a machine too busy to start it in time
+            // would miss the default 10 s, so allow the whole start timeout.
+            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local")
+                    .connectTimeout(config.startTimeout());
             config.deserializationFilter().ifPresent(client::deserializationFilter);
             executor = connect(client.build(), cluster);
             cluster.awaitFirstWorker();
