@@ -97,8 +97,8 @@ public final class LocalClusterConfig {
     }
 
     /**
-     * How long the first worker may take to attach ({@code Cohort.local} fails past it) and each
-     * later one before it is reported; default 60 s.
+     * How long the client may take to connect to the embedded coordinator and the first worker
+     * to attach ({@code Cohort.local} fails past either); default 60 s.
      */
     public Duration startTimeout() {
         return startTimeout;
