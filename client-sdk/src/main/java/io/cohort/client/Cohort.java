@@ -69,23 +69,38 @@ public final class Cohort {
     /**
      * Like Python's {@code ProcessPoolExecutor(workers)}: starts a coordinator inside this JVM
      * on a loopback port and {@code workers} worker JVMs (same java binary, this JVM's class
-     * path), and returns an executor connected to it once they are attached. A worker JVM
-     * that dies is replaced. {@code close()} stops the workers and the coordinator.
+     * path), and returns an executor connected to it as soon as the first worker has attached
+     * (tasks submitted meanwhile queue until a worker takes them; {@code clusterInfo()} shows
+     * the others as they attach, and {@code map} chunks for all of them). A worker JVM that dies
+     * is replaced. {@code close()} stops the workers and the coordinator. Fails with
+     * {@link CohortException} when no worker attaches within the start timeout, or at once when
+     * every worker JVM exits before attaching.
      */
     public static CohortExecutor local(int workers) {
         return local(LocalClusterConfig.builder().workers(workers).build());
     }
 
     public static CohortExecutor local(LocalClusterConfig config) {
-        LocalCluster cluster = LocalCluster.start(config);
+        return local(LocalCluster.start(config), config);
+    }
+
+    static CohortExecutor local(LocalCluster cluster, LocalClusterConfig config) {
+        CohortExecutor executor = null;
         try {
-            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local");
+            // The coordinator is in this JVM: only a machine too busy to start it in time
+            // would miss the default 10 s, so allow the whole start timeout.
+            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local")
+                    .connectTimeout(config.startTimeout());
             config.deserializationFilter().ifPresent(client::deserializationFilter);
-            CohortExecutor executor = connect(client.build(), cluster);
-            cluster.awaitWorkers(executor);
+            executor = connect(client.build(), cluster);
+            cluster.awaitFirstWorker();
             return executor;
         } catch (RuntimeException e) {
-            cluster.close();
+            if (executor != null) {
+                executor.close();   // closes the cluster too
+            } else {
+                cluster.close();
+            }
             throw e;
         }
     }

@@ -2,46 +2,90 @@ package io.cohort.client;
 
 import io.cohort.coordinator.CoordinatorConfig;
 import io.cohort.coordinator.CoordinatorServer;
+import io.cohort.proto.v1.StatusResponse;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 
 /**
  * The embedded cluster of {@link Cohort#local}: a coordinator in this JVM on a loopback port
  * and worker JVMs started from this JVM's java binary and class path. A worker that dies is
  * replaced (unlike Python's pools, which break); workers are stopped on close, on this JVM's
  * exit, and (through {@code --parent-pid}) when this JVM is killed.
+ *
+ * <p>Start-up is most of what a user of {@code Cohort.local} waits for, so: {@link #awaitFirstWorker}
+ * returns as soon as one worker has attached (tasks queue at the coordinator until the others do),
+ * woken by the coordinator's welcome rather than by polling; worker JVMs share class data through
+ * a {@link ClassDataArchive}; and {@link #close} kills idle workers instead of draining them.
  */
 final class LocalCluster implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LocalCluster.class.getName());
-    private static final String WORKER_MAIN = "io.cohort.worker.WorkerMain";
+    private static final String WORKER_MAIN = "io.cohort.worker.EmbeddedWorkerMain";
+    /**
+     * Worker JVM options before the user's (which win). Netty's allocator JFR events cost a
+     * worker about a sixth of its start (the JFR event classes it registers) and nothing reads them.
+     */
+    private static final List<String> WORKER_OPTIONS = List.of("-Dio.grpc.netty.shaded.io.netty.jfr.enabled=false");
+    /** How long close waits for a worker that drains, and for the one writing the class-data archive. */
+    private static final long DRAIN_WAIT_MS = 5_000;
+    private static final long DUMP_WAIT_MS = 60_000;
+
+    /** A worker JVM; {@code dumpsTo} is where it writes the class-data archive as it exits, or null. */
+    private record Worker(String id, Process process, boolean mapsArchive, Path dumpsTo) {}
 
     private final LocalClusterConfig config;
     private final CoordinatorServer coordinator;
     private final int slots;
-    private final List<Process> workers = new ArrayList<>();   // guarded by itself
+    private final ClassDataArchive archive;        // null: no sharing
+    /** Extra JVM options of the n-th worker launched (from 1): for tests. */
+    private final IntFunction<List<String>> extraOptions;
+    private final List<Worker> workers = new ArrayList<>();   // guarded by itself
+    private volatile Path sharedArchive;           // the archive workers map; null: none (yet)
+    private boolean dumping;                       // a worker writes the archive; guarded by workers
     private final AtomicInteger launched = new AtomicInteger();
     private final Thread exitHook = new Thread(this::killWorkers, "cohort-local-exit");
     private volatile boolean closing;
 
-    private LocalCluster(LocalClusterConfig config, CoordinatorServer coordinator) {
+    private final Object attachLock = new Object();
+    private final Set<String> attached = new HashSet<>();   // guarded by attachLock
+    private int failedStarts;                                // guarded by attachLock
+    private String startFailure;                             // guarded by attachLock
+
+    private LocalCluster(LocalClusterConfig config, CoordinatorServer coordinator,
+                         IntFunction<List<String>> extraOptions) {
         this.config = config;
+        this.extraOptions = extraOptions;
         this.coordinator = coordinator;
         this.slots = config.slotsPerWorkerOrDefault();
+        this.archive = config.classDataSharing()
+                ? ClassDataArchive.of(config.cacheDirectory(), System.getProperty("java.class.path"),
+                        workerOptions(config)).orElse(null)
+                : null;
+        this.sharedArchive = archive == null ? null : archive.find().orElse(null);
+        coordinator.onWorkerWelcomed(this::welcomed);
     }
 
     static LocalCluster start(LocalClusterConfig config) {
+        return start(config, n -> List.of());
+    }
+
+    static LocalCluster start(LocalClusterConfig config, IntFunction<List<String>> extraOptions) {
         CoordinatorServer coordinator;
         try {
             coordinator = CoordinatorServer.start(CoordinatorConfig.builder().host("127.0.0.1").port(0).build());
         } catch (IOException e) {
             throw new CohortException("cannot start the local coordinator: " + e.getMessage(), e);
         }
-        LocalCluster cluster = new LocalCluster(config, coordinator);
+        LocalCluster cluster = new LocalCluster(config, coordinator, extraOptions);
         Runtime.getRuntime().addShutdownHook(cluster.exitHook);
         try {
             for (int i = 0; i < config.workers(); i++) {
@@ -58,36 +102,73 @@ final class LocalCluster implements AutoCloseable {
         return coordinator.target();
     }
 
-    /** Waits until the configured number of workers are attached, within the start timeout. */
-    void awaitWorkers(CohortExecutor executor) {
+    /** The slots of the configured workers, attached or not: what map's automatic chunking divides by. */
+    int totalSlots() {
+        return config.workers() * slots;
+    }
+
+    /**
+     * Waits until a worker has attached, within the start timeout; fails at once when every
+     * worker JVM exited before attaching (e.g. bad {@code jvmOptions}).
+     */
+    void awaitFirstWorker() {
         Duration timeout = config.startTimeout();
         long deadline = System.nanoTime() + timeout.toNanos();
-        long pause = 5;
-        while (true) {
-            long active = executor.clusterInfo().workers().stream()
-                    .filter(w -> w.state() == WorkerState.ACTIVE).count();
-            if (active >= config.workers()) {
-                return;
+        synchronized (attachLock) {
+            while (attached.isEmpty()) {
+                if (startFailure != null) {
+                    throw new CohortException(startFailure);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new CohortException("no local worker attached within " + timeout);
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(attachLock, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CohortException("interrupted while waiting for local workers", e);
+                }
             }
-            if (System.nanoTime() > deadline) {
-                throw new CohortException("only " + active + " of " + config.workers()
-                        + " local workers attached within " + timeout);
-            }
-            try {
-                Thread.sleep(pause);   // worker JVMs take a few hundred ms to start
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new CohortException("interrupted while waiting for local workers", e);
-            }
-            pause = Math.min(50, pause * 2);
         }
     }
 
+    /** On the coordinator's scheduler thread: must not block. */
+    private void welcomed(String workerId) {
+        synchronized (attachLock) {
+            attached.add(workerId);
+            attachLock.notifyAll();
+        }
+    }
+
+    private static List<String> workerOptions(LocalClusterConfig config) {
+        List<String> options = new ArrayList<>(WORKER_OPTIONS);
+        options.addAll(config.jvmOptions());
+        return options;
+    }
+
     private void launch() {
-        String id = "local-" + launched.incrementAndGet();
+        int n = launched.incrementAndGet();
+        String id = "local-" + n;
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(config.jvmOptions());
+        Path mapped = sharedArchive;
+        Path dumpsTo = null;
+        if (mapped != null) {
+            command.addAll(ClassDataArchive.useOptions(mapped));
+        } else if (archive != null) {
+            synchronized (workers) {
+                if (!dumping) {
+                    dumping = true;
+                    dumpsTo = archive.newDumpPath();
+                }
+            }
+            if (dumpsTo != null) {
+                command.addAll(ClassDataArchive.dumpOptions(dumpsTo));
+            }
+        }
+        command.addAll(workerOptions(config));
+        command.addAll(extraOptions.apply(n));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKER_MAIN,
                 "--coordinator", coordinator.target(), "--id", id, "--slots", Integer.toString(slots),
                 "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet"));
@@ -96,48 +177,117 @@ final class LocalCluster implements AutoCloseable {
         try {
             process = new ProcessBuilder(command).inheritIO().start();
         } catch (IOException e) {
+            if (dumpsTo != null) {
+                synchronized (workers) {
+                    dumping = false;
+                }
+            }
             throw new CohortException("cannot start a local worker JVM: " + e.getMessage(), e);
         }
+        Worker w = new Worker(id, process, mapped != null, dumpsTo);
         synchronized (workers) {
-            workers.add(process);
+            workers.add(w);
         }
-        process.onExit().thenRun(() -> onExit(id, process));
+        process.onExit().thenRun(() -> onExit(w));
     }
 
-    private void onExit(String id, Process process) {
+    private void onExit(Worker w) {
         synchronized (workers) {
-            workers.remove(process);
+            workers.remove(w);
+            if (w.dumpsTo() != null && !closing) {
+                dumping = false;   // the next worker launched writes it
+            }
         }
-        if (closing || !config.replaceLostWorkers()) {
+        if (closing) {
+            return;   // close() publishes the archive
+        }
+        if (w.dumpsTo() != null) {
+            ClassDataArchive.discard(w.dumpsTo());   // written at an unclean exit: not trusted
+        }
+        int status = w.process().exitValue();
+        boolean everAttached;
+        boolean anyAttached;
+        synchronized (attachLock) {
+            everAttached = attached.contains(w.id());
+            anyAttached = !attached.isEmpty();
+        }
+        if (!everAttached && w.mapsArchive() && w.process().exitValue() != 0) {
+            // The archive may be what broke it: drop it and start without one.
+            LOG.log(System.Logger.Level.WARNING, "local worker " + w.id() + " exited with " + status
+                    + " before attaching; starting a replacement without the class-data archive " + sharedArchive);
+            Path bad = sharedArchive;
+            sharedArchive = null;
+            if (bad != null) {
+                ClassDataArchive.discard(bad);
+            }
+            relaunch(w);
             return;
         }
-        LOG.log(System.Logger.Level.WARNING, "local worker " + id + " (pid " + process.pid()
-                + ") exited with " + process.exitValue() + "; starting a replacement");
+        if (!everAttached && !anyAttached) {
+            // Not replaced: another would fail the same way before any worker has shown the setup works.
+            synchronized (attachLock) {
+                failedStarts++;
+                if (failedStarts >= config.workers()) {
+                    startFailure = "every local worker JVM exited before attaching (the last with status "
+                            + status + "; its output is above); worker JVM options: " + config.jvmOptions();
+                    attachLock.notifyAll();
+                }
+            }
+            return;
+        }
+        if (!config.replaceLostWorkers()) {
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "local worker " + w.id() + " (pid " + w.process().pid()
+                + ") exited with " + status + "; starting a replacement");
+        relaunch(w);
+    }
+
+    private void relaunch(Worker w) {
         try {
             launch();
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "cannot replace local worker " + id, e);
+            LOG.log(System.Logger.Level.ERROR, "cannot replace local worker " + w.id(), e);
         }
     }
 
+    /**
+     * Stops the workers, then the coordinator. With no task running or queued the workers are
+     * killed at once; otherwise they drain (SIGTERM). A worker writing the class-data archive
+     * always exits cleanly, since only a clean exit writes it.
+     */
     @Override
     public void close() {
         closing = true;
-        List<Process> running;
+        List<Worker> running;
         synchronized (workers) {
             running = List.copyOf(workers);
         }
-        for (Process p : running) {
-            p.destroy();   // SIGTERM: the worker drains and exits
+        boolean idle = idle();
+        for (Worker w : running) {
+            if (idle && w.dumpsTo() == null) {
+                w.process().destroyForcibly();
+            } else {
+                w.process().destroy();   // SIGTERM: the worker drains and exits
+            }
         }
-        for (Process p : running) {
+        for (Worker w : running) {
+            Process p = w.process();
             try {
-                if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                if (!p.waitFor(w.dumpsTo() != null ? DUMP_WAIT_MS : DRAIN_WAIT_MS, TimeUnit.MILLISECONDS)) {
                     p.destroyForcibly();
+                    p.waitFor(DRAIN_WAIT_MS, TimeUnit.MILLISECONDS);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 p.destroyForcibly();
+            }
+            if (w.dumpsTo() != null) {
+                if (!p.isAlive() && p.exitValue() == 0) {
+                    archive.publish(w.dumpsTo());
+                } else {
+                    ClassDataArchive.discard(w.dumpsTo());
+                }
             }
         }
         coordinator.close();
@@ -148,10 +298,23 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** Whether the coordinator has no task running or queued (so no worker has anything to drain). */
+    private boolean idle() {
+        try {
+            StatusResponse s = coordinator.status().get(1, TimeUnit.SECONDS);
+            return s.getRunningTasks() == 0 && s.getQueuedTasks() == 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        }
+    }
+
     private void killWorkers() {
         closing = true;
         synchronized (workers) {
-            workers.forEach(Process::destroyForcibly);
+            workers.forEach(w -> w.process().destroyForcibly());
         }
     }
 }

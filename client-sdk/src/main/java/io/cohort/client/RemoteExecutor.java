@@ -238,8 +238,13 @@ final class RemoteExecutor implements CohortExecutor {
         return new RemotePool(this, options);
     }
 
+    /** The cluster's slots; for a local cluster at least its configured ones, as some may still be attaching. */
     int totalSlots() {
-        return Math.max(1, clusterInfo().totalSlots());
+        int attached = clusterInfo().totalSlots();
+        if (cluster instanceof LocalCluster local) {
+            attached = Math.max(attached, local.totalSlots());
+        }
+        return Math.max(1, attached);
     }
 
     /** How long a map may size its chunks by a slot count read earlier. */
@@ -256,11 +261,9 @@ final class RemoteExecutor implements CohortExecutor {
         if (hint != null && now - hint[1] < SLOTS_HINT_NANOS) {
             return (int) hint[0];
         }
-        int slots = clusterInfo().totalSlots();
-        if (slots > 0) {
-            slotsHint = new long[] {slots, now};
-        }
-        return Math.max(1, slots);
+        int slots = totalSlots();   // a local cluster's configured slots, even while some attach
+        slotsHint = new long[] {slots, now};
+        return slots;
     }
 
     // ---- processes ----

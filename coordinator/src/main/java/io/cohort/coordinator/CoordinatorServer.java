@@ -1,6 +1,8 @@
 package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
+import io.cohort.coordinator.internal.Command;
+import io.cohort.coordinator.internal.Event;
 import io.cohort.coordinator.internal.Scheduler;
 import io.cohort.coordinator.internal.SchedulerLoop;
 import io.cohort.coordinator.internal.Services;
@@ -10,17 +12,22 @@ import io.cohort.coordinator.shared.SharedStore;
 import io.cohort.coordinator.shared.SharedTimers;
 import io.cohort.coordinator.internal.Authenticator;
 import io.cohort.coordinator.internal.Journal;
+import io.cohort.proto.v1.StatusResponse;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A running coordinator: the client, worker and admin gRPC services over one scheduler thread.
@@ -33,12 +40,15 @@ public final class CoordinatorServer implements AutoCloseable {
     private final Server server;
     private final SchedulerLoop loop;
     private final SharedTimers sharedTimers;
+    private final List<Consumer<String>> welcomeListeners;
 
-    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers) {
+    private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
+                              List<Consumer<String>> welcomeListeners) {
         this.config = config;
         this.server = server;
         this.loop = loop;
         this.sharedTimers = sharedTimers;
+        this.welcomeListeners = welcomeListeners;
     }
 
     /**
@@ -73,7 +83,8 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         SharedTimers sharedTimers = new SharedTimers();
         SharedStore shared = new SharedStore(sharedTimers);
-        loop.observe(new SharedLifecycle(shared));
+        List<Consumer<String>> welcomeListeners = new CopyOnWriteArrayList<>();
+        loop.observe(new Observers(new SharedLifecycle(shared), welcomeListeners));
         builder.addService(new SharedService(shared));
         if (config.authenticates()) {
             builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
@@ -89,7 +100,61 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
-        return new CoordinatorServer(config, server, loop, sharedTimers);
+        return new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners);
+    }
+
+    /**
+     * Calls {@code listener} with the worker id each time a worker is welcomed (re-attaches
+     * included), on the scheduler thread: it must return quickly and never block. For embedders
+     * that wait for workers without polling.
+     */
+    public void onWorkerWelcomed(Consumer<String> listener) {
+        welcomeListeners.add(listener);
+    }
+
+    /** The cluster as the admin status RPC shows it, taken on the scheduler thread. */
+    public CompletableFuture<StatusResponse> status() {
+        CompletableFuture<StatusResponse> answer = new CompletableFuture<>();
+        loop.status(new StreamObserver<>() {
+            @Override
+            public void onNext(StatusResponse value) {
+                answer.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                answer.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                answer.completeExceptionally(new IllegalStateException("no status"));
+            }
+        });
+        return answer;
+    }
+
+    /** The shared objects' lifecycle plus the welcome listeners, as the loop's one observer. */
+    private record Observers(SchedulerLoop.Observer shared, List<Consumer<String>> welcomeListeners)
+            implements SchedulerLoop.Observer {
+        @Override
+        public void event(Event e) {
+            shared.event(e);
+        }
+
+        @Override
+        public void command(Command c) {
+            shared.command(c);
+            if (c instanceof Command.WelcomeWorker w) {
+                for (Consumer<String> l : welcomeListeners) {
+                    try {
+                        l.accept(w.workerId());
+                    } catch (RuntimeException e) {
+                        LOG.log(System.Logger.Level.WARNING, "a worker welcome listener failed", e);
+                    }
+                }
+            }
+        }
     }
 
     private static void recover(Journal journal, Scheduler core, CoordinatorConfig config) {

@@ -52,6 +52,7 @@ public final class PrimeCount implements Callable<Integer> {
     private static Run run(int workers, List<int[]> ranges) {
         LocalClusterConfig config = LocalClusterConfig.builder().workers(workers).slotsPerWorker(1).build();
         try (CohortExecutor cluster = Cohort.local(config)) {
+            awaitWorkers(cluster, workers);   // local() returns with the first worker; time them all
             // Warm up: fresh JVMs compile the hot loop and the RPC paths before we time anything.
             cluster.map(PrimeCount::countPrimes, ranges(Math.max(2, ranges.get(ranges.size() - 1)[1] / 4), workers * 8),
                     MapOptions.builder().chunkSize(1).build()).toList();
@@ -65,6 +66,17 @@ public final class PrimeCount implements Callable<Integer> {
             double seconds = (System.nanoTime() - start) / 1e9;
             System.out.printf("%d worker%s: %,d primes in %.2f s%n", workers, workers == 1 ? "" : "s", primes, seconds);
             return new Run(primes, seconds);
+        }
+    }
+
+    private static void awaitWorkers(CohortExecutor cluster, int workers) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (cluster.clusterInfo().workers().size() < workers) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + cluster.clusterInfo().workers().size() + " of " + workers
+                        + " workers attached within 60 s");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
         }
     }
 

@@ -114,12 +114,19 @@ public final class WorkerMain implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--parent-pid " + parentPid + " is not running");
             }
         }
+        return run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+
+    /**
+     * Runs a daemon until it is drained (SIGTERM) or fails; returns the exit status. Halts
+     * when {@code parent} ends. Shared with {@link EmbeddedWorkerMain}.
+     */
+    static int run(WorkerConfig config, Optional<ProcessHandle> parent, boolean quiet, PrintWriter out, PrintWriter err) {
         if (quiet) {
             QUIET_LOGS.setLevel(java.util.logging.Level.WARNING);
         }
         WorkerDaemon daemon = WorkerDaemon.start(config);
         parent.ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)));
-        PrintWriter out = spec.commandLine().getOut();
         daemon.attached().thenAccept(workerId -> {
             if (quiet) {
                 return;
@@ -144,8 +151,8 @@ public final class WorkerMain implements Callable<Integer> {
             // the hook is running and ends the JVM itself
         }
         daemon.failure().ifPresent(why -> {
-            spec.commandLine().getErr().println("cohort worker: " + why);
-            spec.commandLine().getErr().flush();
+            err.println("cohort worker: " + why);
+            err.flush();
         });
         return status;
     }
@@ -182,7 +189,7 @@ public final class WorkerMain implements Callable<Integer> {
         }
     }
 
-    private static String target(String hostPort) {
+    static String target(String hostPort) {
         String s = hostPort.strip();
         int colon = s.lastIndexOf(':');
         if (colon < 0 || s.endsWith("]")) {
