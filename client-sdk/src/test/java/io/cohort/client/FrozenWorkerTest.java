@@ -30,7 +30,7 @@ class FrozenWorkerTest {
             workers.start(coordinator.target(), "w1");
             workers.start(coordinator.target(), "w2");
             try (CohortExecutor cohort = Cohort.connect(coordinator.target())) {
-                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2);
+                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2, 90);   // fresh JVMs: slow to attach on a loaded machine
                 Gate.Handle h = gate.handle();
                 TaskFuture<Long> task = cohort.submit(() -> {
                     h.pass();

@@ -35,7 +35,7 @@ class LocalStartupTest {
             assertEquals(List.of(1, 4, 9), cohort.map((Integer x) -> x * x, List.of(1, 2, 3)).toList());
 
             Files.delete(pause);
-            LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2);
+            LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2, 90);   // fresh JVMs: slow to attach on a loaded machine
             pids = cohort.clusterInfo().workers().stream().mapToLong(WorkerInfo::pid).toArray();
         }
         for (long pid : pids) {

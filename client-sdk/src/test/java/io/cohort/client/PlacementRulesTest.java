@@ -27,7 +27,7 @@ class PlacementRulesTest {
             workers.start(coordinator.target(), "plain");
             workers.start(coordinator.target(), "gpu-box", "--labels", "zone=a,gpu", "--resources", "gpu=1");
             try (CohortExecutor cohort = Cohort.connect(coordinator.target())) {
-                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2);
+                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 2, 90);   // fresh JVMs: slow to attach on a loaded machine
 
                 TaskOptions needsGpu = TaskOptions.builder().labels(Set.of("gpu")).resources(Map.of("gpu", 1.0)).build();
                 for (int i = 0; i < 6; i++) {

@@ -31,7 +31,7 @@ class ReconnectTest {
             workers.start(first.target(), "w1");
             try (CohortExecutor cohort = Cohort.connect(ClientConfig.builder().target(first.target())
                     .reconnectTimeout(Duration.ofSeconds(60)).build())) {
-                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 1);
+                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 1, 90);   // fresh JVMs: slow to attach on a loaded machine
                 Gate.Handle h = gate.handle();
                 List<TaskFuture<Integer>> futures = new ArrayList<>();
                 for (int i = 0; i < 10; i++) {

@@ -20,7 +20,7 @@ class WorkerDrainTest {
              Gate gate = new Gate()) {
             Process first = workers.start(coordinator.target(), "drain-1", "--prefetch", "1");
             try (CohortExecutor cohort = Cohort.connect(coordinator.target())) {
-                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 1);
+                LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().size() == 1, 90);   // fresh JVMs: slow to attach on a loaded machine
                 Gate.Handle h = gate.handle();
                 TaskFuture<Long> running = cohort.submit(() -> {
                     h.pass();
