@@ -351,7 +351,7 @@ class LocalClusterTest {
     @Test
     void clusterInfoShowsTheWorkers() throws InterruptedException {
         // local() returns once one worker has attached; the other follows
-        waitUntil(() -> cohort.clusterInfo().workers().stream().filter(w -> w.state() == WorkerState.ACTIVE).count() == 2);
+        waitUntil(() -> cohort.clusterInfo().workers().stream().filter(w -> w.state() == WorkerState.ACTIVE).count() == 2, 90);
         ClusterInfo info = cohort.clusterInfo();
         List<WorkerInfo> active = info.workers().stream().filter(w -> w.state() == WorkerState.ACTIVE).toList();
         assertEquals(2, active.size());
