@@ -64,6 +64,10 @@ final class Session implements AutoCloseable {
     /** Room for the batch envelope around one task. */
     private static final int ENVELOPE_BYTES = 4096;
 
+    /** Results parsed with their values pointing into the message's buffer, not copied out again. */
+    private static final io.grpc.MethodDescriptor<SessionRequest, SessionResponse> SESSION_METHOD =
+            io.cohort.common.AliasingParse.of(ClientServiceGrpc.getSessionMethod());
+
     private final String target;
     private final ManagedChannel channel;
     private final Codec codec;
@@ -158,7 +162,8 @@ final class Session implements AutoCloseable {
         Inbound in = new Inbound();
         connected = false;
         current = in;
-        ClientServiceGrpc.newStub(channel).withOnReadyThreshold(1).session(in);
+        io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(SESSION_METHOD, io.grpc.CallOptions.DEFAULT.withOnReadyThreshold(1)), in);
         ClientHello.Builder hello = ClientHello.newBuilder().setProtocolVersion(Protocol.VERSION).setClientName(clientName);
         if (sessionId != null) {
             hello.setResumeSessionId(sessionId);

@@ -66,6 +66,7 @@ public final class CoordinatorServer implements AutoCloseable {
                         credentials(config))
                 .directExecutor()   // handlers only enqueue
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
+                .flowControlWindow(Protocol.FLOW_CONTROL_WINDOW)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
         for (ServerServiceDefinition s : Services.all(loop)) {

@@ -197,7 +197,9 @@ public final class WorkerDaemon implements AutoCloseable {
         }
         connects.incrementAndGet();
         try {
-            stub.attach(a);
+            // Assigns parsed with their arguments pointing into the message's buffer, not copied again.
+            io.grpc.stub.ClientCalls.asyncBidiStreamingCall(channel.newCall(
+                    io.cohort.common.AliasingParse.of(WorkerServiceGrpc.getAttachMethod()), stub.getCallOptions()), a);
             a.hello(hello());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "cannot attach to " + config.coordinator(), e);
