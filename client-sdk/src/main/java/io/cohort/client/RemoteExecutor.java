@@ -88,7 +88,7 @@ final class RemoteExecutor implements CohortExecutor {
         checkOpen();
         ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
         TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest)
-                .setArgument(session.encodeTask(input));
+                .setArgument(session.encodeArgument(input));
         shape.accept(spec);
         return session.submit(spec.build(), Policies.of(options), false, () -> apply(fn, input));
     }
@@ -219,9 +219,9 @@ final class RemoteExecutor implements CohortExecutor {
             public TaskFuture<Object> send(List<Object> unit) {
                 TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest);
                 if (single) {
-                    spec.setArgument(session.encodeTask(unit.get(0)));
+                    spec.setArgument(session.encodeArgument(unit.get(0)));
                 } else {
-                    spec.setArgument(session.encodeTask(unit.toArray())).setChunk(true);
+                    spec.setArgument(session.encodeArgument(unit.toArray())).setChunk(true);
                 }
                 shape.accept(spec);
                 TaskSpec built = spec.build();

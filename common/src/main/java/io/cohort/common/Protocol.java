@@ -14,6 +14,13 @@ public final class Protocol {
      * window update at every hop; the window is also what a receiver may hold unread per stream.
      */
     public static final int FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
+    /**
+     * An argument or result whose encoding is larger than this travels in chunks
+     * (PayloadService) rather than inside a task's message.
+     */
+    public static final int CHUNK_ABOVE_BYTES = 8 * 1024 * 1024;
+    /** The size of one chunk of a large payload. */
+    public static final int CHUNK_BYTES = 2 * 1024 * 1024;
     /** Re-runs after a lost worker when a task does not say. */
     public static final int DEFAULT_MAX_RETRIES = 3;
 

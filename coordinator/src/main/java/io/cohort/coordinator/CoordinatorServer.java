@@ -10,6 +10,7 @@ import io.cohort.coordinator.shared.SharedStore;
 import io.cohort.coordinator.shared.SharedTimers;
 import io.cohort.coordinator.internal.Authenticator;
 import io.cohort.coordinator.internal.Journal;
+import io.cohort.coordinator.internal.PayloadRelay;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -33,6 +34,9 @@ public final class CoordinatorServer implements AutoCloseable {
     private final Server server;
     private final SchedulerLoop loop;
     private final SharedTimers sharedTimers;
+    /** How long a fetch of a large payload waits for its offer (the offer may come after the task). */
+    private static final long PAYLOAD_OFFER_WAIT_MS = 60_000;
+    private PayloadRelay payloads;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers) {
         this.config = config;
@@ -72,6 +76,8 @@ public final class CoordinatorServer implements AutoCloseable {
         for (ServerServiceDefinition s : Services.all(loop)) {
             builder.addService(s);
         }
+        PayloadRelay payloads = new PayloadRelay(PAYLOAD_OFFER_WAIT_MS);
+        builder.addService(payloads.definition());
         SharedTimers sharedTimers = new SharedTimers();
         SharedStore shared = new SharedStore(sharedTimers);
         loop.observe(new SharedLifecycle(shared));
@@ -86,11 +92,14 @@ public final class CoordinatorServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             loop.close();
             sharedTimers.close();
+            payloads.close();
             throw e;
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
-        return new CoordinatorServer(config, server, loop, sharedTimers);
+        CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers);
+        started.payloads = payloads;
+        return started;
     }
 
     private static void recover(Journal journal, Scheduler core, CoordinatorConfig config) {
@@ -136,6 +145,7 @@ public final class CoordinatorServer implements AutoCloseable {
         server.shutdownNow();
         loop.close();
         sharedTimers.close();
+        payloads.close();
         try {
             server.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -87,7 +87,7 @@ public final class WorkerDaemon implements AutoCloseable {
                 .withOnReadyThreshold(1)   // see DESIGN.md: small messages must see "not ready"
                 .withMaxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .withMaxOutboundMessageSize(Protocol.MAX_MESSAGE_BYTES);
-        this.runner = new TaskRunner(config.codec(), config.classLoader());
+        this.runner = new TaskRunner(config.codec(), config.classLoader(), channel);
         this.state = new WorkerState(config.slots(), config.workerId());
         this.workerId = config.workerId();
         this.backoffMs = config.initialBackoff().toMillis();
