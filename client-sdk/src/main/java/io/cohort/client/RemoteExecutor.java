@@ -85,7 +85,7 @@ final class RemoteExecutor implements CohortExecutor {
         checkOpen();
         ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
         TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest)
-                .setArgument(session.encodeTask(input));
+                .setArgument(session.encodeArgument(input));
         shape.accept(spec);
         return session.submit(spec.build(), Policies.of(options), false, () -> apply(fn, input));
     }
@@ -206,7 +206,7 @@ final class RemoteExecutor implements CohortExecutor {
             public MapResult.Sent send(Object[] unit) {
                 TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest);
                 boolean single = unit.length == 1;
-                ByteString argument = session.encodeTask(single ? unit[0] : unit);
+                ByteString argument = session.encodeArgument(single ? unit[0] : unit);
                 spec.setArgument(argument).setChunk(!single);
                 shape.accept(spec);
                 TaskSpec built = spec.build();

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.cohort.common.Codec;
 import io.cohort.common.CodecException;
 import io.cohort.common.Digests;
+import io.cohort.common.Payloads;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskBody;
 import io.cohort.common.TaskErrors;
@@ -63,6 +64,10 @@ final class Session implements AutoCloseable {
     private static final int BATCH_BYTES = 1 << 20;
     /** Room for the batch envelope around one task. */
     private static final int ENVELOPE_BYTES = 4096;
+
+    /** Results parsed with their values pointing into the message's buffer, not copied out again. */
+    private static final io.grpc.MethodDescriptor<SessionRequest, SessionResponse> SESSION_METHOD =
+            io.cohort.common.AliasingParse.of(ClientServiceGrpc.getSessionMethod());
 
     private final String target;
     private final ManagedChannel channel;
@@ -158,7 +163,8 @@ final class Session implements AutoCloseable {
         Inbound in = new Inbound();
         connected = false;
         current = in;
-        ClientServiceGrpc.newStub(channel).withOnReadyThreshold(1).session(in);
+        io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(SESSION_METHOD, io.grpc.CallOptions.DEFAULT.withOnReadyThreshold(1)), in);
         ClientHello.Builder hello = ClientHello.newBuilder().setProtocolVersion(Protocol.VERSION).setClientName(clientName);
         if (sessionId != null) {
             hello.setResumeSessionId(sessionId);
@@ -323,6 +329,18 @@ final class Session implements AutoCloseable {
         return bytes;
     }
 
+    /**
+     * Encodes a task's argument; what cannot be encoded is refused before anything is sent. Any
+     * size is allowed: one over the chunk threshold is offered in chunks when submitted.
+     */
+    ByteString encodeArgument(Object value) {
+        try {
+            return codec.encode(value);
+        } catch (CodecException e) {
+            throw new IllegalArgumentException("task cannot be sent: " + e.getMessage(), e);
+        }
+    }
+
     /** What the coordinator allows this session in flight, if it said. */
     java.util.OptionalInt coordinatorMaxTasks() {
         int max = coordinatorMaxTasks;
@@ -373,6 +391,13 @@ final class Session implements AutoCloseable {
             }
             future.completeExceptionally(sessionEnded(gone));
             return future;
+        }
+        if (spec.hasArgument() && Payloads.chunked(spec.getArgument())) {
+            // Offered until the task is done (a retry on another worker fetches it again); the
+            // task's message carries only where to fetch it.
+            Payloads.Offer offer = Payloads.offer(channel, spec.getArgument(), false);
+            spec = spec.toBuilder().clearArgument().setArgumentPayload(offer.ref()).build();
+            future.whenDone(offer::close);
         }
         unanswered.incrementAndGet();
         TaskSubmit submit = TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build();
@@ -576,7 +601,13 @@ final class Session implements AutoCloseable {
 
     /** Completes a future from its result, unless a getter or this executor already did; never on a transport thread. */
     private void completeOnce(TaskFuture<?> future, TaskResult r) {
-        if (!future.isDone()) {
+        if (r.hasValuePayload()) {
+            synchronized (r) {   // a getter and the callback executor may both get here: fetch once
+                if (!future.isDone()) {
+                    complete(future, r);
+                }
+            }
+        } else if (!future.isDone()) {
             complete(future, r);
         }
         future.arrivalDone();
@@ -591,7 +622,8 @@ final class Session implements AutoCloseable {
         try {
             switch (r.getStatus()) {
                 case SUCCEEDED -> {
-                    Object value = r.hasValue() ? codec.decode(r.getValue(), loader) : null;
+                    Object value = r.hasValuePayload() ? codec.decode(fetchResult(f, r), loader)
+                            : r.hasValue() ? codec.decode(r.getValue(), loader) : null;
                     f.complete(chunk ? chunkOutcome((Object[]) value, r.getElementErrorsList()) : value);
                 }
                 case FAILED -> f.completeExceptionally(rebuild(r.getError()));
@@ -603,6 +635,24 @@ final class Session implements AutoCloseable {
         } catch (CodecException | ClassCastException e) {
             f.completeExceptionally(new CohortException("cannot decode the result of task "
                     + f.describe() + ": " + e.getMessage(), e));
+        } catch (PayloadLost e) {
+            f.completeExceptionally(e.getCause());
+        }
+    }
+
+    private static final class PayloadLost extends RuntimeException {
+        PayloadLost(CohortException cause) {
+            super(cause);
+        }
+    }
+
+    /** Fetches a result that travels in chunks; blocks this (callback or getter) thread meanwhile. */
+    private ByteString fetchResult(TaskFuture<?> f, TaskResult r) {
+        try {
+            return Payloads.fetch(channel, r.getValuePayload());
+        } catch (RuntimeException e) {
+            throw new PayloadLost(new CohortException("cannot fetch the result of task " + f.describe() + " ("
+                    + r.getValuePayload().getSize() + " bytes) from the coordinator: " + Payloads.describe(e), e));
         }
     }
 

@@ -186,6 +186,11 @@ public class TaskFuture<T> extends CompletableFuture<T> {
         }
     }
 
+    /** Runs {@code action} once this future is done, however it ends (for the SDK's own clean-up). */
+    void whenDone(Runnable action) {
+        whenComplete((value, error) -> action.run());
+    }
+
     /**
      * Calls {@code callback} with this future when it is done; at once, on this thread, if it
      * is done already. An exception thrown by the callback is logged and ignored.

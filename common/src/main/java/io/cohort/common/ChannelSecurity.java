@@ -46,9 +46,9 @@ public record ChannelSecurity(Path trustCertificates, Path certificate, Path key
         return Optional.ofNullable(token);
     }
 
-    /** A channel builder for {@code target} with this security applied. */
+    /** A channel builder for {@code target} with this security and the protocol's flow-control window applied. */
     public NettyChannelBuilder channelBuilder(String target) {
-        return NettyChannelBuilder.forTarget(target, credentials());
+        return NettyChannelBuilder.forTarget(target, credentials()).flowControlWindow(Protocol.FLOW_CONTROL_WINDOW);
     }
 
     private ChannelCredentials credentials() {

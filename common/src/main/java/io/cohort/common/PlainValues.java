@@ -1,6 +1,7 @@
 package io.cohort.common;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -44,15 +45,23 @@ final class PlainValues {
             return ByteString.copyFrom(new byte[] {(Boolean) value ? TRUE : FALSE});
         }
         if (c == String.class) {
-            return ByteString.copyFrom(new byte[] {STRING}).concat(ByteString.copyFromUtf8((String) value));
+            return tagged(STRING, ((String) value).getBytes(StandardCharsets.UTF_8));
         }
         if (c == byte[].class) {
-            return ByteString.copyFrom(new byte[] {BYTES}).concat(ByteString.copyFrom((byte[]) value));
+            return tagged(BYTES, (byte[]) value);
         }
         if (c == Object[].class) {
             return PlainArrays.encode((Object[]) value);
         }
         return null;
+    }
+
+    /** The tag and a copy of {@code bytes} in one new array (the only copy), wrapped without another. */
+    private static ByteString tagged(byte tag, byte[] bytes) {
+        byte[] out = new byte[bytes.length + 1];
+        out[0] = tag;
+        System.arraycopy(bytes, 0, out, 1, bytes.length);
+        return UnsafeByteOperations.unsafeWrap(out);   // ours alone: nobody else holds out
     }
 
     /** The value, or {@link #NOT_PLAIN} when the bytes are not in the compact form. */

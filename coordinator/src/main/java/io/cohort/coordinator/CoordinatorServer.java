@@ -13,6 +13,7 @@ import io.cohort.coordinator.shared.SharedTimers;
 import io.cohort.coordinator.internal.Authenticator;
 import io.cohort.coordinator.internal.Journal;
 import io.cohort.proto.v1.StatusResponse;
+import io.cohort.coordinator.internal.PayloadRelay;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -41,6 +42,9 @@ public final class CoordinatorServer implements AutoCloseable {
     private final SchedulerLoop loop;
     private final SharedTimers sharedTimers;
     private final List<Consumer<String>> welcomeListeners;
+    /** How long a fetch of a large payload waits for its offer (the offer may come after the task). */
+    private static final long PAYLOAD_OFFER_WAIT_MS = 60_000;
+    private PayloadRelay payloads;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners) {
@@ -76,11 +80,14 @@ public final class CoordinatorServer implements AutoCloseable {
                         credentials(config))
                 .directExecutor()   // handlers only enqueue
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
+                .flowControlWindow(Protocol.FLOW_CONTROL_WINDOW)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
         for (ServerServiceDefinition s : Services.all(loop)) {
             builder.addService(s);
         }
+        PayloadRelay payloads = new PayloadRelay(PAYLOAD_OFFER_WAIT_MS);
+        builder.addService(payloads.definition());
         SharedTimers sharedTimers = new SharedTimers();
         SharedStore shared = new SharedStore(sharedTimers);
         List<Consumer<String>> welcomeListeners = new CopyOnWriteArrayList<>();
@@ -96,11 +103,14 @@ public final class CoordinatorServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             loop.close();
             sharedTimers.close();
+            payloads.close();
             throw e;
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
-        return new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners);
+        CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners);
+        started.payloads = payloads;
+        return started;
     }
 
     /**
@@ -200,6 +210,7 @@ public final class CoordinatorServer implements AutoCloseable {
         server.shutdownNow();
         loop.close();
         sharedTimers.close();
+        payloads.close();
         try {
             server.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

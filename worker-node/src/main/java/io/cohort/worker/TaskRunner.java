@@ -3,6 +3,7 @@ package io.cohort.worker;
 import com.google.protobuf.ByteString;
 import io.cohort.common.Codec;
 import io.cohort.common.CodecException;
+import io.cohort.common.Payloads;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskBody;
 import io.cohort.common.TaskContext;
@@ -14,7 +15,10 @@ import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.WorkerTaskResult;
+import io.grpc.Channel;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,9 +35,19 @@ final class TaskRunner {
     private final Map<ByteString, ByteString> functionBytes = new ConcurrentHashMap<>();
     private final Map<ByteString, TaskBody> functions = new ConcurrentHashMap<>();
 
+    /** Where large arguments are fetched and large results offered; null where there is none (a child JVM). */
+    private final Channel payloads;
+    /** How long a large result stays offered for its client to fetch. */
+    private static final long RESULT_OFFER_MINUTES = 10;
+
     TaskRunner(Codec codec, ClassLoader loader) {
+        this(codec, loader, null);
+    }
+
+    TaskRunner(Codec codec, ClassLoader loader, Channel payloads) {
         this.codec = codec;
         this.loader = loader;
+        this.payloads = payloads;
     }
 
     ClassLoader loader() {
@@ -78,7 +92,10 @@ final class TaskRunner {
         Object input;
         try {
             body = body(spec);
-            input = spec.hasArgument() ? codec.decode(spec.getArgument(), loader) : null;
+            input = spec.hasArgumentPayload() ? codec.decode(fetchArgument(assign, workerId), loader)
+                    : spec.hasArgument() ? codec.decode(spec.getArgument(), loader) : null;
+        } catch (PayloadUnavailable e) {
+            return failed(result, TaskErrors.plain("java.io.IOException", e.getMessage(), workerId));
         } catch (CodecException e) {
             return failed(result, undecodable(e, workerId));
         } catch (RuntimeException e) {
@@ -118,6 +135,13 @@ final class TaskRunner {
                         "the result of task " + WorkerState.describe(assign) + " on worker " + workerId
                                 + " cannot be encoded: " + name + " (" + e.getMessage() + ")", workerId));
             }
+            if (payloads != null && Payloads.chunked(value)) {
+                Payloads.Offer offer = Payloads.offer(payloads, value, true);
+                // Dropped if its client never fetches it (its session ended, say).
+                CompletableFuture.delayedExecutor(RESULT_OFFER_MINUTES, TimeUnit.MINUTES)
+                        .execute(() -> offer.cancel("not fetched within " + RESULT_OFFER_MINUTES + " minutes"));
+                return result.setValuePayload(offer.ref()).setStatus(TaskStatus.SUCCEEDED).build();
+            }
             if (value.size() > MAX_VALUE_BYTES) {
                 return failed(result, TaskErrors.plain("java.lang.IllegalStateException",
                         "the result of task " + WorkerState.describe(assign) + " on worker " + workerId
@@ -126,6 +150,26 @@ final class TaskRunner {
             result.setValue(value);
         }
         return result.setStatus(TaskStatus.SUCCEEDED).build();
+    }
+
+    private static final class PayloadUnavailable extends RuntimeException {
+        PayloadUnavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private ByteString fetchArgument(TaskAssign assign, String workerId) {
+        long size = assign.getSpec().getArgumentPayload().getSize();
+        if (payloads == null) {
+            throw new PayloadUnavailable("task " + WorkerState.describe(assign) + " has an argument of " + size
+                    + " bytes, sent in chunks, which isolated (PROCESS) tasks cannot fetch yet", null);
+        }
+        try {
+            return Payloads.fetch(payloads, assign.getSpec().getArgumentPayload());
+        } catch (RuntimeException e) {
+            throw new PayloadUnavailable("worker " + workerId + " cannot fetch the argument (" + size
+                    + " bytes) of task " + WorkerState.describe(assign) + ": " + Payloads.describe(e), e);
+        }
     }
 
     private TaskBody body(TaskSpec spec) {

@@ -87,7 +87,7 @@ public final class WorkerDaemon implements AutoCloseable {
                 .withOnReadyThreshold(1)   // see DESIGN.md: small messages must see "not ready"
                 .withMaxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .withMaxOutboundMessageSize(Protocol.MAX_MESSAGE_BYTES);
-        this.runner = new TaskRunner(config.codec(), config.classLoader());
+        this.runner = new TaskRunner(config.codec(), config.classLoader(), channel);
         this.state = new WorkerState(config.slots(), config.workerId());
         this.workerId = config.workerId();
         this.backoffMs = config.initialBackoff().toMillis();
@@ -197,7 +197,9 @@ public final class WorkerDaemon implements AutoCloseable {
         }
         connects.incrementAndGet();
         try {
-            stub.attach(a);
+            // Assigns parsed with their arguments pointing into the message's buffer, not copied again.
+            io.grpc.stub.ClientCalls.asyncBidiStreamingCall(channel.newCall(
+                    io.cohort.common.AliasingParse.of(WorkerServiceGrpc.getAttachMethod()), stub.getCallOptions()), a);
             a.hello(hello());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "cannot attach to " + config.coordinator(), e);

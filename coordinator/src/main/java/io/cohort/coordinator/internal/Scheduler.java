@@ -663,6 +663,9 @@ public final class Scheduler {
         if (r.hasValue()) {
             b.setValue(r.getValue());
         }
+        if (r.hasValuePayload()) {
+            b.setValuePayload(r.getValuePayload());
+        }
         if (r.hasError()) {
             b.setError(r.getError());
         }

@@ -1,5 +1,6 @@
 package io.cohort.coordinator.internal;
 
+import io.cohort.common.AliasingParse;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
@@ -51,7 +52,7 @@ public final class Services {
     @SuppressWarnings("unchecked")
     private static <Q, A> ServerMethodDefinition<Object, A> lenient(ServerMethodDefinition<Q, A> m) {
         MethodDescriptor<Q, A> typed = m.getMethodDescriptor();
-        MethodDescriptor.Marshaller<Q> strict = typed.getRequestMarshaller();
+        MethodDescriptor.Marshaller<Q> strict = aliasing(typed.getRequestMarshaller());
         MethodDescriptor.Marshaller<Object> lenient = new MethodDescriptor.Marshaller<>() {
             @Override
             public InputStream stream(Object value) {
@@ -71,6 +72,11 @@ public final class Services {
         // The handler's stream observer (SchedulerLoop.open) takes whatever it is given as an Object.
         return ServerMethodDefinition.create(typed.toBuilder(lenient, typed.getResponseMarshaller()).build(),
                 (ServerCallHandler<Object, A>) (ServerCallHandler<?, A>) m.getServerCallHandler());
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static <Q> MethodDescriptor.Marshaller<Q> aliasing(MethodDescriptor.Marshaller<Q> m) {
+        return (MethodDescriptor.Marshaller<Q>) AliasingParse.marshaller((MethodDescriptor.Marshaller) m);
     }
 
     private static final class Client extends ClientServiceGrpc.ClientServiceImplBase {
