@@ -114,6 +114,14 @@ public final class Scheduler {
     private long completed;
     /** Something that may allow an assignment changed since the last dispatch. */
     private boolean dirty;
+    /**
+     * A queued task that may not use adaptive prefetch found no worker for want of base credit,
+     * in this dispatch ({@code creditStarved}) or an earlier one ({@code holdExtendedCredit},
+     * checked again at each dispatch): until it is placed, nobody is sent tasks beyond base
+     * credit, so deep queues of short tasks drain and cannot starve it.
+     */
+    private boolean creditStarved;
+    private boolean holdExtendedCredit;
     private Consumer<Command> out;
 
     public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs) {
@@ -774,6 +782,10 @@ public final class Scheduler {
         }
         dirty = false;
         out = sink;
+        creditStarved = false;
+        if (holdExtendedCredit) {
+            holdExtendedCredit = anyHeadStarvedOfCredit();
+        }
         if (queuedSuspects == 0 && !reserved.isEmpty()) {
             new ArrayList<>(reserved).forEach(this::unreserve);   // the suspects they waited for are gone
         }
@@ -800,6 +812,9 @@ public final class Scheduler {
                 }
                 if (lane == null) {
                     misses++;
+                    if (!creditStarved) {
+                        creditStarved = q.lanes.values().stream().anyMatch(l -> starvedOfCredit(l.head(), l.demand));
+                    }
                     continue;
                 }
                 misses = 0;
@@ -813,6 +828,33 @@ public final class Scheduler {
                 break;
             }
         }
+        holdExtendedCredit |= creditStarved;
+    }
+
+    private boolean anyHeadStarvedOfCredit() {
+        for (Level level : levels.values()) {
+            for (SessionQueue q : level.ring) {
+                for (Lane l : q.lanes.values()) {
+                    if (starvedOfCredit(l.head(), l.demand)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** A task that may not use adaptive prefetch, which some accepting worker could take now but for its credit. */
+    private boolean starvedOfCredit(Task head, Demand demand) {
+        if (head.losses > 0 || mayPrefetchDeeply(head)) {
+            return false;   // a suspect waits for an empty worker; a short task waits its turn
+        }
+        for (WorkerNode w : available) {
+            if (Placement.fitsIgnoringCredit(demand, w)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -844,13 +886,19 @@ public final class Scheduler {
         if (w.credit() > 0) {
             return true;
         }
-        if (w.capacity() <= 0 || t.spec.getChunk()) {
+        if (w.capacity() <= 0 || holdExtendedCredit || creditStarved || !mayPrefetchDeeply(t)) {
             return false;
         }
         long estimate = runTimes.estimate(t.spec.getFunctionDigest());
         long queued = w.slotTasks + 1L - w.slots;
-        return estimate > 0 && queued <= PREFETCH_BUDGET_NANOS * w.slots / estimate
+        return queued <= PREFETCH_BUDGET_NANOS * w.slots / estimate
                 && w.heldBytes + t.spec.getSerializedSize() <= PREFETCH_BYTES;
+    }
+
+    /** Not a chunk, and of a function seen to run within a slot's prefetch budget. */
+    private boolean mayPrefetchDeeply(Task t) {
+        long estimate = t.spec.getChunk() ? 0 : runTimes.estimate(t.spec.getFunctionDigest());
+        return estimate > 0 && estimate <= PREFETCH_BUDGET_NANOS;
     }
 
     /** Accepting and below its largest credit: a member of {@code available}. */

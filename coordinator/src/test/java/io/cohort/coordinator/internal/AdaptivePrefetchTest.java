@@ -114,6 +114,36 @@ class AdaptivePrefetchTest {
     }
 
     @Test
+    void aDeepQueueOfShortTasksDoesNotStarveAnotherSessionsTask() {
+        long other = 2;
+        sim.client(CLIENT);
+        sim.client(other);
+        attach(W1, "w1", 1, 1, 100);
+        List<Command.Assign> out = new ArrayList<>(assigns(submit(quick, 1000, 8, false), W1));
+        out.addAll(assigns(finish(W1, out.remove(0), 5 * MICROSECOND), W1));
+        assertEquals(101, out.size());
+        TaskSpec unknown = TaskSpec.newBuilder().setBody(ByteString.copyFromUtf8("long")).build();
+        sim.on(new Event.TaskSubmitted(other, 1, unknown, TaskPolicy.getDefaultInstance()));
+        // Each quick task that ends frees credit; the other session's task waits for base credit,
+        // so no quick task may take the freed room beyond it, or the queue would never drain.
+        Command.Assign theirs = null;
+        int quickSent = 0;
+        for (int i = 0; i < 200 && theirs == null; i++) {
+            List<Command.Assign> next = assigns(finish(W1, out.remove(0), 5 * MICROSECOND), W1);
+            for (Command.Assign a : next) {
+                if (a.assign().getSpec().equals(unknown)) {
+                    theirs = a;
+                } else {
+                    out.add(a);
+                    quickSent++;
+                }
+            }
+        }
+        assertTrue(theirs != null, "the other session's task was assigned once the queue drained");
+        assertTrue(quickSent <= 1, "quick tasks sent while it waited: " + quickSent);
+    }
+
+    @Test
     void chunkTasksAreNotPrefetchedDeeply() {
         sim.client(CLIENT);
         attach(W1, "w1", 1, 1, 100);
