@@ -351,7 +351,7 @@ class LocalClusterTest {
     @Test
     void clusterInfoShowsTheWorkers() throws InterruptedException {
         // local() returns once one worker has attached; the other follows
-        waitUntil(() -> cohort.clusterInfo().workers().stream().filter(w -> w.state() == WorkerState.ACTIVE).count() == 2, 90);
+        awaitActiveWorkers(cohort, 2);
         ClusterInfo info = cohort.clusterInfo();
         List<WorkerInfo> active = info.workers().stream().filter(w -> w.state() == WorkerState.ACTIVE).toList();
         assertEquals(2, active.size());
@@ -418,6 +418,14 @@ class LocalClusterTest {
     /** Waits for a condition that the cluster makes true soon; fails after 20 s. */
     static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
         waitUntil(condition, 20);
+    }
+
+    /**
+     * Waits until {@code n} workers are active: {@code Cohort.local} returns with the first, and a
+     * test about two workers must not let its second task queue behind the first on that one.
+     */
+    static void awaitActiveWorkers(CohortExecutor executor, int n) throws InterruptedException {
+        waitUntil(() -> executor.clusterInfo().workers().stream().filter(w -> w.state() == WorkerState.ACTIVE).count() == n, 90);
     }
 
     /** Polls {@code condition} until it holds, failing after {@code seconds}. */

@@ -216,7 +216,7 @@ class ProcessIsolationTest {
             assertEquals(OptionalInt.of(-9), p.exitCode());
             assertInstanceOf(WorkerLostException.class, p.failure().orElseThrow());
             LocalClusterTest.waitUntil(() -> ProcessHandle.of(pid).isEmpty());   // it died with its daemon
-            LocalClusterTest.waitUntil(() -> activeWorkers().size() == 2);       // Cohort.local replaced the worker
+            LocalClusterTest.waitUntil(() -> activeWorkers().size() == 2, 90);   // Cohort.local replaced the worker (a fresh JVM)
         }
     }
 

@@ -376,6 +376,7 @@ class SharedObjectsTest {
     void aLockHeldOnAKilledWorkerIsReleasedToAnotherTask() throws Exception {
         try (CohortExecutor own = Cohort.local(LocalClusterConfig.builder().workers(2).slotsPerWorker(1).build());
              Gate gate = new Gate()) {
+            LocalClusterTest.awaitActiveWorkers(own, 2);
             SharedLock lock = own.sharedLock("fragile");
             Gate.Handle h = gate.handle();
             TaskFuture<Long> holder = own.submit(() -> {

@@ -21,6 +21,7 @@ class WorkerFailureTest {
     void aKilledWorkersTaskRunsAgainOnTheOtherWorkerAndTheWorkerShowsLost() throws Exception {
         try (CohortExecutor cohort = Cohort.local(LocalClusterConfig.builder().workers(2).slotsPerWorker(1).build());
              Gate gate = new Gate()) {
+            LocalClusterTest.awaitActiveWorkers(cohort, 2);
             Gate.Handle h = gate.handle();
             TaskFuture<Long> task = cohort.submit(() -> {
                 h.pass();
@@ -60,8 +61,7 @@ class WorkerFailureTest {
                 assertEquals(i * 2, others.get(i).get(90, TimeUnit.SECONDS));
             }
             // The pool healed: replacements attached and take work.
-            LocalClusterTest.waitUntil(() -> cohort.clusterInfo().workers().stream()
-                    .filter(w -> w.state() == WorkerState.ACTIVE).count() == 2);
+            LocalClusterTest.awaitActiveWorkers(cohort, 2);
             assertEquals(5, cohort.submit(() -> 5).get(30, TimeUnit.SECONDS));
         }
     }
