@@ -132,10 +132,9 @@ class MapResultTest {
         assertTrue(cluster.unitSizes.get(0) > 1, "the failure was inside a chunk");
     }
 
-    @Test
-    void anEndlessInputIsReadAtMostBufferSizeAheadAndUnitsGrow() {
-        AtomicLong read = new AtomicLong();
-        Iterable<Long> endless = () -> new Iterator<>() {
+    /** 0, 1, 2, ... without end; {@code read} counts the inputs taken. */
+    static Iterable<Long> endless(AtomicLong read) {
+        return () -> new Iterator<>() {
             @Override
             public boolean hasNext() {
                 return true;
@@ -146,6 +145,12 @@ class MapResultTest {
                 return read.getAndIncrement();
             }
         };
+    }
+
+    @Test
+    void anEndlessInputIsReadAtMostBufferSizeAheadAndUnitsGrow() {
+        AtomicLong read = new AtomicLong();
+        Iterable<Long> endless = endless(read);
         FakeCluster cluster = new FakeCluster(-1, false);
         int buffer = 10_000;
         try (MapResult<Long> results = auto(cluster, endless, -1, buffer, true)) {
