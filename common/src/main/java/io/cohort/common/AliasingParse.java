@@ -4,6 +4,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -45,8 +46,14 @@ public final class AliasingParse {
                 try {
                     if (in instanceof KnownLength && in.available() >= ALIAS_FROM_BYTES) {
                         // The buffer is the message's own, never reused: its fields may point into it.
-                        byte[] buf = in.readNBytes(in.available());
-                        CodedInputStream cis = CodedInputStream.newInstance(buf);
+                        // readNBytes(int) would gather 8 KiB pieces and copy them once more
+                        byte[] buf = new byte[in.available()];
+                        if (in.readNBytes(buf, 0, buf.length) != buf.length) {
+                            throw Status.INTERNAL.withDescription("message shorter than announced").asRuntimeException();
+                        }
+                        // A stream over a plain byte[] copies bytes fields even with aliasing on;
+                        // one made from a wrapped buffer knows the buffer is immutable and slices it.
+                        CodedInputStream cis = UnsafeByteOperations.unsafeWrap(buf).newCodedInput();
                         cis.enableAliasing(true);
                         cis.setSizeLimit(Integer.MAX_VALUE);
                         return parser.parseFrom(cis);
