@@ -74,7 +74,10 @@ final class Session implements AutoCloseable {
     private final Codec codec;
     private final ClassLoader loader;
     private final Executor callbacks;
-    private final Map<Long, TaskFuture<?>> pending = new ConcurrentHashMap<>();
+    private record Pending(TaskFuture<?> future, TaskSubmit submit) {}
+
+    /** Each unanswered task's future, and its submit, kept to send again on a new stream after a reconnect. */
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     /** Where the pid and output lines of process tasks go, by task id, until their results arrive. */
     private final Map<Long, Consumer<ProcessOutput>> processOutput = new ConcurrentHashMap<>();
     /** Submitted tasks whose futures are not completed yet (pending ones, and answers in hand-off). */
@@ -96,8 +99,6 @@ final class Session implements AutoCloseable {
     private final String clientName;
     /** How long a lost stream is retried before the pending futures fail; 0: not at all. */
     private final long reconnectMillis;
-    /** The submit of each pending task, kept to send again on a new stream after a reconnect. */
-    private final Map<Long, TaskSubmit> submits = new ConcurrentHashMap<>();
     /** Guarded by functionLock: every function defined, to define again on a new stream. */
     private final Map<ByteString, FunctionDef> functionDefs = new java.util.HashMap<>();
     /** The stream in use, or being opened. */
@@ -230,16 +231,16 @@ final class Session implements AutoCloseable {
             List<Long> ids = new ArrayList<>(pending.keySet());
             ids.sort(null);
             for (Long id : ids) {
-                TaskFuture<?> f = pending.get(id);
-                if (f == null) {
+                Pending p = pending.get(id);
+                if (p == null) {
                     continue;
                 }
+                TaskFuture<?> f = p.future();
                 CompletableFuture<Boolean> removal = f.removal;
                 boolean removeAsked = removal != null && !removal.isDone() && !f.hasStarted();
                 if (f.isDone() || removeAsked) {
                     // Cancelled while the stream was down: it is not sent again.
                     if (pending.remove(id) != null) {
-                        submits.remove(id);
                         f.answerRemoval(true);
                         claimed(1);
                         answered(1);
@@ -247,7 +248,7 @@ final class Session implements AutoCloseable {
                     continue;
                 }
                 f.requeued();
-                outbound.add(submits.get(id));
+                outbound.add(p.submit());
                 sent++;
             }
             sessionId = welcome.getSessionId();
@@ -402,8 +403,7 @@ final class Session implements AutoCloseable {
         unanswered.incrementAndGet();
         TaskSubmit submit = TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build();
         synchronized (functionLock) {
-            pending.put(id, future);
-            submits.put(id, submit);
+            pending.put(id, new Pending(future, submit));
             if (output != null) {
                 processOutput.put(id, output);
             }
@@ -476,7 +476,7 @@ final class Session implements AutoCloseable {
 
     /** Futures not yet answered by the coordinator. */
     Collection<TaskFuture<?>> pending() {
-        return pending.values();
+        return pending.values().stream().<TaskFuture<?>>map(Pending::future).toList();
     }
 
     /** True when every submitted task's future is complete. */
@@ -691,10 +691,10 @@ final class Session implements AutoCloseable {
     private void failAll(Throwable cause) {
         int failed = 0;
         for (Long id : List.copyOf(pending.keySet())) {
-            TaskFuture<?> f = pending.remove(id);
-            submits.remove(id);
+            Pending p = pending.remove(id);
             processOutput.remove(id);
-            if (f != null) {
+            if (p != null) {
+                TaskFuture<?> f = p.future();
                 failed++;
                 f.answerRemoval(false);
                 f.completeExceptionally(sessionEnded(cause));
@@ -745,9 +745,9 @@ final class Session implements AutoCloseable {
                 return;   // a stream replaced by a reconnect
             }
             for (TaskStarted s : response.getStartedList()) {
-                TaskFuture<?> f = pending.get(s.getTaskId());
-                if (f != null) {
-                    f.markStarted(s.getWorkerId());
+                Pending p = pending.get(s.getTaskId());
+                if (p != null) {
+                    p.future().markStarted(s.getWorkerId());
                 }
             }
             for (TaskProcessOutput o : response.getProcessOutputList()) {
@@ -761,10 +761,12 @@ final class Session implements AutoCloseable {
                 List<TaskFuture<?>> futures = new ArrayList<>(response.getResultsCount());
                 List<TaskResult> results = new ArrayList<>(response.getResultsCount());
                 for (TaskResult r : response.getResultsList()) {
-                    TaskFuture<?> f = pending.remove(r.getTaskId());
-                    submits.remove(r.getTaskId());
-                    processOutput.remove(r.getTaskId());
-                    if (f != null) {
+                    Pending p = pending.remove(r.getTaskId());
+                    if (!processOutput.isEmpty()) {
+                        processOutput.remove(r.getTaskId());
+                    }
+                    if (p != null) {
+                        TaskFuture<?> f = p.future();
                         f.answerRemoval(r.getStatus() == TaskStatus.CANCELLED);
                         futures.add(f);
                         results.add(r);

@@ -155,7 +155,7 @@ final class WorkerState {
     private final Run[] slots;
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();   // LIFO: a finishing slot takes the next task itself
     private final Set<ByteString> functions = new HashSet<>();
-    private final ArrayDeque<String> story = new ArrayDeque<>();
+    private final ArrayDeque<Note> story = new ArrayDeque<>();
     private String workerId;
     private boolean attached;
     private boolean draining;
@@ -273,7 +273,7 @@ final class WorkerState {
         if (t == null) {
             return;   // stopped before its thread got to it
         }
-        note(t, "began on slot " + e.slot());
+        note(t, "began on slot ", e.slot());
         out.add(new SendStarted(WorkerTaskStarted.newBuilder()
                 .setTaskKey(t.id.key()).setAttempt(t.id.attempt()).build()));
         if (t.assign.getTimeoutMs() > 0) {
@@ -352,7 +352,7 @@ final class WorkerState {
 
     private void streamLost(StreamLost e, List<Command> out) {
         for (Task t : new ArrayList<>(tasks.values())) {
-            note(t, "stream lost: " + e.reason());
+            note(t, "stream lost: ", e.reason());
             if (t.phase == Phase.RUNNING) {
                 orphan(t, out);
             }
@@ -421,18 +421,30 @@ final class WorkerState {
             throw new IllegalStateException("task " + t.id + ": no transition " + step + " from "
                     + t.phase + storyOf(t));
         }
-        note(t, t.phase + " -" + step + "-> " + to);
+        note(t, t.phase, " -", step, "-> ", to);
         t.phase = to;
         if (to == Phase.DONE) {
             tasks.remove(t.id);
         }
     }
 
-    private void note(Task t, String what) {
+    /** One line of a task's story, kept in parts: joined into text only when someone asks (rarely). */
+    private record Note(TaskId id, Object[] parts) {
+        String text() {
+            StringBuilder b = new StringBuilder();
+            for (Object part : parts) {
+                b.append(part);
+            }
+            return b.toString();
+        }
+    }
+
+    /** Notes a step of {@code t}'s story; the parts must be immutable (enums, numbers, strings). */
+    private void note(Task t, Object... parts) {
         if (story.size() == STORY_LIMIT) {
             story.removeFirst();
         }
-        story.addLast(t.id + " " + what);
+        story.addLast(new Note(t.id, parts));
     }
 
     private WorkerTaskResult.Builder result(Task t, TaskStatus status) {
@@ -443,11 +455,11 @@ final class WorkerState {
 
     /** The recent history of one task, oldest first (bounded). */
     List<String> story(long key, int attempt) {
-        String prefix = TaskId.of(key, attempt) + " ";
+        TaskId id = TaskId.of(key, attempt);
         List<String> out = new ArrayList<>();
-        for (String s : story) {
-            if (s.startsWith(prefix)) {
-                out.add(s.substring(prefix.length()));
+        for (Note n : story) {
+            if (n.id().equals(id)) {
+                out.add(n.text());
             }
         }
         return out;

@@ -15,35 +15,44 @@ final class RunTimes {
     /** A fast run moves the estimate down by 1/DECAY of the difference. */
     private static final int DECAY = 8;
 
-    private final Map<ByteString, long[]> estimates = new LinkedHashMap<>(64, 0.75f, true) {
+    /** One function's estimate, shared by its tasks: each looks it up once instead of at every placement. */
+    static final class Estimate {
+        private long nanos;
+
+        /** The estimated run time in nanoseconds; 0 when none is known yet. */
+        long nanos() {
+            return nanos;
+        }
+    }
+
+    /** For tasks without a function digest: never estimated. */
+    private static final Estimate NONE = new Estimate();
+
+    private final Map<ByteString, Estimate> estimates = new LinkedHashMap<>(64, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<ByteString, long[]> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<ByteString, Estimate> eldest) {
             return size() > MAX_FUNCTIONS;
         }
     };
 
-    /** Records one run of {@code digest}'s function; ignored without a digest or a positive time. */
-    void observe(ByteString digest, long runNanos) {
-        if (digest.isEmpty() || runNanos <= 0) {
-            return;
-        }
-        long[] e = estimates.get(digest);
-        if (e == null) {
-            estimates.put(digest, new long[] {runNanos});
-        } else if (runNanos >= e[0]) {
-            e[0] = runNanos;
-        } else {
-            e[0] -= (e[0] - runNanos) / DECAY;
-        }
+    /**
+     * The estimate of {@code digest}'s function. One forgotten (least recently used) while its
+     * tasks still hold it only stops being shared: later tasks start a new one.
+     */
+    Estimate of(ByteString digest) {
+        return digest.isEmpty() ? NONE : estimates.computeIfAbsent(digest, d -> new Estimate());
     }
 
-    /** The estimated run time of the function's tasks in nanoseconds; 0 when it has none yet. */
-    long estimate(ByteString digest) {
-        if (digest.isEmpty()) {
-            return 0;
+    /** Records one run; ignored without a digest or a positive time. */
+    void observe(Estimate e, long runNanos) {
+        if (e == NONE || runNanos <= 0) {
+            return;
         }
-        long[] e = estimates.get(digest);
-        return e == null ? 0 : e[0];
+        if (runNanos >= e.nanos) {
+            e.nanos = runNanos;
+        } else {
+            e.nanos -= (e.nanos - runNanos) / DECAY;
+        }
     }
 
     int size() {

@@ -632,7 +632,7 @@ public final class Scheduler {
         }
         release(t);
         if ((r.getStatus() == TaskStatus.SUCCEEDED || r.getStatus() == TaskStatus.FAILED) && !t.spec.getChunk()) {
-            runTimes.observe(t.spec.getFunctionDigest(), r.getRunNanos());
+            runTimes.observe(runTimeOf(t), r.getRunNanos());
         }
         TaskState to;
         switch (r.getStatus()) {
@@ -889,7 +889,7 @@ public final class Scheduler {
         if (w.capacity() <= 0 || holdExtendedCredit || creditStarved || !mayPrefetchDeeply(t)) {
             return false;
         }
-        long estimate = runTimes.estimate(t.spec.getFunctionDigest());
+        long estimate = runTimeOf(t).nanos();
         long queued = w.slotTasks + 1L - w.slots;
         return queued <= PREFETCH_BUDGET_NANOS * w.slots / estimate
                 && w.heldBytes + t.spec.getSerializedSize() <= PREFETCH_BYTES;
@@ -897,8 +897,15 @@ public final class Scheduler {
 
     /** Not a chunk, and of a function seen to run within a slot's prefetch budget. */
     private boolean mayPrefetchDeeply(Task t) {
-        long estimate = t.spec.getChunk() ? 0 : runTimes.estimate(t.spec.getFunctionDigest());
+        long estimate = t.spec.getChunk() ? 0 : runTimeOf(t).nanos();
         return estimate > 0 && estimate <= PREFETCH_BUDGET_NANOS;
+    }
+
+    private RunTimes.Estimate runTimeOf(Task t) {
+        if (t.runTime == null) {
+            t.runTime = runTimes.of(t.spec.getFunctionDigest());
+        }
+        return t.runTime;
     }
 
     /** Accepting and below its largest credit: a member of {@code available}. */
@@ -1248,6 +1255,8 @@ public final class Scheduler {
         boolean cancelInterrupt;
         /** Process tasks only (lanes keep the clock of other tasks). */
         final UnfitClock unfit;
+        /** Its function's run-time estimate, looked up when first needed. */
+        RunTimes.Estimate runTime;
 
         Task(long key, long taskId, Session session, TaskSpec spec, TaskPolicy policy, FunctionDef function, Demand demand) {
             this.key = key;
