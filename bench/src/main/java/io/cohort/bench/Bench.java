@@ -69,8 +69,8 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--profile", paramLabel = "DIR", description = "CPU-profile the measured runs of W1-W5 on the "
             + "shared cluster (not their warm-up, the ThreadPoolExecutor baseline or W4's 1-worker cluster) in the "
             + "coordinator, each worker and this client JVM with async-profiler (a sample per ms of CPU): writes "
-            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. Workloads that start JVMs of their "
-            + "own (W6, W7, S1, S2, S3, J1, --peers) are not profiled.")
+            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. The others (W6, W7, S1-S3, J1 and "
+            + "--peers; most start JVMs of their own) are not profiled.")
     Path profileDir;
 
     /**
@@ -115,7 +115,10 @@ public final class Bench implements Callable<Integer> {
         if (profileDir != null) {
             profiler = ClusterProfiler.open(profileDir);
             ids.stream().filter(id -> !PROFILED.contains(id))
-                    .forEach(id -> progress(id, "not profiled (it starts JVMs of its own)"));
+                    .forEach(id -> progress(id, "not profiled: --profile covers W1-W5, on the shared cluster"));
+            if (peers) {
+                progress("peers", "not profiled");
+            }
         }
         if (ids.contains("W7")) {
             w7();   // first, while no cluster runs

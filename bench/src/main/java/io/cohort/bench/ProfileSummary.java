@@ -72,12 +72,14 @@ final class ProfileSummary {
     }
 
     /**
-     * A Java thread's stack is rooted in a Java frame; the JVM's own threads start in native
-     * code, and their compiler or collector frames tell which they are (C1's classes are
-     * {@code Compiler} and {@code Compilation}; G1's start with G1 and run on GC worker threads).
+     * A Java thread's stack is rooted in a Java frame (after {@code [unknown]} where the walk was
+     * cut short); the JVM's own threads start in native code, and their compiler or collector
+     * frames tell which they are (C1's classes are {@code Compiler} and {@code Compilation};
+     * G1's start with G1 and run on GC worker threads).
      */
-    static Kind kind(String[] frames) {
-        if (JAVA_FRAME.matcher(frames[0]).matches()) {
+    private static Kind kind(String[] frames) {
+        int root = frames[0].equals("[unknown]") && frames.length > 1 ? 1 : 0;
+        if (JAVA_FRAME.matcher(frames[root]).matches()) {
             return Kind.JAVA;
         }
         boolean c1 = false;

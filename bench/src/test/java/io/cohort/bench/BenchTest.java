@@ -68,12 +68,22 @@ class BenchTest {
         for (String process : List.of("CoordinatorMain-0", "WorkerMain-1", "WorkerMain-2", ClusterProfiler.CLIENT)) {
             Path collapsed = profile.resolve("W1").resolve(process + ".collapsed");
             assertTrue(Files.isRegularFile(collapsed), collapsed.toString());
-            assertFalse(ProfileSummary.read(collapsed).topCohort(1).isEmpty(), "no io/cohort frames in " + collapsed);
+            assertFalse(ProfileSummary.read(collapsed).topCohort(1).isEmpty(),
+                    () -> "no io/cohort frames in " + collapsed + ":\n" + head(collapsed));
         }
         String summary = Files.readString(profile.resolve("W1").resolve("summary.txt"));
         for (String part : List.of("CoordinatorMain-0: ", "WorkerMain-1: ", "WorkerMain-2: ", "client: ",
                 " java ", " jit-c2 ", " jit-c1 ", " gc ", " other-vm ", "us per task")) {
             assertTrue(summary.contains(part), part + " in " + summary);
+        }
+    }
+
+    /** The first lines of a file, to see what a failing profile held. */
+    private static String head(Path file) {
+        try (var lines = Files.lines(file)) {
+            return String.join("\n", lines.limit(20).toList());
+        } catch (java.io.IOException e) {
+            return e.toString();
         }
     }
 
