@@ -47,6 +47,8 @@ public final class Bench implements Callable<Integer> {
     static final List<String> ALL = List.of("W1", "W2", "W3", "W4", "W5", "W6", "W7", "S1", "S2", "S3", "J1");
     /** The workloads Python's pools run too (bench/peers/peers.py). */
     static final List<String> PEER_WORKLOADS = List.of("W1", "W2", "W3", "W4", "W5", "W7");
+    /** The workloads {@code --profile} covers: those on the shared bench cluster. */
+    static final List<String> PROFILED = List.of("W1", "W2", "W3", "W4", "W5");
 
     @Option(names = "--only", split = ",", paramLabel = "ID", description = "Workloads to run, e.g. W1,W3 (default: all).")
     List<String> only = ALL;
@@ -63,6 +65,13 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--peers", description = "Also run Python's ProcessPoolExecutor(2) and multiprocessing.Pool(2) on "
             + "W1-W5 and W7 (bench/peers/peers.py, needs python3) and report our ratio to each.")
     boolean peers;
+
+    @Option(names = "--profile", paramLabel = "DIR", description = "CPU-profile the measured runs of W1-W5 on the "
+            + "shared cluster (not their warm-up, the ThreadPoolExecutor baseline or W4's 1-worker cluster) in the "
+            + "coordinator, each worker and this client JVM with async-profiler (a sample per ms of CPU): writes "
+            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. The others (W6, W7, S1-S3, J1 and "
+            + "--peers; most start JVMs of their own) are not profiled.")
+    Path profileDir;
 
     /**
      * One figure of a workload: each run's value on Cohort and, where one applies, on a
@@ -83,6 +92,7 @@ public final class Bench implements Callable<Integer> {
     private final Map<String, String> failures = new LinkedHashMap<>();
     private double[] w1OnTwoWorkers;
     private int runs;
+    private ClusterProfiler profiler;
 
     @Override
     public Integer call() throws Exception {
@@ -102,6 +112,14 @@ public final class Bench implements Callable<Integer> {
             progress("quick", "W6, S2 and J1 skipped; name them in --only for small versions");
         }
 
+        if (profileDir != null) {
+            profiler = ClusterProfiler.open(profileDir);
+            ids.stream().filter(id -> !PROFILED.contains(id))
+                    .forEach(id -> progress(id, "not profiled: --profile covers W1-W5, on the shared cluster"));
+            if (peers) {
+                progress("peers", "not profiled");
+            }
+        }
         if (ids.contains("W7")) {
             w7();   // first, while no cluster runs
         }
@@ -167,7 +185,7 @@ public final class Bench implements Callable<Integer> {
                     // Warm-up: as many tasks as W3's warm-up round trips and more (JIT-compiling the whole
                     // path takes ~100,000 tasks here: CPU per task falls from ~130 µs in the first runs to ~40).
                     int warmups = quick ? 1 : W1_WARMUP_RUNS;
-                    double[][] ours = repeat2(() -> w1Warm(cluster, cohort, tasks, warmups),
+                    double[][] ours = repeat2(profiled("W1", cluster, tasks), () -> w1Warm(cluster, cohort, tasks, warmups),
                             () -> w1WithCpu(cluster, cohort, tasks));
                     w1OnTwoWorkers = ours[0];
                     if (ids.contains("W1")) {
@@ -179,14 +197,15 @@ public final class Bench implements Callable<Integer> {
                 if (ids.contains("W2")) {
                     List<Long> inputs = Workloads.w2Inputs(quick ? 20_000 : 200_000);
                     progress("W2", inputs.size() + " tasks through map");
-                    add("W2", "tasks_per_s", repeat(() -> Workloads.w2(cohort, inputs)),
+                    add("W2", "tasks_per_s", repeat(profiled("W2", cluster, inputs.size()), () -> Workloads.w2(cohort, inputs)),
                             repeat(() -> Workloads.w2(jdk, inputs)));
                 }
                 if (ids.contains("W3")) {
                     int warmup = quick ? 2_000 : 20_000;
                     int samples = quick ? 500 : 2_000;
                     progress("W3", warmup + " warm-up round trips, then " + samples + " per run");
-                    double[][] ours = repeat2(() -> Workloads.w3(cohort, warmup), () -> Workloads.w3(cohort, samples));
+                    double[][] ours = repeat2(profiled("W3", cluster, samples),
+                            () -> Workloads.w3(cohort, warmup), () -> Workloads.w3(cohort, samples));
                     double[][] base = repeat2(() -> Workloads.w3(jdk, warmup), () -> Workloads.w3(jdk, samples));
                     add("W3", "p50_us", ours[0], base[0]);
                     add("W3", "p99_us", ours[1], base[1]);
@@ -195,7 +214,7 @@ public final class Bench implements Callable<Integer> {
                     int tasks = quick ? 20 : 200;
                     byte[] payload = Workloads.w5Payload();
                     progress("W5", tasks + " tasks of 1 MiB in, 1 MiB out");
-                    add("W5", "mb_per_s", repeat(() -> Workloads.w5(cohort, tasks, payload)),
+                    add("W5", "mb_per_s", repeat(profiled("W5", cluster, tasks), () -> Workloads.w5(cohort, tasks, payload)),
                             repeat(() -> Workloads.w5(jdk, tasks, payload)));
                 }
                 if (ids.contains("S1")) {
@@ -206,7 +225,7 @@ public final class Bench implements Callable<Integer> {
                     spinIterations = Workloads.calibrateSpin(taskSeconds);
                     long n = spinIterations;
                     progress("W4", w4Tasks + " tasks of ~" + taskSeconds + " s (" + n + " iterations); 2 workers");
-                    w4TwoWorkers = repeat(() -> Workloads.w4(cohort, w4Tasks, n));
+                    w4TwoWorkers = repeat(profiled("W4", cluster, w4Tasks), () -> Workloads.w4(cohort, w4Tasks, n));
                 }
             }
             if (ids.contains("W4")) {
@@ -451,28 +470,46 @@ public final class Bench implements Callable<Integer> {
 
     /** One warm-up run, then {@code runs} measured ones. */
     private double[] repeat(Measure m) throws Exception {
-        m.run();
-        double[] xs = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            xs[i] = m.run();
-        }
-        return xs;
+        return repeat(null, m);
+    }
+
+    /** {@link #repeat(Measure)}, the measured runs profiled when {@code profiled} is not null. */
+    private double[] repeat(Profiled profiled, Measure m) throws Exception {
+        return repeat2(profiled, () -> new double[] {m.run()}, () -> new double[] {m.run()})[0];
     }
 
     /** {@code warmup} once, then {@code m} {@code runs} times; returns [figure][run]. */
     private double[][] repeat2(Measure2 warmup, Measure2 m) throws Exception {
+        return repeat2(null, warmup, m);
+    }
+
+    /** {@link #repeat2(Measure2, Measure2)}, the measured runs profiled when {@code profiled} is not null. */
+    @SuppressWarnings("try")   // the profile is only started and stopped
+    private double[][] repeat2(Profiled profiled, Measure2 warmup, Measure2 m) throws Exception {
         warmup.run();
         double[][] xs = null;
-        for (int i = 0; i < runs; i++) {
-            double[] r = m.run();
-            if (xs == null) {
-                xs = new double[r.length][runs];
-            }
-            for (int f = 0; f < r.length; f++) {
-                xs[f][i] = r[f];
+        try (AutoCloseable profile = profiled == null ? null : profiled.start()) {
+            for (int i = 0; i < runs; i++) {
+                double[] r = m.run();
+                if (xs == null) {
+                    xs = new double[r.length][runs];
+                }
+                for (int f = 0; f < r.length; f++) {
+                    xs[f][i] = r[f];
+                }
             }
         }
         return xs;
+    }
+
+    /** Starts profiling a workload's measured runs; closing what it returns stops and writes the profile. */
+    interface Profiled {
+        AutoCloseable start() throws Exception;
+    }
+
+    /** With {@code --profile}, how to profile {@code workload}'s measured runs on {@code cluster}; else null. */
+    private Profiled profiled(String workload, Cluster cluster, int tasksPerRun) {
+        return profiler == null ? null : () -> profiler.start(workload, cluster, (long) tasksPerRun * runs);
     }
 
     private static double[] ratios(double[] a, double[] b) {

@@ -9,7 +9,10 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -17,7 +20,8 @@ import java.util.regex.Pattern;
 /** A coordinator and workers as separate JVMs on loopback, started from this JVM's class path. */
 final class Cluster implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
-    private final List<Process> processes = new ArrayList<>();
+    /** By name, e.g. {@code CoordinatorMain-0}, {@code WorkerMain-1}, in the order started. */
+    private final Map<String, Process> processes = new LinkedHashMap<>();
     private String target;
 
     /** A coordinator given {@code coordinatorArgs} beyond its port, then {@code workers} real workers of 1 slot. */
@@ -120,8 +124,12 @@ final class Cluster implements AutoCloseable {
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        processes.add(p);
+        processes.put(name, p);
         return p;
+    }
+
+    Map<String, Process> processes() {
+        return Collections.unmodifiableMap(processes);
     }
 
     String target() {
@@ -135,7 +143,7 @@ final class Cluster implements AutoCloseable {
     long cpuNanos() {
         long total = ((com.sun.management.OperatingSystemMXBean)
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-        for (Process p : processes) {
+        for (Process p : processes.values()) {
             total += p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
         }
         return total;
@@ -143,8 +151,9 @@ final class Cluster implements AutoCloseable {
 
     @Override
     public void close() {
-        for (int i = processes.size() - 1; i >= 0; i--) {
-            Process p = processes.get(i);
+        List<Process> newestFirst = new ArrayList<>(processes.values());
+        Collections.reverse(newestFirst);
+        for (Process p : newestFirst) {
             p.destroy();
             try {
                 if (!p.waitFor(10, TimeUnit.SECONDS)) {

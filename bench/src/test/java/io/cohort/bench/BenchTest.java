@@ -58,6 +58,36 @@ class BenchTest {
     }
 
     @Test
+    @Timeout(300)
+    void profileWritesEachProcesssStacksAndASummary(@TempDir Path dir) throws Exception {
+        Path profile = dir.resolve("prof");
+        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "W1", "--profile", profile.toString(),
+                "--output", dir.resolve("bench.json").toString());
+        assertEquals(0, exit);
+
+        for (String process : List.of("CoordinatorMain-0", "WorkerMain-1", "WorkerMain-2", ClusterProfiler.CLIENT)) {
+            Path collapsed = profile.resolve("W1").resolve(process + ".collapsed");
+            assertTrue(Files.isRegularFile(collapsed), collapsed.toString());
+            assertFalse(ProfileSummary.read(collapsed).topCohort(1).isEmpty(),
+                    () -> "no io/cohort frames in " + collapsed + ":\n" + head(collapsed));
+        }
+        String summary = Files.readString(profile.resolve("W1").resolve("summary.txt"));
+        for (String part : List.of("CoordinatorMain-0: ", "WorkerMain-1: ", "WorkerMain-2: ", "client: ",
+                " java ", " jit-c2 ", " jit-c1 ", " gc ", " other-vm ", "us per task")) {
+            assertTrue(summary.contains(part), part + " in " + summary);
+        }
+    }
+
+    /** The first lines of a file, to see what a failing profile held. */
+    private static String head(Path file) {
+        try (var lines = Files.lines(file)) {
+            return String.join("\n", lines.limit(20).toList());
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
+    }
+
+    @Test
     void thePeersScriptIsFoundFromInsideTheRepository() throws Exception {
         Path script = Peers.findScript();   // surefire runs in bench/: found by walking up
         assertTrue(Files.isRegularFile(script), script.toString());
