@@ -635,6 +635,7 @@ public final class Bench implements Callable<Integer> {
             ObjectNode baseline = mapper.createObjectNode();
             ObjectNode baseMin = mapper.createObjectNode();
             ObjectNode baseMax = mapper.createObjectNode();
+            ObjectNode eachRun = mapper.createObjectNode();   // in order: how a figure moves as the JVMs warm
             String baseName = null;
             for (Figure f : figures) {
                 if (!f.workload().equals(id)) {
@@ -643,6 +644,10 @@ public final class Bench implements Callable<Integer> {
                 w.put(f.name(), round(median(f.cohort())));
                 min.put(f.name(), round(min(f.cohort())));
                 max.put(f.name(), round(max(f.cohort())));
+                var values = eachRun.putArray(f.name());
+                for (double x : f.cohort()) {
+                    values.add(round(x));
+                }
                 if (f.jdk() != null) {
                     baseName = f.baseName();
                     baseline.put(f.name(), round(median(f.jdk())));
@@ -653,6 +658,7 @@ public final class Bench implements Callable<Integer> {
             w.set("min", min);
             w.set("max", max);
             w.put("runs", runsOf.get(id));
+            w.set("each_run", eachRun);
             if (!baseline.isEmpty()) {
                 baseline.put("of", baseName);
                 baseline.set("min", baseMin);

@@ -55,6 +55,7 @@ class BenchTest {
         }
         assertTrue(w.get("min").get(figure).asDouble() <= w.get(figure).asDouble());
         assertTrue(w.get(figure).asDouble() <= w.get("max").get(figure).asDouble());
+        assertEquals(w.get(figure).asDouble(), w.get("each_run").get(figure).get(0).asDouble());   // one run: it is the median
     }
 
     @Test
