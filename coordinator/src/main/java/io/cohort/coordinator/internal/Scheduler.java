@@ -601,19 +601,20 @@ public final class Scheduler {
 
     // ---- tasks on workers
 
-    private Task taskOn(long stream, long taskKey, int attempt, String what) {
+    /** The task this worker message is about, or null (logged) when it is stale; {@code detail} may be null. */
+    private Task taskOn(long stream, long taskKey, int attempt, String what, Object detail) {
         WorkerNode w = workersByStream.get(stream);
         Task t = onWorkers.get(taskKey);
         if (w == null || t == null || t.worker != w || t.attempt != attempt) {
-            LOG.log(System.Logger.Level.DEBUG, "ignored {0} for task key {1} attempt {2} from stream {3}",
-                    what, Long.toUnsignedString(taskKey), attempt, stream);
+            LOG.log(System.Logger.Level.DEBUG, "ignored {0}{1} for task key {2} attempt {3} from stream {4}",
+                    what, detail == null ? "" : " " + detail, Long.toUnsignedString(taskKey), attempt, stream);
             return null;
         }
         return t;
     }
 
     private void taskStarted(long stream, long taskKey, int attempt) {
-        Task t = taskOn(stream, taskKey, attempt, "started");
+        Task t = taskOn(stream, taskKey, attempt, "started", null);
         if (t == null || t.state != TaskState.ASSIGNED) {
             return;
         }
@@ -626,7 +627,7 @@ public final class Scheduler {
     }
 
     private void taskEnded(long stream, WorkerTaskResult r) {
-        Task t = taskOn(stream, r.getTaskKey(), r.getAttempt(), "result " + r.getStatus());
+        Task t = taskOn(stream, r.getTaskKey(), r.getAttempt(), "result", r.getStatus());
         if (t == null) {
             return;
         }
@@ -705,7 +706,7 @@ public final class Scheduler {
 
     /** Straight to the task's session; nothing changes here. */
     private void forwardOutput(long stream, WorkerProcessOutput o) {
-        Task t = taskOn(stream, o.getTaskKey(), o.getAttempt(), "process output");
+        Task t = taskOn(stream, o.getTaskKey(), o.getAttempt(), "process output", null);
         if (t != null && t.session.attached()) {
             out.accept(new Command.ForwardOutput(t.session.stream, TaskProcessOutput.newBuilder()
                     .setTaskId(t.taskId).setOutput(o.getOutput()).build()));
