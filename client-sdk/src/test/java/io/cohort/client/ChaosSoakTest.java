@@ -24,13 +24,18 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * A bounded chaos soak: 200,000 tasks (about 3 minutes on 2 cores; -Dcohort.soak.tasks=N for another size) while a worker JVM is killed with
- * kill -9 every two seconds and replaced, and the coordinator is stopped and restarted on its
- * port once, over its journal. At the end every future has completed exactly once with the right result.
+ * kill -9 every three seconds and replaced, and the coordinator is stopped and restarted on its
+ * port over its journal, up to three times. At the end every future has completed exactly once
+ * with the right result.
+ *
+ * <p>Each restart hands the client, at once, the results held for it while it was away: one
+ * message with thousands of results, which parses differently from small ones.
  */
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ChaosSoakTest {
     private static final int TASKS = Integer.getInteger("cohort.soak.tasks", 200_000);
     private static final int WORKERS = 3;
+    private static final int RESTARTS = 3;
     /**
      * A worker here lives about nine seconds, so it runs cold: the client compiler alone warms
      * it several times sooner (measured: see the closing note of this change).
@@ -51,6 +56,7 @@ class ChaosSoakTest {
         String target = coordinator.get().target();
         AtomicIntegerArray completions = new AtomicIntegerArray(TASKS);
         AtomicInteger wrong = new AtomicInteger();
+        AtomicReference<String> firstWrong = new AtomicReference<>();
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
         CountDownLatch allDone = new CountDownLatch(TASKS);
         int kills = 0;
@@ -75,6 +81,7 @@ class ChaosSoakTest {
                                 firstFailure.compareAndSet(null, e);
                             } else if (v != 2 * index + 1) {
                                 wrong.incrementAndGet();
+                                firstWrong.compareAndSet(null, "task " + index + " returned " + v);
                             }
                             allDone.countDown();
                         });
@@ -109,7 +116,7 @@ class ChaosSoakTest {
                     String id = "soak-" + (generation++);
                     alive.put(id, workers.start(WORKER_JVM, target, id));
                     kills++;
-                    if (restarts == 0 && allDone.getCount() < TASKS * 2L / 3) {
+                    if (restarts < RESTARTS && allDone.getCount() < TASKS * 2L / 3) {
                         coordinator.get().close();
                         coordinator.set(CoordinatorServer.start(CoordinatorConfig.builder().port(port)
                                 .heartbeatTimeout(Duration.ofSeconds(5)).journal(JournalMode.BATCH, journal).build()));
@@ -130,13 +137,13 @@ class ChaosSoakTest {
             duplicates += Math.max(0, completions.get(i) - 1);
         }
         System.out.printf("chaos soak: tasks=%d kills=%d coordinatorRestarts=%d lost=%d duplicates=%d wrong=%d "
-                        + "failed=%s seconds=%.1f%n", TASKS, kills, restarts, lost, duplicates, wrong.get(),
-                firstFailure.get(), (System.nanoTime() - start) / 1e9);
+                        + "(first: %s) failed=%s seconds=%.1f%n", TASKS, kills, restarts, lost, duplicates, wrong.get(),
+                firstWrong.get(), firstFailure.get(), (System.nanoTime() - start) / 1e9);
         assertEquals(null, firstFailure.get());
         assertEquals(0, lost);
         assertEquals(0, duplicates);
-        assertEquals(0, wrong.get());
+        assertEquals(0, wrong.get(), "wrong results; the first: " + firstWrong.get());
         assertTrue(kills > 0, "at least one worker was killed");
-        assertEquals(1, restarts, "the coordinator was restarted once");
+        assertTrue(restarts >= 1, "the coordinator was restarted");
     }
 }

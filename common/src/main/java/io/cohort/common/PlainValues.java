@@ -72,9 +72,9 @@ final class PlainValues {
         byte tag = bytes.byteAt(0);
         return switch (tag) {
             case NULL -> null;
-            case LONG -> fixed(bytes, 9).getLong(1);
-            case INT -> fixed(bytes, 5).getInt(1);
-            case DOUBLE -> fixed(bytes, 9).getDouble(1);
+            case LONG -> fixed(bytes, 9).getLong();
+            case INT -> fixed(bytes, 5).getInt();
+            case DOUBLE -> fixed(bytes, 9).getDouble();
             case TRUE -> Boolean.TRUE;
             case FALSE -> Boolean.FALSE;
             case STRING -> bytes.substring(1).toString(StandardCharsets.UTF_8);
@@ -84,11 +84,18 @@ final class PlainValues {
         };
     }
 
+    /**
+     * The value's bytes after its tag, for relative reads only: a slice of a larger message
+     * (a large message parses with its fields aliasing its buffer) gives a buffer whose
+     * absolute index 0 is the start of that whole buffer, not of the value.
+     */
     private static ByteBuffer fixed(ByteString bytes, int size) {
         if (bytes.size() != size) {
             throw new CodecException("cannot decode: a plain value of tag " + bytes.byteAt(0) + " needs "
                     + size + " bytes, got " + bytes.size(), null, null);
         }
-        return bytes.asReadOnlyByteBuffer();
+        ByteBuffer in = bytes.asReadOnlyByteBuffer();
+        in.get();
+        return in;
     }
 }

@@ -38,7 +38,7 @@ class AliasingParseTest {
     }
 
     /** gRPC's received-message streams know their length, which is what selects the aliasing path. */
-    private static final class KnownLengthStream extends ByteArrayInputStream implements KnownLength {
+    static final class KnownLengthStream extends ByteArrayInputStream implements KnownLength {
         KnownLengthStream(byte[] bytes) {
             super(bytes);
         }
