@@ -66,6 +66,36 @@ class WorkerFailureTest {
         }
     }
 
+    /**
+     * System.exit runs the JVM's shutdown hooks, as SIGTERM does; it must not be taken for a
+     * drain, which would wait out the drain timeout (30 s) and then report a cancellation.
+     */
+    @Test
+    void aTaskThatCallsSystemExitIsALostWorkerNotADrain() throws Exception {
+        try (CohortExecutor cohort = Cohort.local(LocalClusterConfig.builder().workers(2).slotsPerWorker(1).build())) {
+            LocalClusterTest.awaitActiveWorkers(cohort, 2);
+            TaskFuture<Object> exits = cohort.submit(() -> {
+                System.exit(4);
+                return null;
+            }, TaskOptions.builder().name("exits").maxRetries(0).build());
+            List<TaskFuture<Integer>> others = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                int x = i;
+                others.add(cohort.submit(() -> x + 1));
+            }
+            // well inside the drain timeout: a drain would still be waiting for the exiting task
+            ExecutionException e = assertThrows(ExecutionException.class, () -> exits.get(20, TimeUnit.SECONDS));
+            WorkerLostException lost = assertInstanceOf(WorkerLostException.class, e.getCause());
+            assertTrue(lost.getMessage().contains("exits"), lost.getMessage());
+            for (int i = 0; i < 50; i++) {
+                assertEquals(i + 1, others.get(i).get(60, TimeUnit.SECONDS));
+            }
+            LocalClusterTest.waitUntil(() -> stateOf(cohort, exits.workerId()) == WorkerState.LOST);
+            LocalClusterTest.awaitActiveWorkers(cohort, 2);   // replaced
+            assertEquals(5, cohort.submit(() -> 5).get(30, TimeUnit.SECONDS));
+        }
+    }
+
     static long pidOf(CohortExecutor cohort, String workerId) {
         return cohort.clusterInfo().workers().stream().filter(w -> w.id().equals(workerId))
                 .findFirst().orElseThrow().pid();

@@ -59,6 +59,8 @@ public final class WorkerDaemon implements AutoCloseable {
     private final WorkerConfig config;
     private final Channel channel;
     private final ManagedChannel ownedChannel;
+    /** The network thread of {@link #ownedChannel}; null with a channel the caller owns. */
+    private final TransportLoop ownedTransport;
     private final WorkerServiceGrpc.WorkerServiceStub stub;
     private final TaskRunner runner;
     private final WorkerState state;   // guarded by itself
@@ -79,10 +81,11 @@ public final class WorkerDaemon implements AutoCloseable {
     private volatile boolean stopping;
     private volatile String failure;
 
-    private WorkerDaemon(WorkerConfig config, Channel channel, ManagedChannel ownedChannel) {
+    private WorkerDaemon(WorkerConfig config, Channel channel, ManagedChannel ownedChannel, TransportLoop ownedTransport) {
         this.config = config;
         this.channel = channel;
         this.ownedChannel = ownedChannel;
+        this.ownedTransport = ownedTransport;
         this.stub = WorkerServiceGrpc.newStub(channel)
                 .withOnReadyThreshold(1)   // see DESIGN.md: small messages must see "not ready"
                 .withMaxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
@@ -109,14 +112,15 @@ public final class WorkerDaemon implements AutoCloseable {
 
     /** Starts a daemon with its own channel to {@link WorkerConfig#coordinator()}, secured per {@link WorkerConfig#security()}. */
     public static WorkerDaemon start(WorkerConfig config) {
-        ManagedChannel ch = config.security().channelBuilder(config.coordinator())
+        TransportLoop transport = new TransportLoop();
+        ManagedChannel ch = transport.apply(config.security().channelBuilder(config.coordinator()))
                 // Stream callbacks only enqueue under the state lock and hand tasks to slot
                 // threads: running them on the transport thread saves a thread hand-off per
                 // message (tens of us here, DESIGN.md).
                 .directExecutor()
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .build();
-        return launch(new WorkerDaemon(config, ch, ch));
+        return launch(new WorkerDaemon(config, ch, ch, transport));
     }
 
     /**
@@ -124,7 +128,7 @@ public final class WorkerDaemon implements AutoCloseable {
      * {@link WorkerConfig#coordinator()} then only names it in messages.
      */
     public static WorkerDaemon start(WorkerConfig config, Channel channel) {
-        return launch(new WorkerDaemon(config, channel, null));
+        return launch(new WorkerDaemon(config, channel, null, null));
     }
 
     private static WorkerDaemon launch(WorkerDaemon d) {
@@ -174,6 +178,23 @@ public final class WorkerDaemon implements AutoCloseable {
                     config.drainTimeout().toMillis());
         }
         return termination;
+    }
+
+    /**
+     * The JVM is ending under the daemon (a task called System.exit): cancels the stream and
+     * closes the connection now, waiting at most {@code wait} for it. The coordinator then counts
+     * this worker lost at once; HotSpot may take seconds more to end the process (it waits for
+     * running compilations).
+     */
+    void abandon(java.time.Duration wait) {
+        terminate(1, "the JVM is exiting (System.exit in a task, or a signal)");
+        if (ownedChannel != null) {
+            try {
+                ownedChannel.awaitTermination(wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Stops at once: running tasks are interrupted and the stream cancelled. Idempotent. */
@@ -465,6 +486,7 @@ public final class WorkerDaemon implements AutoCloseable {
         timers.shutdown();
         if (ownedChannel != null) {
             ownedChannel.shutdownNow();
+            ownedTransport.close();
         }
         attached.completeExceptionally(new IllegalStateException(
                 why != null ? why : "the worker stopped before it attached"));

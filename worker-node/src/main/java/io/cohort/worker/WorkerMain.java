@@ -134,7 +134,7 @@ public final class WorkerMain implements Callable<Integer> {
             out.println("cohort worker " + workerId + " attached to " + config.coordinator());
             out.flush();
         });
-        Thread drainOnSigterm = new Thread(() -> {
+        Runnable drainThenHalt = () -> {
             int status = 0;
             try {
                 status = daemon.drain().get(config.drainTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
@@ -142,19 +142,62 @@ public final class WorkerMain implements Callable<Integer> {
                 status = 1;
             }
             Runtime.getRuntime().halt(status);   // exit 0 after a clean drain, not the signal's 143
-        }, "cohort-worker-drain");
-        Runtime.getRuntime().addShutdownHook(drainOnSigterm);
-        int status = daemon.termination().join();
-        try {
-            Runtime.getRuntime().removeShutdownHook(drainOnSigterm);
-        } catch (IllegalStateException shuttingDown) {
-            // the hook is running and ends the JVM itself
+        };
+        // SIGTERM, SIGINT and SIGHUP drain. Handled as signals, not in a shutdown hook, so that a task
+        // calling System.exit is not taken for one: that is a lost worker, not a drain.
+        int status;
+        try (DrainSignals signals = new DrainSignals(drainThenHalt)) {
+            Thread onExit = signals.drainsOnSigterm()
+                    // Any other end of the JVM (System.exit in a task): give the stream up at
+                    // once, so the coordinator counts the worker lost before HotSpot has finished exiting.
+                    ? new Thread(() -> daemon.abandon(ABANDON_WAIT), "cohort-worker-exit")
+                    : new Thread(drainThenHalt, "cohort-worker-drain");
+            Runtime.getRuntime().addShutdownHook(onExit);
+            status = daemon.termination().join();
+            try {
+                Runtime.getRuntime().removeShutdownHook(onExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running and ends the JVM itself
+            }
         }
         daemon.failure().ifPresent(why -> {
             err.println("cohort worker: " + why);
             err.flush();
         });
         return status;
+    }
+
+    /** How long a JVM exiting under the daemon waits for its connection to the coordinator to close. */
+    private static final Duration ABANDON_WAIT = Duration.ofSeconds(1);
+
+    /**
+     * While open, SIGTERM, SIGINT and SIGHUP run {@code drain} on a thread of its own; closing puts the
+     * JVM's own handlers back (run() also runs inside other JVMs, such as tests).
+     */
+    @SuppressWarnings("restriction")
+    private static final class DrainSignals implements AutoCloseable {
+        private final Map<sun.misc.Signal, sun.misc.SignalHandler> previous = new LinkedHashMap<>();
+
+        DrainSignals(Runnable drain) {
+            for (String name : new String[] {"TERM", "INT", "HUP"}) {
+                sun.misc.Signal signal = new sun.misc.Signal(name);
+                try {
+                    previous.put(signal, sun.misc.Signal.handle(signal, s -> new Thread(drain, "cohort-worker-drain").start()));
+                } catch (IllegalArgumentException | UnsupportedOperationException refused) {
+                    // e.g. -Xrs: the JVM keeps the signal to itself
+                }
+            }
+        }
+
+        /** False when this JVM does not let us handle SIGTERM: then a shutdown hook must drain. */
+        boolean drainsOnSigterm() {
+            return previous.keySet().stream().anyMatch(s -> s.getName().equals("TERM"));
+        }
+
+        @Override
+        public void close() {
+            previous.forEach(sun.misc.Signal::handle);
+        }
     }
 
     /** The daemon's configuration from the flags; bad values are usage errors (exit 2). */
