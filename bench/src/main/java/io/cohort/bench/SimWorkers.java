@@ -23,14 +23,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * S2's simulated workers, in a JVM of their own: {@code count} attachments of {@code slots}
  * slots each, every one with its own ManagedChannel and Attach stream (the raw WorkerService
- * stub). Each answers every assign at once with SUCCEEDED and the same small encoded value,
- * so the figure is the coordinator's and the client's cost, not task work. Prints
+ * stub). Each answers every assign at once with SUCCEEDED and what W1's function ({@code x -> x + 1})
+ * returns for its argument, without loading the function: the figure is the coordinator's and
+ * the client's cost, not task work, and the client can still check every result. Prints
  * "attached N" once every stream is open, then runs until its stdin closes or it is killed.
  *
  * <p>Usage: {@code SimWorkers TARGET COUNT SLOTS}
  */
 public final class SimWorkers {
-    private static final ByteString RESULT = Codec.standard().encode(0L);
+    private static final Codec CODEC = Codec.standard();
     private static final long HEARTBEAT_MS = 2_000;
 
     private SimWorkers() {
@@ -110,9 +111,13 @@ public final class SimWorkers {
             AttachRequest.Builder b = AttachRequest.newBuilder();
             for (TaskAssign a : r.getAssignsList()) {
                 b.addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt())
-                        .setStatus(TaskStatus.SUCCEEDED).setValue(RESULT));
+                        .setStatus(TaskStatus.SUCCEEDED).setValue(plusOne(a.getSpec().getArgument())));
             }
             send(b.build());
+        }
+
+        private static ByteString plusOne(ByteString argument) {
+            return CODEC.encode((Long) CODEC.decode(argument, SimWorkers.class.getClassLoader()) + 1);
         }
 
         @Override

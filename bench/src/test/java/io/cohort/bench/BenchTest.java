@@ -47,6 +47,23 @@ class BenchTest {
         }
     }
 
+    /** The two that quick runs skip unless named: S2 (simulated workers) and W6 (a task halts its worker JVM). */
+    @Test
+    @Timeout(300)
+    void quickS2AndW6RunAndReportWhatHappened(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "S2,W6", "--output", json.toString());
+        assertEquals(0, exit);
+
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertTrue(root.get("S2").get("tasks_per_s").asDouble() > 0);   // W1's load, every result checked
+        JsonNode w6 = root.get("W6");
+        assertTrue(w6.get("detection_ms").asDouble() > 0);
+        assertEquals("WorkerLostException", w6.get("bad_task_error").asText());
+        assertEquals(0, w6.get("others_failed").asInt(), "the other tasks all complete");
+        assertEquals(w6.get("others").asInt(), w6.get("others_succeeded").asInt());
+    }
+
     private static void assertFigure(JsonNode w, String figure) {
         assertEquals(1, w.get("runs").asInt());
         for (JsonNode node : List.of(w, w.get("min"), w.get("max"), w.get("baseline"),

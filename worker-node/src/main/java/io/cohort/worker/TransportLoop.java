@@ -7,6 +7,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
@@ -27,11 +28,8 @@ final class TransportLoop implements AutoCloseable {
     private final boolean epoll;
 
     TransportLoop() {
-        ThreadFactory threads = r -> {
-            Thread t = new Thread(r, "cohort-worker-transport");
-            t.setDaemon(true);
-            return t;
-        };
+        // netty's own factory: its FastThreadLocalThreads get the buffer pool's per-thread caches
+        ThreadFactory threads = new DefaultThreadFactory("cohort-worker-transport", true);
         epoll = Epoll.isAvailable();
         group = epoll ? new EpollEventLoopGroup(1, threads) : new NioEventLoopGroup(1, threads);
         group.next().scheduleAtFixedRate(() -> { }, WAKE_MS, WAKE_MS, TimeUnit.MILLISECONDS);
