@@ -29,7 +29,7 @@ class PlainValuesTest {
         return ByteString.copyFrom(whole).substring(offset, offset + value.size());
     }
 
-    private static void assertSame(Object expected, Object actual) {
+    private static void assertDecodesTo(Object expected, Object actual) {
         if (expected instanceof byte[] b) {
             assertArrayEquals(b, (byte[]) actual);
         } else if (expected instanceof Object[] a) {
@@ -44,7 +44,7 @@ class PlainValuesTest {
         for (Object value : VALUES) {
             ByteString bytes = codec.encode(value);
             for (int offset : new int[] {0, 1, 5, 1000}) {
-                assertSame(value, codec.decode(sliceOf(bytes, offset), loader));
+                assertDecodesTo(value, codec.decode(sliceOf(bytes, offset), loader));
             }
         }
     }
