@@ -105,13 +105,25 @@ public final class SimWorkers {
             if (r.hasWelcome()) {
                 welcomed.countDown();
             }
-            if (r.getAssignsCount() == 0) {
+            if (r.getAssignsCount() == 0 && !r.hasAssignColumns()) {
                 return;
             }
             AttachRequest.Builder b = AttachRequest.newBuilder();
             for (TaskAssign a : r.getAssignsList()) {
                 b.addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt())
                         .setStatus(TaskStatus.SUCCEEDED).setValue(plusOne(a.getSpec().getArgument())));
+            }
+            // Answered in columns, as a real worker answers: the same work for the coordinator.
+            io.cohort.proto.v1.AssignColumns c = r.getAssignColumns();
+            io.cohort.proto.v1.ValueColumns.Builder values = io.cohort.proto.v1.ValueColumns.newBuilder();
+            io.cohort.common.Columns.Blob blob = new io.cohort.common.Columns.Blob();
+            for (int i = 0; i < c.getTaskKeysCount(); i++) {
+                ByteString value = plusOne(io.cohort.common.Columns.slice(c.getArgs(), c.getArgEndsList(), c.getFlagsList(), i));
+                values.addTaskKeys(c.getTaskKeys(i)).addAttempts(c.getAttempts(i)).addRunNanos(0)
+                        .addValueEnds(blob.append(value)).addFlags(io.cohort.common.Columns.PRESENT);
+            }
+            if (values.getTaskKeysCount() > 0) {
+                b.setValueColumns(values.setValues(blob.build()));
             }
             send(b.build());
         }

@@ -60,8 +60,6 @@ import java.util.function.Consumer;
  */
 final class Session implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
-    /** A batch is cut at about this many bytes, well under the message limit. */
-    private static final int BATCH_BYTES = 1 << 20;
     /** Room for the batch envelope around one task. */
     private static final int ENVELOPE_BYTES = 4096;
 
@@ -530,7 +528,7 @@ final class Session implements AutoCloseable {
             ClientCallStreamObserver<SessionRequest> out = in.stream;
             try {
                 while (connected && !in.halfClosed && out.isReady() && !outbound.isEmpty()) {
-                    out.onNext(nextBatch());
+                    out.onNext(SubmitBatcher.next(outbound));
                 }
                 if (connected && closeRequested && !in.halfClosed && outbound.isEmpty()) {
                     in.halfClosed = true;
@@ -543,25 +541,6 @@ final class Session implements AutoCloseable {
             }
             missed = drainers.addAndGet(-missed);
         } while (missed != 0);
-    }
-
-    private SessionRequest nextBatch() {
-        SessionRequest.Builder batch = SessionRequest.newBuilder();
-        int bytes = 0;
-        Object item;
-        while (bytes < BATCH_BYTES && (item = outbound.poll()) != null) {
-            if (item instanceof TaskSubmit submit) {
-                batch.addSubmits(submit);
-                bytes += submit.getSerializedSize();
-            } else if (item instanceof FunctionDef def) {
-                batch.addFunctions(def);
-                bytes += def.getSerializedSize();
-            } else {
-                batch.addCancels((TaskCancel) item);
-                bytes += 16;
-            }
-        }
-        return batch.build();
     }
 
     private void takeRoom(java.util.concurrent.Semaphore limit) {
@@ -756,11 +735,18 @@ final class Session implements AutoCloseable {
                     sink.accept(o.getOutput());
                 }
             }
-            if (response.getResultsCount() > 0) {
+            List<TaskResult> arrived;
+            try {
+                arrived = io.cohort.common.ColumnBatches.results(response);
+            } catch (IllegalArgumentException e) {
+                stream.cancel(e.getMessage(), e);   // ends the stream: onError follows
+                return;
+            }
+            if (!arrived.isEmpty()) {
                 // Claimed here, in arrival order, so a later end of the stream cannot fail them.
-                List<TaskFuture<?>> futures = new ArrayList<>(response.getResultsCount());
-                List<TaskResult> results = new ArrayList<>(response.getResultsCount());
-                for (TaskResult r : response.getResultsList()) {
+                List<TaskFuture<?>> futures = new ArrayList<>(arrived.size());
+                List<TaskResult> results = new ArrayList<>(arrived.size());
+                for (TaskResult r : arrived) {
                     Pending p = pending.remove(r.getTaskId());
                     if (!processOutput.isEmpty()) {
                         processOutput.remove(r.getTaskId());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.cohort.common.Codec;
+import io.cohort.common.ColumnBatches;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskBody;
 import io.cohort.proto.v1.AdminServiceGrpc;
@@ -180,7 +181,7 @@ class DurableCoordinatorTest {
                     if (r.hasWelcome()) {
                         welcome.complete(r);
                     }
-                    results.addAll(r.getResultsList());
+                    results.addAll(ColumnBatches.results(r));
                 }
 
                 @Override

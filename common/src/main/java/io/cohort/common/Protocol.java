@@ -2,8 +2,11 @@ package io.cohort.common;
 
 /** Constants both ends of every stream agree on. */
 public final class Protocol {
-    /** The protocol version spoken by this build; sent in every hello and welcome. */
-    public static final int VERSION = 1;
+    /**
+     * The protocol version spoken by this build; sent in every hello and welcome. 2: tasks and
+     * results of the common shape travel in columns (columns.proto).
+     */
+    public static final int VERSION = 2;
     /** The coordinator's default port. */
     public static final int DEFAULT_PORT = 7070;
     /** Largest gRPC message either side accepts (a batch, or one task's payload). */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.cohort.common.ColumnBatches;
 import io.cohort.common.Digests;
 import io.cohort.common.Protocol;
 import io.cohort.proto.v1.AdminServiceGrpc;
@@ -110,7 +111,7 @@ class CoordinatorServerTest {
         Peer<AttachRequest, AttachResponse> w = worker().send(hello);
         AttachResponse welcome = w.next();
         assertEquals(id, welcome.getWelcome().getWorkerId());
-        if (welcome.getAssignsCount() > 0) {
+        if (!ColumnBatches.assigns(welcome).isEmpty()) {
             w.unread(welcome);   // queued tasks come with the welcome
         }
         return w;
@@ -124,10 +125,10 @@ class CoordinatorServerTest {
     /** Runs the next task assigned to {@code w} and returns the client's result for it. */
     private static TaskResult runOne(Peer<AttachRequest, AttachResponse> w, Peer<SessionRequest, SessionResponse> c)
             throws Exception {
-        TaskAssign a = w.nextMatching(r -> r.getAssignsCount() > 0).getAssigns(0);
+        TaskAssign a = ColumnBatches.assigns(w.nextMatching(r -> !ColumnBatches.assigns(r).isEmpty())).get(0);
         w.send(AttachRequest.newBuilder().addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey())
                 .setAttempt(a.getAttempt()).setStatus(TaskStatus.SUCCEEDED).setValue(ByteString.copyFromUtf8("ok"))).build());
-        return c.nextMatching(m -> m.getResultsCount() > 0).getResults(0);
+        return ColumnBatches.results(c.nextMatching(m -> !ColumnBatches.results(m).isEmpty())).get(0);
     }
 
     private StatusResponse status() {
@@ -149,9 +150,9 @@ class CoordinatorServerTest {
         c.send(SessionRequest.newBuilder().addFunctions(f).addSubmits(TaskSubmit.newBuilder().setTaskId(41)
                 .setSpec(TaskSpec.newBuilder().setFunctionDigest(f.getDigest()).setArgument(ByteString.copyFromUtf8("x"))))
                 .build());
-        AttachResponse assign = w.nextMatching(r -> r.getAssignsCount() > 0);
+        AttachResponse assign = w.nextMatching(r -> !ColumnBatches.assigns(r).isEmpty());
         assertEquals(List.of(f), assign.getFunctionsList());
-        TaskAssign a = assign.getAssigns(0);
+        TaskAssign a = ColumnBatches.assigns(assign).get(0);
         assertEquals(1, a.getAttempt());
         assertEquals(f.getDigest(), a.getSpec().getFunctionDigest());
 
@@ -160,7 +161,7 @@ class CoordinatorServerTest {
         assertEquals("w-1", c.nextMatching(r -> r.getStartedCount() > 0).getStarted(0).getWorkerId());
         w.send(AttachRequest.newBuilder().addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey())
                 .setAttempt(1).setStatus(TaskStatus.SUCCEEDED).setValue(ByteString.copyFromUtf8("42"))).build());
-        TaskResult r = c.nextMatching(m -> m.getResultsCount() > 0).getResults(0);
+        TaskResult r = ColumnBatches.results(c.nextMatching(m -> !ColumnBatches.results(m).isEmpty())).get(0);
         assertEquals(41, r.getTaskId());
         assertEquals(TaskStatus.SUCCEEDED, r.getStatus());
         assertEquals("42", r.getValue().toStringUtf8());
@@ -169,7 +170,7 @@ class CoordinatorServerTest {
         // A second task with the same function: the worker is not sent it again.
         c.send(SessionRequest.newBuilder().addSubmits(TaskSubmit.newBuilder().setTaskId(42)
                 .setSpec(TaskSpec.newBuilder().setFunctionDigest(f.getDigest()))).build());
-        assertEquals(0, w.nextMatching(m -> m.getAssignsCount() > 0).getFunctionsCount());
+        assertEquals(0, w.nextMatching(m -> !ColumnBatches.assigns(m).isEmpty()).getFunctionsCount());
     }
 
     @Test
@@ -180,7 +181,7 @@ class CoordinatorServerTest {
         c.send(submit(2));
         List<TaskAssign> assigns = new ArrayList<>();
         while (assigns.size() < 2) {
-            assigns.addAll(w.nextMatching(r -> r.getAssignsCount() > 0).getAssignsList());
+            assigns.addAll(ColumnBatches.assigns(w.nextMatching(r -> !ColumnBatches.assigns(r).isEmpty())));
         }
         TaskAssign first = assigns.get(0).getTaskKey() < assigns.get(1).getTaskKey() ? assigns.get(0) : assigns.get(1);
         TaskAssign second = first == assigns.get(0) ? assigns.get(1) : assigns.get(0);
@@ -195,7 +196,7 @@ class CoordinatorServerTest {
         while (startedIds.isEmpty() || resultIds.isEmpty()) {
             SessionResponse m = c.next();
             m.getStartedList().forEach(s -> startedIds.add(s.getTaskId()));
-            m.getResultsList().forEach(r -> resultIds.add(r.getTaskId()));
+            ColumnBatches.results(m).forEach(r -> resultIds.add(r.getTaskId()));
         }
         assertEquals(List.of(1L), resultIds);
         assertEquals(List.of(2L), startedIds, "task 2 still runs; task 1's notice came with its result");
@@ -210,7 +211,8 @@ class CoordinatorServerTest {
         Peer<SessionRequest, SessionResponse> bad = client().send(clientHello(7));
         Status s = bad.awaitEnd();
         assertEquals(Status.Code.FAILED_PRECONDITION, s.getCode());
-        assertEquals("protocol version 7 is not supported; this coordinator speaks " + Protocol.VERSION, s.getDescription());
+        assertEquals("protocol version 7 is not supported; this coordinator speaks " + Protocol.VERSION
+                + " (run the same Cohort release on clients, workers and the coordinator)", s.getDescription());
         Peer<AttachRequest, AttachResponse> badWorker = worker().send(AttachRequest.newBuilder()
                 .setHello(WorkerHello.newBuilder().setProtocolVersion(99).setSlots(1)).build());
         assertEquals(Status.Code.FAILED_PRECONDITION, badWorker.awaitEnd().getCode());
@@ -218,6 +220,129 @@ class CoordinatorServerTest {
         good.send(submit(1));
         assertEquals(TaskStatus.SUCCEEDED, runOne(w, good).getStatus());
         assertFalse(good.ended.isDone());
+    }
+
+    @Test
+    void aClientOfTheOldProtocolIsRefusedClearly() throws Exception {
+        // Version 1 sent every task as a nested message; this build speaks only columns.
+        Peer<SessionRequest, SessionResponse> old = client().send(clientHello(1));
+        Status s = old.awaitEnd();
+        assertEquals(Status.Code.FAILED_PRECONDITION, s.getCode());
+        assertEquals("protocol version 1 is not supported; this coordinator speaks 2"
+                + " (run the same Cohort release on clients, workers and the coordinator)", s.getDescription());
+        Peer<AttachRequest, AttachResponse> oldWorker = worker().send(AttachRequest.newBuilder()
+                .setHello(WorkerHello.newBuilder().setProtocolVersion(1).setSlots(1)).build());
+        assertTrue(oldWorker.awaitEnd().getDescription().startsWith("protocol version 1 is not supported"));
+    }
+
+    /** A client session whose function {@code fn} is defined. */
+    private Peer<SessionRequest, SessionResponse> clientWithFunction(ByteString body) throws Exception {
+        Peer<SessionRequest, SessionResponse> c = connectedClient();
+        c.send(SessionRequest.newBuilder().addFunctions(FunctionDef.newBuilder().setBody(body)
+                .setDigest(Digests.sha256(body))).build());
+        return c;
+    }
+
+    private static io.cohort.proto.v1.SubmitColumns.Builder columns(ByteString body, long firstId, ByteString... args) {
+        io.cohort.proto.v1.SubmitColumns.Builder b = io.cohort.proto.v1.SubmitColumns.newBuilder()
+                .addDigests(Digests.sha256(body));
+        io.cohort.common.Columns.Blob blob = new io.cohort.common.Columns.Blob();
+        for (int i = 0; i < args.length; i++) {
+            b.addTaskIds(firstId + i).addFunction(0).addArgEnds(blob.append(args[i]))
+                    .addFlags(io.cohort.common.Columns.flags(args[i], false));
+        }
+        return b.setArgs(blob.build());
+    }
+
+    @Test
+    void columnsCarryEmptyOneByteNullAndLargeArgumentsBothWays() throws Exception {
+        Peer<AttachRequest, AttachResponse> w = attachedWorker(workerHello("w", 8, 0));
+        ByteString body = ByteString.copyFromUtf8("fn");
+        Peer<SessionRequest, SessionResponse> c = clientWithFunction(body);
+        byte[] big = new byte[200_000];   // over the aliasing threshold and the blob's copy limit
+        new Random(7).nextBytes(big);
+        ByteString[] args = {ByteString.EMPTY, ByteString.copyFrom(new byte[] {42}), null, ByteString.copyFrom(big),
+                ByteString.copyFromUtf8("tail")};
+        c.send(SessionRequest.newBuilder().setColumns(columns(body, 1, args)).build());
+        List<TaskAssign> assigns = new ArrayList<>();
+        while (assigns.size() < args.length) {
+            assigns.addAll(ColumnBatches.assigns(w.next()));
+        }
+        AttachRequest.Builder back = AttachRequest.newBuilder();
+        io.cohort.proto.v1.ValueColumns.Builder values = io.cohort.proto.v1.ValueColumns.newBuilder();
+        io.cohort.common.Columns.Blob blob = new io.cohort.common.Columns.Blob();
+        for (TaskAssign a : assigns) {
+            int i = (int) a.getTaskKey() - 1;   // keys follow submission order on a fresh coordinator
+            assertEquals(args[i] != null, a.getSpec().hasArgument(), "argument " + i + " present");
+            if (args[i] != null) {
+                assertEquals(args[i], a.getSpec().getArgument(), "argument " + i);
+            }
+            ByteString value = args[i];   // echo each argument as its value
+            values.addTaskKeys(a.getTaskKey()).addAttempts(a.getAttempt()).addRunNanos(5)
+                    .addValueEnds(blob.append(value)).addFlags(io.cohort.common.Columns.flags(value, false));
+        }
+        w.send(back.setValueColumns(values.setValues(blob.build())).build());
+        List<TaskResult> results = new ArrayList<>();
+        while (results.size() < args.length) {
+            results.addAll(ColumnBatches.results(c.next()));
+        }
+        for (TaskResult r : results) {
+            int i = (int) r.getTaskId() - 1;
+            assertEquals(TaskStatus.SUCCEEDED, r.getStatus());
+            assertEquals("w", r.getWorkerId());
+            assertEquals(args[i] != null, r.hasValue(), "value " + i + " present");
+            if (args[i] != null) {
+                assertEquals(args[i], r.getValue(), "value " + i);
+            }
+        }
+    }
+
+    @Test
+    void aBatchWhoseColumnsLieEndsThatSessionOnly() throws Exception {
+        Peer<AttachRequest, AttachResponse> w = attachedWorker("w");
+        Peer<SessionRequest, SessionResponse> good = connectedClient();
+        ByteString body = ByteString.copyFromUtf8("fn");
+        ByteString arg = ByteString.copyFromUtf8("abcd");
+        java.util.Map<String, io.cohort.proto.v1.SubmitColumns> lies = new java.util.LinkedHashMap<>();
+        lies.put("arg_ends[1] = 9 lies", columns(body, 1, arg, arg).setArgEnds(1, 9).build());
+        lies.put("arg_ends[1] = 2 lies", columns(body, 1, arg, arg).setArgEnds(1, 2).build());
+        // 2^31: as a signed int it is negative; it must not wrap into a valid range
+        lies.put("arg_ends[0] = 2147483648 lies", columns(body, 1, arg).setArgEnds(0, Integer.MIN_VALUE).build());
+        lies.put("arg_ends[0] = 4294967295 lies", columns(body, 1, arg).setArgEnds(0, -1).build());
+        lies.put("arg_ends has 1 entries for 2 tasks", columns(body, 1, arg, arg).clearArgEnds().addArgEnds(4).build());
+        lies.put("function[0] = 3 names none", columns(body, 1, arg).setFunction(0, 3).build());
+        lies.put("flags has 0 entries for 1 tasks", columns(body, 1, arg).clearFlags().build());
+        for (java.util.Map.Entry<String, io.cohort.proto.v1.SubmitColumns> lie : lies.entrySet()) {
+            Peer<SessionRequest, SessionResponse> bad = clientWithFunction(body);
+            bad.send(SessionRequest.newBuilder().setColumns(lie.getValue()).build());
+            Status s = bad.awaitEnd();
+            assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), lie.getKey());
+            assertTrue(s.getDescription().contains(lie.getKey()), s.getDescription());
+        }
+        assertEquals(0, status().getQueuedTasks(), "no task of a lying batch was taken");
+        good.send(submit(1));
+        assertEquals(TaskStatus.SUCCEEDED, runOne(w, good).getStatus());
+        assertFalse(good.ended.isDone());
+        assertFalse(w.ended.isDone());
+    }
+
+    @Test
+    void aWorkerWhoseValueColumnsLieIsLostAloneAndItsTaskRunsElsewhere() throws Exception {
+        Peer<AttachRequest, AttachResponse> liar = attachedWorker(workerHello("liar", 1, 0));
+        Peer<SessionRequest, SessionResponse> c = connectedClient();
+        c.send(submit(1));
+        TaskAssign a = ColumnBatches.assigns(liar.nextMatching(r -> !ColumnBatches.assigns(r).isEmpty())).get(0);
+        Peer<AttachRequest, AttachResponse> honest = attachedWorker(workerHello("honest", 1, 0));
+        liar.send(AttachRequest.newBuilder().setValueColumns(io.cohort.proto.v1.ValueColumns.newBuilder()
+                .addTaskKeys(a.getTaskKey()).addAttempts(a.getAttempt()).addValueEnds(100).addFlags(1)
+                .setValues(ByteString.copyFromUtf8("short"))).build());
+        Status s = liar.awaitEnd();
+        assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode());
+        assertTrue(s.getDescription().contains("value_ends[0] = 100 lies"), s.getDescription());
+        // Not started, so not counted as a loss: it runs on the honest worker.
+        TaskResult r = runOne(honest, c);
+        assertEquals(TaskStatus.SUCCEEDED, r.getStatus());
+        assertEquals("honest", r.getWorkerId());
     }
 
     @Test
@@ -292,7 +417,7 @@ class CoordinatorServerTest {
         Peer<AttachRequest, AttachResponse> w = attachedWorker("alpha");
         Peer<SessionRequest, SessionResponse> c = connectedClient();
         c.send(submit(1));
-        TaskAssign a = w.nextMatching(r -> r.getAssignsCount() > 0).getAssigns(0);
+        TaskAssign a = ColumnBatches.assigns(w.nextMatching(r -> !ColumnBatches.assigns(r).isEmpty())).get(0);
         w.send(AttachRequest.newBuilder().addStarted(WorkerTaskStarted.newBuilder().setTaskKey(a.getTaskKey())
                 .setAttempt(a.getAttempt())).build());
         c.nextMatching(r -> r.getStartedCount() > 0);
@@ -349,7 +474,7 @@ class CoordinatorServerTest {
             try {
                 for (int done = 0; done < n; ) {
                     AttachRequest.Builder reply = AttachRequest.newBuilder();
-                    for (TaskAssign a : w.next().getAssignsList()) {
+                    for (TaskAssign a : ColumnBatches.assigns(w.next())) {
                         reply.addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey())
                                 .setAttempt(a.getAttempt()).setStatus(TaskStatus.SUCCEEDED));
                         done++;
@@ -372,7 +497,7 @@ class CoordinatorServerTest {
         int results = 0;
         int messages = 0;
         while (results < n) {
-            results += c.next().getResultsCount();
+            results += ColumnBatches.results(c.next()).size();
             messages++;
         }
         System.out.printf("%d tasks through one client and one worker in %.0f ms%n", n, (System.nanoTime() - t0) / 1e6);
@@ -386,7 +511,7 @@ class CoordinatorServerTest {
         Peer<AttachRequest, AttachResponse> w = attachedWorker("w");
         Peer<SessionRequest, SessionResponse> c = connectedClient();
         c.send(submit(1));
-        TaskAssign a = w.nextMatching(r -> r.getAssignsCount() > 0).getAssigns(0);
+        TaskAssign a = ColumnBatches.assigns(w.nextMatching(r -> !ColumnBatches.assigns(r).isEmpty())).get(0);
         c.requests.onCompleted();
         assertEquals(Status.Code.OK, c.awaitEnd().getCode());
         AttachResponse cancel = w.nextMatching(r -> r.getCancelsCount() > 0);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.cohort.common.ColumnBatches;
 import io.cohort.common.Protocol;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
@@ -75,7 +76,7 @@ final class GoodPair implements AutoCloseable {
     /** Reads results until every submitted task has one; a result twice, or wrong, fails. */
     void awaitAll() throws InterruptedException {
         while (done.size() < nextTask - 1) {
-            for (TaskResult res : client.next().getResultsList()) {
+            for (TaskResult res : ColumnBatches.results(client.next())) {
                 ByteString arg = arguments.get(res.getTaskId());
                 assertNotNull(arg, "result for a task the good client never submitted: " + res);
                 assertTrue(done.add(res.getTaskId()), "second result for good task " + res.getTaskId());
@@ -113,9 +114,9 @@ final class GoodPair implements AutoCloseable {
 
         @Override
         public void onNext(AttachResponse r) {
-            if (r.getAssignsCount() > 0) {
+            if (!ColumnBatches.assigns(r).isEmpty()) {
                 AttachRequest.Builder reply = AttachRequest.newBuilder();
-                for (TaskAssign a : r.getAssignsList()) {
+                for (TaskAssign a : ColumnBatches.assigns(r)) {
                     reply.addStarted(WorkerTaskStarted.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt()));
                     reply.addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt())
                             .setStatus(TaskStatus.SUCCEEDED)

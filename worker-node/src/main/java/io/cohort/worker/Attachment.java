@@ -181,19 +181,26 @@ final class Attachment implements ClientResponseObserver<AttachRequest, AttachRe
     /** Takes queued items (only the writer polls) into one request. */
     private AttachRequest nextBatch() {
         AttachRequest.Builder b = AttachRequest.newBuilder();
+        WorkerColumns.Outbound columns = new WorkerColumns.Outbound();
         long bytes = 0;
         Object item;
         while ((item = out.peek()) != null) {
-            int size = item instanceof MessageLite m ? m.getSerializedSize() : 2;
+            int size = item instanceof WorkerTaskStarted ? 12
+                    : item instanceof WorkerTaskResult r && WorkerColumns.fits(r) ? WorkerColumns.Outbound.size(r)
+                    : item instanceof MessageLite m ? m.getSerializedSize() : 2;
             if (bytes > 0 && bytes + size > BATCH_BYTES) {
                 break;
             }
             out.poll();
             bytes += size;
             if (item instanceof WorkerTaskResult r) {
-                b.addResults(r);
+                if (WorkerColumns.fits(r)) {
+                    columns.add(r);
+                } else {
+                    b.addResults(r);
+                }
             } else if (item instanceof WorkerTaskStarted s) {
-                b.addStarted(s);
+                columns.add(s);
             } else if (item instanceof io.cohort.proto.v1.WorkerProcessOutput o) {
                 b.addProcessOutput(o);
             } else if (item instanceof WorkerHello h) {
@@ -202,6 +209,7 @@ final class Attachment implements ClientResponseObserver<AttachRequest, AttachRe
                 b.setDraining(true);
             }   // HEARTBEAT: the message itself is the heartbeat
         }
+        columns.into(b);
         return b.build();
     }
 }

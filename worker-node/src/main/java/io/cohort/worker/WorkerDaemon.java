@@ -1,5 +1,6 @@
 package io.cohort.worker;
 
+import io.cohort.common.ColumnBatches;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
@@ -270,8 +271,15 @@ public final class WorkerDaemon implements AutoCloseable {
                 }
                 events.add(new WorkerState.FunctionsDefined(digests));
             }
-            List<TaskAssign> forSlots = new ArrayList<>(response.getAssignsCount());
-            for (TaskAssign t : response.getAssignsList()) {
+            List<TaskAssign> assigns;
+            try {
+                assigns = ColumnBatches.assigns(response);
+            } catch (IllegalArgumentException e) {
+                a.cancel(e.getMessage());   // the stream ends; the coordinator counts this worker lost
+                return;
+            }
+            List<TaskAssign> forSlots = new ArrayList<>(assigns.size());
+            for (TaskAssign t : assigns) {
                 if (Processes.isProcess(t)) {
                     processes.start(t, workerId);   // holds no slot: the slot state never sees it
                 } else {

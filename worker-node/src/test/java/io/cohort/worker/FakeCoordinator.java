@@ -2,6 +2,7 @@ package io.cohort.worker;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.cohort.common.ColumnBatches;
 import io.cohort.common.Protocol;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
@@ -101,8 +102,8 @@ final class FakeCoordinator implements AutoCloseable {
             if (r.hasHello()) {
                 items.add(r.getHello());
             }
-            items.addAll(r.getStartedList());
-            items.addAll(r.getResultsList());
+            items.addAll(ColumnBatches.started(r));
+            items.addAll(ColumnBatches.workerResults(r));
             items.addAll(r.getProcessOutputList());
             if (r.getDraining()) {
                 items.add(Mark.DRAINING);

@@ -29,6 +29,9 @@ final class Conn {
     private final ArrayDeque<Message> sealed = new ArrayDeque<>();
     private Message.Builder pending;
     private long pendingBytes;
+    /** The column parts of {@code pending}, set into it when it is sealed. */
+    private ColumnWriter.Assigns assigns;
+    private ColumnWriter.Results results;
     State state = State.AWAIT_HELLO;
     /** Listed for a flush at the end of this drain cycle. */
     boolean touched;
@@ -55,13 +58,27 @@ final class Conn {
         }
         pendingBytes += size;
         if (c instanceof Command.SendResult r) {
-            ((SessionResponse.Builder) pending).addResults(r.result());
+            if (ColumnWriter.fits(r.result())) {
+                if (results == null) {
+                    results = new ColumnWriter.Results();
+                }
+                results.add(r.result());
+            } else {
+                ((SessionResponse.Builder) pending).addResults(r.result());
+            }
         } else if (c instanceof Command.Assign a) {
             AttachResponse.Builder b = (AttachResponse.Builder) pending;
             if (a.function() != null) {
                 b.addFunctions(a.function());   // applied before the assigns of the same message
             }
-            b.addAssigns(a.assign());
+            if (ColumnWriter.fits(a.assign())) {
+                if (assigns == null) {
+                    assigns = new ColumnWriter.Assigns();
+                }
+                assigns.add(a.assign());
+            } else {
+                b.addAssigns(a.assign());
+            }
         } else if (c instanceof Command.ForwardOutput o) {
             ((SessionResponse.Builder) pending).addProcessOutput(o.output());
         } else if (c instanceof Command.NotifyStarted s) {
@@ -83,17 +100,27 @@ final class Conn {
     /** About what the part adds to the encoded message. */
     private static long partSize(Command c) {
         if (c instanceof Command.SendResult r) {
-            return r.result().getSerializedSize() + 6L;
+            return ColumnWriter.fits(r.result()) ? ColumnWriter.size(r.result()) : r.result().getSerializedSize() + 6L;
         } else if (c instanceof Command.ForwardOutput o) {
             return o.output().getSerializedSize() + 6L;
         } else if (c instanceof Command.Assign a) {
-            return a.assign().getSerializedSize() + 6L + (a.function() == null ? 0 : a.function().getSerializedSize() + 6L);
+            long function = a.function() == null ? 0 : a.function().getSerializedSize() + 6L;
+            return function + (ColumnWriter.fits(a.assign()) ? ColumnWriter.size(a.assign())
+                    : a.assign().getSerializedSize() + 6L);
         }
         return 32;
     }
 
     private void seal() {
         if (pending != null) {
+            if (assigns != null) {
+                ((AttachResponse.Builder) pending).setAssignColumns(assigns.build());
+                assigns = null;
+            }
+            if (results != null) {
+                ((SessionResponse.Builder) pending).setResultColumns(results.build());
+                results = null;
+            }
             sealed.add(pending.build());
             pending = null;
             pendingBytes = 0;
@@ -134,6 +161,8 @@ final class Conn {
         state = State.CLOSED;
         sealed.clear();
         pending = null;
+        assigns = null;
+        results = null;
         if (!call.isCancelled()) {
             last.run();
         }

@@ -305,6 +305,14 @@ public final class SchedulerLoop implements AutoCloseable {
         if (r.getFunctionsCount() > 0) {
             apply(new Event.FunctionsDefined(c.id, r.getFunctionsList()));
         }
+        if (r.hasColumns()) {
+            try {
+                ColumnReader.submits(c.id, r.getColumns(), this::apply);
+            } catch (ColumnReader.Malformed m) {
+                apply(new Event.ProtocolViolation(c.id, "malformed submit columns: " + m.getMessage()));
+                return;
+            }
+        }
         for (TaskSubmit s : r.getSubmitsList()) {
             apply(new Event.TaskSubmitted(c.id, s.getTaskId(), s.getSpec(), s.getPolicy()));
         }
@@ -332,14 +340,36 @@ public final class SchedulerLoop implements AutoCloseable {
             return;
         }
         apply(new Event.WorkerHeard(c.id));
+        if (r.hasValueColumns()) {
+            try {
+                ColumnReader.checkValues(r.getValueColumns());
+            } catch (ColumnReader.Malformed m) {
+                apply(new Event.ProtocolViolation(c.id, "malformed value columns: " + m.getMessage()));
+                return;
+            }
+        }
         // A started notice whose result is in the same message tells the client nothing it
         // will not learn at once from the result (a result may come without one): under load,
         // where most messages carry both, skipping it halves the per-task work here and on
         // the client's stream.
-        Map<Long, Integer> endedHere = r.getStartedCount() > 0 && r.getResultsCount() > 0 ? endedIn(r) : null;
+        boolean anyStarted = r.getStartedCount() > 0 || r.getStartedColumns().getTaskKeysCount() > 0;
+        boolean anyEnded = r.getResultsCount() > 0 || r.getValueColumns().getTaskKeysCount() > 0;
+        Map<Long, Integer> endedHere = anyStarted && anyEnded ? endedIn(r) : null;
+        java.util.function.Consumer<Event> startedSink = e -> {
+            Event.TaskStartedOnWorker s = (Event.TaskStartedOnWorker) e;
+            if (endedHere == null || !Integer.valueOf(s.attempt()).equals(endedHere.get(s.taskKey()))) {
+                apply(s);
+            }
+        };
         for (WorkerTaskStarted s : r.getStartedList()) {
-            if (endedHere == null || !Integer.valueOf(s.getAttempt()).equals(endedHere.get(s.getTaskKey()))) {
-                apply(new Event.TaskStartedOnWorker(c.id, s.getTaskKey(), s.getAttempt()));
+            startedSink.accept(new Event.TaskStartedOnWorker(c.id, s.getTaskKey(), s.getAttempt()));
+        }
+        if (r.hasStartedColumns()) {
+            try {
+                ColumnReader.started(c.id, r.getStartedColumns(), startedSink);
+            } catch (ColumnReader.Malformed m) {
+                apply(new Event.ProtocolViolation(c.id, "malformed started columns: " + m.getMessage()));
+                return;
             }
         }
         // Before the results: a process's last lines precede its end.
@@ -349,6 +379,9 @@ public final class SchedulerLoop implements AutoCloseable {
         for (WorkerTaskResult res : r.getResultsList()) {
             apply(new Event.TaskEnded(c.id, res));
         }
+        if (r.hasValueColumns()) {
+            ColumnReader.values(c.id, r.getValueColumns(), this::apply);
+        }
         if (r.getDraining()) {
             apply(new Event.WorkerDraining(c.id));
         }
@@ -356,11 +389,15 @@ public final class SchedulerLoop implements AutoCloseable {
 
     /** Task key -> attempt of the results in this message (all but RETURNED, which never started). */
     private static Map<Long, Integer> endedIn(AttachRequest r) {
-        Map<Long, Integer> ended = new HashMap<>(r.getResultsCount() * 2);
+        io.cohort.proto.v1.ValueColumns values = r.getValueColumns();
+        Map<Long, Integer> ended = new HashMap<>((r.getResultsCount() + values.getTaskKeysCount()) * 2);
         for (WorkerTaskResult res : r.getResultsList()) {
             if (res.getStatus() != io.cohort.proto.v1.TaskStatus.RETURNED) {
                 ended.put(res.getTaskKey(), res.getAttempt());
             }
+        }
+        for (int i = 0; i < values.getTaskKeysCount(); i++) {
+            ended.put(values.getTaskKeys(i), values.getAttempts(i));
         }
         return ended;
     }
@@ -370,7 +407,8 @@ public final class SchedulerLoop implements AutoCloseable {
             return true;
         }
         refuse(c, Status.FAILED_PRECONDITION.withDescription("protocol version " + Integer.toUnsignedString(version)
-                + " is not supported; this coordinator speaks " + Protocol.VERSION));
+                + " is not supported; this coordinator speaks " + Protocol.VERSION
+                + " (run the same Cohort release on clients, workers and the coordinator)"));
         return false;
     }
 

@@ -1,0 +1,92 @@
+package io.cohort.coordinator.internal;
+
+import com.google.protobuf.ByteString;
+import io.cohort.common.Columns;
+import io.cohort.proto.v1.StartedColumns;
+import io.cohort.proto.v1.SubmitColumns;
+import io.cohort.proto.v1.TaskPolicy;
+import io.cohort.proto.v1.TaskSpec;
+import io.cohort.proto.v1.TaskStatus;
+import io.cohort.proto.v1.ValueColumns;
+import io.cohort.proto.v1.WorkerTaskResult;
+import java.util.function.Consumer;
+
+/**
+ * Turns the column batches a stream sent into the scheduler's events, after checking their
+ * shape: a batch whose columns disagree is refused whole ({@link Malformed}), before any of
+ * its tasks is applied. Argument and value bytes stay slices of the received message.
+ */
+final class ColumnReader {
+    /** A batch that breaks the rules of columns.proto. */
+    static final class Malformed extends Exception {
+        Malformed(String problem) {
+            super(problem, null, false, false);
+        }
+    }
+
+    private ColumnReader() {}
+
+    static void submits(long stream, SubmitColumns c, Consumer<Event> sink) throws Malformed {
+        int count = c.getTaskIdsCount();
+        check(Columns.checkCount("function", c.getFunctionCount(), count, false));
+        check(Columns.checkIndexes("function", c.getFunctionList(), c.getDigestsCount()));
+        check(Columns.checkCount("policy", c.getPolicyCount(), count, true));
+        check(Columns.checkIndexes("policy", c.getPolicyList(), c.getPoliciesCount()));
+        if (c.getPolicyCount() == 0 && c.getPoliciesCount() > 1) {
+            check("policy is empty but policies has " + c.getPoliciesCount() + " entries");
+        }
+        check(Columns.checkCount("flags", c.getFlagsCount(), count, false));
+        check(Columns.checkEnds("arg_ends", c.getArgEndsList(), count, c.getArgs().size()));
+        TaskPolicy only = c.getPoliciesCount() == 0 ? TaskPolicy.getDefaultInstance() : c.getPolicies(0);
+        ByteString args = c.getArgs();
+        for (int i = 0; i < count; i++) {
+            int flags = c.getFlags(i);
+            TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(c.getDigests(c.getFunction(i)))
+                    .setChunk((flags & Columns.CHUNK) != 0);
+            ByteString argument = Columns.slice(args, c.getArgEndsList(), c.getFlagsList(), i);
+            if (argument != null) {
+                spec.setArgument(argument);
+            }
+            TaskPolicy policy = c.getPolicyCount() == 0 ? only : c.getPolicies(c.getPolicy(i));
+            sink.accept(new Event.TaskSubmitted(stream, c.getTaskIds(i), spec.build(), policy));
+        }
+    }
+
+    static void started(long stream, StartedColumns c, Consumer<Event> sink) throws Malformed {
+        int count = c.getTaskKeysCount();
+        check(Columns.checkCount("attempts", c.getAttemptsCount(), count, false));
+        for (int i = 0; i < count; i++) {
+            sink.accept(new Event.TaskStartedOnWorker(stream, c.getTaskKeys(i), c.getAttempts(i)));
+        }
+    }
+
+    /** Checks a worker's value columns, so that {@link #values} cannot fail half way. */
+    static void checkValues(ValueColumns c) throws Malformed {
+        int count = c.getTaskKeysCount();
+        check(Columns.checkCount("attempts", c.getAttemptsCount(), count, false));
+        check(Columns.checkCount("run_nanos", c.getRunNanosCount(), count, true));
+        check(Columns.checkCount("flags", c.getFlagsCount(), count, false));
+        check(Columns.checkEnds("value_ends", c.getValueEndsList(), count, c.getValues().size()));
+    }
+
+    /** The results of {@code c}, which {@link #checkValues} passed. */
+    static void values(long stream, ValueColumns c, Consumer<Event> sink) {
+        ByteString values = c.getValues();
+        for (int i = 0; i < c.getTaskKeysCount(); i++) {
+            WorkerTaskResult.Builder r = WorkerTaskResult.newBuilder().setTaskKey(c.getTaskKeys(i))
+                    .setAttempt(c.getAttempts(i)).setStatus(TaskStatus.SUCCEEDED)
+                    .setRunNanos(c.getRunNanosCount() == 0 ? 0 : c.getRunNanos(i));
+            ByteString value = Columns.slice(values, c.getValueEndsList(), c.getFlagsList(), i);
+            if (value != null) {
+                r.setValue(value);
+            }
+            sink.accept(new Event.TaskEnded(stream, r.build()));
+        }
+    }
+
+    private static void check(String problem) throws Malformed {
+        if (problem != null) {
+            throw new Malformed(problem);
+        }
+    }
+}
