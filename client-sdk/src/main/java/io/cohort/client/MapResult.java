@@ -303,7 +303,7 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             }
             try {
                 Object result = unit.future().get();
-                if (result instanceof Session.ChunkOutcome outcome) {
+                if (result instanceof ResultDecoder.ChunkOutcome outcome) {
                     values = outcome.values();
                     failures = outcome.failures();
                 } else {

@@ -7,17 +7,14 @@ import io.cohort.common.Digests;
 import io.cohort.common.Payloads;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskBody;
-import io.cohort.common.TaskErrors;
 import io.cohort.proto.v1.ClientHello;
 import io.cohort.proto.v1.ClientServiceGrpc;
 import io.cohort.proto.v1.ClientWelcome;
-import io.cohort.proto.v1.ElementError;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.ProcessOutput;
 import io.cohort.proto.v1.SessionRequest;
 import io.cohort.proto.v1.SessionResponse;
 import io.cohort.proto.v1.TaskCancel;
-import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
@@ -34,9 +31,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -72,17 +67,10 @@ final class Session implements AutoCloseable {
     private final Codec codec;
     private final ClassLoader loader;
     private final Executor callbacks;
-    private record Pending(TaskFuture<?> future, TaskSubmit submit) {}
-
-    /** Each unanswered task's future, and its submit, kept to send again on a new stream after a reconnect. */
-    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
-    /** Where the pid and output lines of process tasks go, by task id, until their results arrive. */
-    private final Map<Long, Consumer<ProcessOutput>> processOutput = new ConcurrentHashMap<>();
-    /** Submitted tasks whose futures are not completed yet (pending ones, and answers in hand-off). */
-    private final AtomicInteger unanswered = new AtomicInteger();
-    /** Permits for tasks in flight (ClientConfig.maxInFlight); null: no limit. */
-    private volatile java.util.concurrent.Semaphore inFlight;
-    private volatile boolean blockWhenFull = true;
+    private final ResultDecoder decoder;
+    private final PendingTasks pending = new PendingTasks();
+    /** Tasks in flight (ClientConfig.maxInFlight); null: no limit. */
+    private volatile InFlightLimit inFlight;
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
     private final AtomicInteger drainers = new AtomicInteger();
     private final AtomicLong nextId = new AtomicLong();
@@ -91,7 +79,6 @@ final class Session implements AutoCloseable {
     private final Map<Object, ByteString> digestByFunction = new WeakHashMap<>();
     /** Guarded by functionLock. */
     private final java.util.Set<ByteString> sentDigests = new java.util.HashSet<>();
-    private final Object idle = new Object();
     private volatile Throwable ended;
     private volatile boolean closeRequested;
     private final String clientName;
@@ -115,6 +102,7 @@ final class Session implements AutoCloseable {
         this.codec = codec;
         this.loader = loader;
         this.callbacks = callbacks;
+        this.decoder = new ResultDecoder(channel, codec, loader);
         this.clientName = clientName;
         this.reconnectMillis = reconnectMillis;
     }
@@ -226,10 +214,8 @@ final class Session implements AutoCloseable {
         synchronized (functionLock) {   // submit() holds it too: no task slips between clear and re-send
             outbound.clear();   // what was queued was meant for the lost stream
             outbound.addAll(functionDefs.values());
-            List<Long> ids = new ArrayList<>(pending.keySet());
-            ids.sort(null);
-            for (Long id : ids) {
-                Pending p = pending.get(id);
+            for (Long id : pending.ids()) {
+                PendingTasks.Pending p = pending.get(id);
                 if (p == null) {
                     continue;
                 }
@@ -238,10 +224,10 @@ final class Session implements AutoCloseable {
                 boolean removeAsked = removal != null && !removal.isDone() && !f.hasStarted();
                 if (f.isDone() || removeAsked) {
                     // Cancelled while the stream was down: it is not sent again.
-                    if (pending.remove(id) != null) {
+                    if (pending.claim(id) != null) {
                         f.answerRemoval(true);
                         claimed(1);
-                        answered(1);
+                        pending.answered(1);
                     }
                     continue;
                 }
@@ -348,8 +334,7 @@ final class Session implements AutoCloseable {
 
     /** Bounds the tasks in flight: at the bound, submit blocks ({@code block}) or is refused. */
     void limitInFlight(int max, boolean block) {
-        blockWhenFull = block;
-        inFlight = new java.util.concurrent.Semaphore(max);
+        inFlight = new InFlightLimit(max, block);
     }
 
     /** Sends one task; the future completes when its result arrives. */
@@ -375,9 +360,9 @@ final class Session implements AutoCloseable {
 
     private <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original,
                                      Consumer<ProcessOutput> output) {
-        java.util.concurrent.Semaphore limit = inFlight;
+        InFlightLimit limit = inFlight;
         if (limit != null) {
-            takeRoom(limit);
+            limit.take();
         }
         long id = nextId.incrementAndGet();
         TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller);
@@ -386,7 +371,7 @@ final class Session implements AutoCloseable {
         Throwable gone = ended;
         if (gone != null) {
             if (limit != null) {
-                limit.release();
+                limit.release(1);
             }
             future.completeExceptionally(sessionEnded(gone));
             return future;
@@ -398,13 +383,10 @@ final class Session implements AutoCloseable {
             spec = spec.toBuilder().clearArgument().setArgumentPayload(offer.ref()).build();
             future.whenDone(offer::close);
         }
-        unanswered.incrementAndGet();
+        pending.expect();
         TaskSubmit submit = TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build();
         synchronized (functionLock) {
-            pending.put(id, new Pending(future, submit));
-            if (output != null) {
-                processOutput.put(id, output);
-            }
+            pending.add(future, submit, output);
             outbound.add(submit);
         }
         drain();
@@ -446,7 +428,7 @@ final class Session implements AutoCloseable {
             CompletableFuture<Boolean> answer = new CompletableFuture<>();
             f.removal = answer;
             // The answer may have come before we listened for it.
-            if (f.hasStarted() || !pending.containsKey(f.id())) {
+            if (f.hasStarted() || !pending.contains(f.id())) {
                 answer.complete(false);
                 continue;
             }
@@ -474,26 +456,17 @@ final class Session implements AutoCloseable {
 
     /** Futures not yet answered by the coordinator. */
     Collection<TaskFuture<?>> pending() {
-        return pending.values().stream().<TaskFuture<?>>map(Pending::future).toList();
+        return pending.futures();
     }
 
     /** True when every submitted task's future is complete. */
     boolean isIdle() {
-        return unanswered.get() == 0;
+        return pending.isIdle();
     }
 
     /** Waits until every submitted task has been answered, at most until {@code deadlineNanos}. */
     boolean awaitIdle(long deadlineNanos) throws InterruptedException {
-        synchronized (idle) {
-            while (unanswered.get() > 0) {
-                long left = deadlineNanos - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(idle, left);
-            }
-            return true;
-        }
+        return pending.awaitIdle(deadlineNanos);
     }
 
     /** Ends the session after what is queued has been sent. */
@@ -543,38 +516,14 @@ final class Session implements AutoCloseable {
         } while (missed != 0);
     }
 
-    private void takeRoom(java.util.concurrent.Semaphore limit) {
-        if (limit.tryAcquire()) {
-            return;
-        }
-        if (!blockWhenFull) {
-            throw new java.util.concurrent.RejectedExecutionException("the client's limit of tasks in flight "
-                    + "(ClientConfig.maxInFlight) is reached: wait for some to finish, or raise the limit");
-        }
-        try {
-            limit.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CohortException("interrupted while waiting for room under the limit of tasks in flight", e);
-        }
-    }
-
     /**
      * Gives back room under the in-flight limit for tasks just claimed from {@code pending},
      * before their futures complete, so a caller who sees a future done can submit again.
      */
     private void claimed(int count) {
-        java.util.concurrent.Semaphore limit = inFlight;
-        if (limit != null && count > 0) {
+        InFlightLimit limit = inFlight;
+        if (limit != null) {
             limit.release(count);
-        }
-    }
-
-    private void answered(int count) {
-        if (unanswered.addAndGet(-count) == 0) {
-            synchronized (idle) {
-                idle.notifyAll();
-            }
         }
     }
 
@@ -583,95 +532,19 @@ final class Session implements AutoCloseable {
         if (r.hasValuePayload()) {
             synchronized (r) {   // a getter and the callback executor may both get here: fetch once
                 if (!future.isDone()) {
-                    complete(future, r);
+                    decoder.complete(future, r);
                 }
             }
         } else if (!future.isDone()) {
-            complete(future, r);
+            decoder.complete(future, r);
         }
         future.arrivalDone();
     }
 
-    @SuppressWarnings("unchecked")
-    private void complete(TaskFuture<?> future, TaskResult r) {
-        TaskFuture<Object> f = (TaskFuture<Object>) future;
-        f.original = null;
-        boolean chunk = f.chunk;
-        f.setWorkerId(r.getWorkerId());
-        try {
-            switch (r.getStatus()) {
-                case SUCCEEDED -> {
-                    Object value = r.hasValuePayload() ? codec.decode(fetchResult(f, r), loader)
-                            : r.hasValue() ? codec.decode(r.getValue(), loader) : null;
-                    f.complete(chunk ? chunkOutcome((Object[]) value, r.getElementErrorsList()) : value);
-                }
-                case FAILED -> f.completeExceptionally(rebuild(r.getError()));
-                case TIMED_OUT -> f.completeExceptionally(new TaskTimeoutException(message(r.getError(), "timed out")));
-                case WORKER_LOST -> f.completeExceptionally(new WorkerLostException(message(r.getError(), "worker lost")));
-                case CANCELLED -> f.completeExceptionally(new CancellationException(message(r.getError(), "cancelled")));
-                default -> f.completeExceptionally(new CohortException(message(r.getError(), "refused: " + r.getStatus())));
-            }
-        } catch (CodecException | ClassCastException e) {
-            f.completeExceptionally(new CohortException("cannot decode the result of task "
-                    + f.describe() + ": " + e.getMessage(), e));
-        } catch (PayloadLost e) {
-            f.completeExceptionally(e.getCause());
-        }
-    }
-
-    private static final class PayloadLost extends RuntimeException {
-        PayloadLost(CohortException cause) {
-            super(cause);
-        }
-    }
-
-    /** Fetches a result that travels in chunks; blocks this (callback or getter) thread meanwhile. */
-    private ByteString fetchResult(TaskFuture<?> f, TaskResult r) {
-        try {
-            return Payloads.fetch(channel, r.getValuePayload());
-        } catch (RuntimeException e) {
-            throw new PayloadLost(new CohortException("cannot fetch the result of task " + f.describe() + " ("
-                    + r.getValuePayload().getSize() + " bytes) from the coordinator: " + Payloads.describe(e), e));
-        }
-    }
-
-    private ChunkOutcome chunkOutcome(Object[] values, List<ElementError> errors) {
-        if (errors.isEmpty()) {
-            return new ChunkOutcome(values, null);
-        }
-        Throwable[] failures = new Throwable[values.length];
-        for (ElementError e : errors) {
-            failures[e.getIndex()] = rebuild(e.getError());
-        }
-        return new ChunkOutcome(values, failures);
-    }
-
-    /** The task's own exception when it can be rebuilt here, else a description of it. */
-    Throwable rebuild(TaskError error) {
-        if (!error.getSerialized().isEmpty()) {
-            try {
-                if (codec.decode(error.getSerialized(), loader) instanceof Throwable t) {
-                    return t;
-                }
-            } catch (CodecException notHere) {
-                // its class is not on this side: describe it instead
-            }
-        }
-        return new RemoteTaskException(error.getClassName(), error.getMessage(), error.getWorkerId(),
-                TaskErrors.frames(error));
-    }
-
-    private static String message(TaskError error, String fallback) {
-        String m = error.getMessage().isEmpty() ? fallback : error.getMessage();
-        return error.getWorkerId().isEmpty() || m.contains(error.getWorkerId())
-                ? m : m + " (worker " + error.getWorkerId() + ")";
-    }
-
     private void failAll(Throwable cause) {
         int failed = 0;
-        for (Long id : List.copyOf(pending.keySet())) {
-            Pending p = pending.remove(id);
-            processOutput.remove(id);
+        for (Long id : pending.ids()) {
+            PendingTasks.Pending p = pending.claim(id);
             if (p != null) {
                 TaskFuture<?> f = p.future();
                 failed++;
@@ -680,7 +553,7 @@ final class Session implements AutoCloseable {
             }
         }
         claimed(failed);
-        answered(failed);
+        pending.answered(failed);
     }
 
     private CohortException sessionEnded(Throwable cause) {
@@ -724,13 +597,13 @@ final class Session implements AutoCloseable {
                 return;   // a stream replaced by a reconnect
             }
             for (TaskStarted s : response.getStartedList()) {
-                Pending p = pending.get(s.getTaskId());
+                PendingTasks.Pending p = pending.get(s.getTaskId());
                 if (p != null) {
                     p.future().markStarted(s.getWorkerId());
                 }
             }
             for (TaskProcessOutput o : response.getProcessOutputList()) {
-                Consumer<ProcessOutput> sink = processOutput.get(o.getTaskId());
+                Consumer<ProcessOutput> sink = pending.outputOf(o.getTaskId());
                 if (sink != null) {
                     sink.accept(o.getOutput());
                 }
@@ -747,10 +620,7 @@ final class Session implements AutoCloseable {
                 List<TaskFuture<?>> futures = new ArrayList<>(arrived.size());
                 List<TaskResult> results = new ArrayList<>(arrived.size());
                 for (TaskResult r : arrived) {
-                    Pending p = pending.remove(r.getTaskId());
-                    if (!processOutput.isEmpty()) {
-                        processOutput.remove(r.getTaskId());
-                    }
+                    PendingTasks.Pending p = pending.claim(r.getTaskId());
                     if (p != null) {
                         TaskFuture<?> f = p.future();
                         f.answerRemoval(r.getStatus() == TaskStatus.CANCELLED);
@@ -769,7 +639,7 @@ final class Session implements AutoCloseable {
                         for (int i = 0; i < futures.size(); i++) {
                             completeOnce(futures.get(i), results.get(i));
                         }
-                        answered(futures.size());
+                        pending.answered(futures.size());
                     });
                 }
             }
@@ -805,7 +675,4 @@ final class Session implements AutoCloseable {
             runCallbacks(() -> failAll(t));
         }
     }
-
-    /** What a chunk task returns: one value or failure per input ({@code failures} null when none failed). */
-    record ChunkOutcome(Object[] values, Throwable[] failures) {}
 }

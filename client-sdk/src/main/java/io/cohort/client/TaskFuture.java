@@ -45,7 +45,7 @@ public class TaskFuture<T> extends CompletableFuture<T> {
     private volatile String workerId = "";
     /** The task as a Runnable, for shutdownNow(); dropped when done. */
     volatile Runnable original;
-    /** The task is a chunk of a map: it completes with a Session.ChunkOutcome. */
+    /** The task is a chunk of a map: it completes with a ResultDecoder.ChunkOutcome. */
     boolean chunk;
     /** Set while a cancel waits to hear whether the task was removed before it started. */
     volatile CompletableFuture<Boolean> removal;
