@@ -74,7 +74,7 @@ class MapResultTest {
                         values[i] = (Long) inputs[i] + 1;
                     }
                 }
-                f.complete(new Session.ChunkOutcome(values, failures));
+                f.complete(new ResultDecoder.ChunkOutcome(values, failures));
             };
             if (later == null) {
                 run.run();

@@ -42,17 +42,19 @@ public final class CoordinatorServer implements AutoCloseable {
     private final SchedulerLoop loop;
     private final SharedTimers sharedTimers;
     private final List<Consumer<String>> welcomeListeners;
+    private final NetworkThread network;
     /** How long a fetch of a large payload waits for its offer (the offer may come after the task). */
     private static final long PAYLOAD_OFFER_WAIT_MS = 60_000;
     private PayloadRelay payloads;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
-                              List<Consumer<String>> welcomeListeners) {
+                              List<Consumer<String>> welcomeListeners, NetworkThread network) {
         this.config = config;
         this.server = server;
         this.loop = loop;
         this.sharedTimers = sharedTimers;
         this.welcomeListeners = welcomeListeners;
+        this.network = network;
     }
 
     /**
@@ -75,10 +77,12 @@ public final class CoordinatorServer implements AutoCloseable {
             recover(journal, core, config);
         }
         long origin = System.nanoTime();
-        SchedulerLoop loop = new SchedulerLoop(core, journal, () -> (System.nanoTime() - origin) / 1_000_000);
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, config.port()),
-                        credentials(config))
-                .directExecutor()   // handlers only enqueue
+        NetworkThread network = new NetworkThread();
+        SchedulerLoop loop = new SchedulerLoop(core, journal, () -> (System.nanoTime() - origin) / 1_000_000,
+                network.home());
+        NettyServerBuilder builder = network.apply(NettyServerBuilder.forAddress(new InetSocketAddress(address,
+                        config.port()), credentials(config)))
+                .directExecutor()   // handlers only enqueue, on the network thread that is the scheduler's too
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .flowControlWindow(Protocol.FLOW_CONTROL_WINDOW)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
@@ -104,11 +108,12 @@ public final class CoordinatorServer implements AutoCloseable {
             loop.close();
             sharedTimers.close();
             payloads.close();
+            network.close();
             throw e;
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
-        CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners);
+        CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners, network);
         started.payloads = payloads;
         return started;
     }
@@ -204,7 +209,7 @@ public final class CoordinatorServer implements AutoCloseable {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
     }
 
-    /** Stops the server (open streams end with UNAVAILABLE) and the scheduler thread; waits at most a few seconds. */
+    /** Stops the server (open streams end with UNAVAILABLE), the scheduler and the network thread; waits at most a few seconds. */
     @Override
     public void close() {
         server.shutdownNow();
@@ -216,5 +221,6 @@ public final class CoordinatorServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        network.close();
     }
 }

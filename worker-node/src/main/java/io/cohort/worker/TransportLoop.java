@@ -19,25 +19,33 @@ import java.util.concurrent.TimeUnit;
  * ends (hotspot {@code VM_Exit::wait_for_threads_in_native_to_block}, not configurable on JDK
  * 17). An idle event loop sits in {@code epoll_wait} the whole time, so the coordinator would
  * learn of the lost worker only 300 ms later. Woken this often, the loop leaves native code
- * within one period and the exit is not held up. It costs about 100 empty wake-ups a second.
+ * within one period and the exit is not held up. It costs about 100 wake-ups a second, which
+ * also flush what was left to linger ({@link #onTick}): from this thread a write needs no
+ * wake-up of its own.
  */
 final class TransportLoop implements AutoCloseable {
     static final long WAKE_MS = 10;
 
     private final EventLoopGroup group;
     private final boolean epoll;
+    private volatile Runnable tick = () -> { };
 
     TransportLoop() {
         // netty's own factory: its FastThreadLocalThreads get the buffer pool's per-thread caches
         ThreadFactory threads = new DefaultThreadFactory("cohort-worker-transport", true);
         epoll = Epoll.isAvailable();
         group = epoll ? new EpollEventLoopGroup(1, threads) : new NioEventLoopGroup(1, threads);
-        group.next().scheduleAtFixedRate(() -> { }, WAKE_MS, WAKE_MS, TimeUnit.MILLISECONDS);
+        group.next().scheduleAtFixedRate(() -> tick.run(), WAKE_MS, WAKE_MS, TimeUnit.MILLISECONDS);
     }
 
     /** {@code builder} with its transport on this loop. */
     NettyChannelBuilder apply(NettyChannelBuilder builder) {
         return builder.eventLoopGroup(group).channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class);
+    }
+
+    /** Runs {@code action} on this thread at every wake-up; it must be quick and must not throw. */
+    void onTick(Runnable action) {
+        tick = action;
     }
 
     /** Stops the thread; call after the channels on it are shut down. */

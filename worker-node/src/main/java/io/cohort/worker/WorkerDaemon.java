@@ -53,7 +53,9 @@ public final class WorkerDaemon implements AutoCloseable {
     /**
      * A task's started notice waits at most this long for its result to share a message with
      * (most tasks end sooner: then one message says both, and the coordinator drops the
-     * notice). Past it the notice goes alone, so a long task is still seen running at once.
+     * notice). Past it the notice goes alone, so a long task is still seen running soon. With
+     * its own transport thread the notice waits for that thread's next wake-up instead
+     * (TransportLoop.WAKE_MS): arming a timer per task woke the timer thread twice per task.
      */
     private static final long STARTED_LINGER_MICROS = 500;
 
@@ -108,6 +110,22 @@ public final class WorkerDaemon implements AutoCloseable {
         this.slots = new Slot[config.slots()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot(i, owner, "cohort-task-");
+        }
+        if (ownedTransport != null) {
+            ownedTransport.onTick(this::flushLingering);
+        }
+    }
+
+    /** Sends the started notices left to linger, if any (see {@link #began}). */
+    private void flushLingering() {
+        if (startedFlushDue.compareAndSet(true, false)) {
+            Attachment a;
+            synchronized (state) {
+                a = current;
+            }
+            if (a != null) {
+                a.flush();
+            }
         }
     }
 
@@ -399,23 +417,15 @@ public final class WorkerDaemon implements AutoCloseable {
 
     /**
      * A slot began a run: its started notice lingers (adaptive batching) until the next flush,
-     * at the latest {@link #STARTED_LINGER_MICROS} from now, so a short task's notice travels
-     * with its result instead of in a message of its own.
+     * at the latest the transport thread's next wake-up (or {@link #STARTED_LINGER_MICROS} from
+     * now without one), so a short task's notice travels with its result instead of in a message
+     * of its own.
      */
     private void began(int slot, long runId) {
         if (applyAll(null, List.of(new WorkerState.Began(slot, runId))) != null
-                && startedFlushDue.compareAndSet(false, true)) {
+                && startedFlushDue.compareAndSet(false, true) && ownedTransport == null) {
             try {
-                timers.schedule(() -> {
-                    startedFlushDue.set(false);
-                    Attachment a;
-                    synchronized (state) {
-                        a = current;
-                    }
-                    if (a != null) {
-                        a.flush();
-                    }
-                }, STARTED_LINGER_MICROS, TimeUnit.MICROSECONDS);
+                timers.schedule(this::flushLingering, STARTED_LINGER_MICROS, TimeUnit.MICROSECONDS);
             } catch (java.util.concurrent.RejectedExecutionException stopped) {
                 startedFlushDue.set(false);   // the daemon is stopping
             }
