@@ -40,7 +40,10 @@ import picocli.CommandLine.Option;
  * runs once to warm up, then 3 times (the median is quoted, min and max beside it), and
  * against the JDK's ThreadPoolExecutor in this JVM in the same run. W7 runs in fresh JVMs.
  * S1 and S2 start clusters of their own, S3 runs JMH; {@code --peers} runs Python's pools on
- * the same workloads ({@link Peers}) and sets our figures beside theirs.
+ * the same workloads ({@link Peers}) and sets our figures beside theirs. W1, W2, W3 and W5 are
+ * measured cold, then warm (the same cluster after {@code --warm-seconds} more of each); L0, a
+ * bare gRPC relay in JVMs of its own ({@link io.cohort.bench.l0.RelayMain}), is the ceiling
+ * each of their figures is divided by ("vs L0").
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Runs the benchmark workloads of BENCH.md against a real local cluster.")
@@ -76,7 +79,8 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--profile", paramLabel = "DIR", description = "CPU-profile the measured runs of W1-W5 on the "
             + "shared cluster (not their warm-up, the ThreadPoolExecutor baseline or W4's 1-worker cluster) in the "
             + "coordinator, each worker and this client JVM with async-profiler (a sample per ms of CPU): writes "
-            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. The others (W6, W7, S1-S3, J1 and "
+            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. The others (W6, W7, L0, S1-S3, J1, "
+            + "the warm runs and "
             + "--peers; most start JVMs of their own) are not profiled.")
     Path profileDir;
 
