@@ -112,6 +112,11 @@ final class Items {
             return true;
         }
 
+        /** True when an item follows the current one. */
+        boolean hasNext() {
+            return pos < end;
+        }
+
         long id() {
             return id;
         }

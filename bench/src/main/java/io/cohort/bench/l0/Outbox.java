@@ -57,6 +57,14 @@ final class Outbox {
         roll();
     }
 
+    /** Queues a whole frame as it was received (the relay forwards without copying its items). */
+    synchronized void addFrame(Frame f) {
+        if (open.count() > 0) {
+            full.add(open.take());   // keep the order
+        }
+        full.add(f);
+    }
+
     private void roll() {
         if (open.size() >= FRAME_BYTES) {
             full.add(open.take());

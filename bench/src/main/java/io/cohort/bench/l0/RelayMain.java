@@ -15,8 +15,9 @@ import java.util.List;
 /**
  * The L0 relay process: {@code RelayMain HOST:PORT HOST:PORT...} (its workers). Each client
  * stream gets a stream to every worker; each item goes to the worker with the fewest items
- * outstanding, each result back to the client, byte for byte, with no scheduler, no futures
- * and no decoding beyond the item headers. Prints "listening on HOST:PORT" when ready.
+ * outstanding, each result back to the client, with no scheduler, no futures and no decoding
+ * beyond the item headers. A frame of one item, and every frame of results, is forwarded as it
+ * was received; the items of a larger frame are copied into one frame per worker. Prints "listening on HOST:PORT" when ready.
  */
 public final class RelayMain {
     private RelayMain() {
@@ -68,8 +69,13 @@ public final class RelayMain {
                 @Override
                 public void onMessage(Frame f) {
                     Items.Reader r = new Items.Reader(f);
-                    while (r.next()) {
-                        toWorker[pick()].copyOf(r);
+                    if (r.next() && !r.hasNext()) {
+                        toWorker[pick()].addFrame(f);   // one item (W3's, W5's): forwarded as received
+                    } else {
+                        r = new Items.Reader(f);
+                        while (r.next()) {
+                            toWorker[pick()].copyOf(r);
+                        }
                     }
                     for (Outbox o : toWorker) {
                         o.flush();
@@ -127,9 +133,9 @@ public final class RelayMain {
                     Items.Reader r = new Items.Reader(f);
                     int n = 0;
                     while (r.next()) {
-                        toClient.copyOf(r);
                         n++;
                     }
+                    toClient.addFrame(f);   // every result goes to the one client: forwarded as received
                     answered(w, n);
                     toClient.flush();
                     toWorker[w].request(1);
