@@ -46,7 +46,7 @@ class HeadOfLineTest {
     @ParameterizedTest(name = "ordered={0}")
     @ValueSource(booleans = {true, false})
     void inputsBehindABlockedOneFinishWhileItBlocks(boolean ordered) throws Exception {
-        String name = "hol-" + ordered;
+        String name = "hol-" + ordered + "-" + System.nanoTime();   // shared objects are the cluster's: one set per run
         SharedEvent release = cohort.sharedEvent(name + "-release");
         SharedEvent othersDone = cohort.sharedEvent(name + "-others-done");
         SharedLong othersFinished = cohort.sharedLong(name + "-others-finished", 0);

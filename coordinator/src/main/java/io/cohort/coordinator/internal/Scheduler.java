@@ -720,6 +720,8 @@ public final class Scheduler {
         for (Task t : reclaims.choose(workers.values(), available, this::estimateNanos, now)) {
             t.reclaimAsked = true;
             reclaims.asked();
+            LOG.log(System.Logger.Level.DEBUG, "asking worker {0} to hand back task key {1} for an idle worker",
+                    t.worker.id, Long.toUnsignedString(t.key));
             out.accept(new Command.CancelOrder(t.worker.stream, t.worker.id, TaskCancelOrder.newBuilder()
                     .setTaskKey(t.key).setAttempt(t.attempt).setReclaim(true).build()));
         }
