@@ -13,10 +13,10 @@ import java.util.function.ToLongFunction;
  *
  * <p>When: a worker has free slots the queue could not fill, while another holds tasks beyond
  * the ones its slots run now, behind tasks that are not about to end. A slot's task is about to
- * end while its function is not known to run longer than the prefetch budget and it has been
- * there less than {@link #STALL_MS} (while that worker starts or ends nothing): so adaptive prefetch's deep queues of short tasks are left
- * alone (two workers never trade them back and forth), while a task known to be long, or one
- * that blocks, lets an idle worker take what waits behind it.
+ * end while its function is not known to run longer than the prefetch budget and it has held
+ * the slot less than {@link #STALL_MS}: so adaptive prefetch's deep queues of short tasks are
+ * left alone (two busy workers never trade them back and forth), while a task known to be
+ * long, or one that blocks, lets an idle worker take what waits behind it.
  *
  * <p>Which: the last queued on such a worker (the ones it would start last), each fitting an
  * idle worker, at most as many as the idle workers' free slots less the reclaims still
@@ -56,7 +56,7 @@ final class Reclaims {
         /** Its unfinished slot tasks. */
         int slotTasks();
 
-        /** When one of its slot tasks last started or ended. */
+        /** When one of its slot tasks last started, or ended after running. */
         long progressAt();
     }
 
@@ -107,7 +107,8 @@ final class Reclaims {
             if (!t.holdsSlot()) {
                 continue;
             }
-            if (estimateNanos.applyAsLong(t) <= Scheduler.PREFETCH_BUDGET_NANOS && now - Math.max(t.since(), h.progressAt()) < STALL_MS) {
+            long heldSince = Math.max(t.since(), h.progressAt());
+            if (estimateNanos.applyAsLong(t) <= Scheduler.PREFETCH_BUDGET_NANOS && now - heldSince < STALL_MS) {
                 return false;
             }
             if (++seen == h.slots()) {

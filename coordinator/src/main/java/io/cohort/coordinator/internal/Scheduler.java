@@ -1058,9 +1058,9 @@ public final class Scheduler {
         w.suspects -= t.suspectOnWorker ? 1 : 0;
         t.suspectOnWorker = false;
         reclaimAnswered(t);
-        w.progressAt = t.isProcess() ? w.progressAt : now;
         if (t.state == TaskState.RUNNING && !t.isProcess()) {
             w.runningCount--;
+            w.progressAt = now;   // its slot is free for the next (see Reclaims)
         }
         w.hold(t.demand, -1);
         if (offers(w)) {
@@ -1456,7 +1456,7 @@ public final class Scheduler {
         int suspects;
         /** Kept from new tasks until it is empty, for a queued suspect. */
         boolean reserved;
-        /** When one of its slot tasks last started or ended. */
+        /** When one of its slot tasks last started, or ended after running. */
         long progressAt;
 
         WorkerNode(long stream, String id, Event.WorkerAttached e, long now) {
