@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cohort.bench.l0.RelayClient;
 import io.cohort.client.Cohort;
 import io.cohort.client.CohortExecutor;
 import java.io.BufferedReader;
@@ -39,12 +40,15 @@ import picocli.CommandLine.Option;
  * runs once to warm up, then 3 times (the median is quoted, min and max beside it), and
  * against the JDK's ThreadPoolExecutor in this JVM in the same run. W7 runs in fresh JVMs.
  * S1 and S2 start clusters of their own, S3 runs JMH; {@code --peers} runs Python's pools on
- * the same workloads ({@link Peers}) and sets our figures beside theirs.
+ * the same workloads ({@link Peers}) and sets our figures beside theirs. W1, W2, W3 and W5 are
+ * measured cold, then warm (the same cluster after {@code --warm-seconds} more of each); L0, a
+ * bare gRPC relay in JVMs of its own ({@link io.cohort.bench.l0.RelayMain}), is the ceiling
+ * each of their figures is divided by ("vs L0").
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Runs the benchmark workloads of BENCH.md against a real local cluster.")
 public final class Bench implements Callable<Integer> {
-    static final List<String> ALL = List.of("W1", "W2", "W3", "W4", "W5", "W6", "W7", "S1", "S2", "S3", "J1");
+    static final List<String> ALL = List.of("W1", "W2", "W3", "W4", "W5", "W6", "W7", "L0", "S1", "S2", "S3", "J1");
     /** The workloads Python's pools run too (bench/peers/peers.py). */
     static final List<String> PEER_WORKLOADS = List.of("W1", "W2", "W3", "W4", "W5", "W7");
     /** The workloads {@code --profile} covers: those on the shared bench cluster. */
@@ -59,6 +63,12 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--runs", paramLabel = "N", description = "Measured runs per workload after the warm-up (default: 3, --quick 1).")
     Integer runsWanted;
 
+    @Option(names = "--warm-seconds", paramLabel = "N", description = "How long W1, W2, W3 and W5 each keep "
+            + "running on the cluster after their cold runs before their warm runs are measured (default: 60, "
+            + "--quick 2; 0 skips the warm figures). L0 runs each of its parts for this long, at most "
+            + L0_WARM_SECONDS_MAX + " s, before it is measured.")
+    Integer warmSecondsWanted;
+
     @Option(names = "--output", paramLabel = "PATH", description = "Where to write the JSON (default: ${DEFAULT-VALUE}).")
     Path output = Path.of("bench-results.json");
 
@@ -69,7 +79,8 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--profile", paramLabel = "DIR", description = "CPU-profile the measured runs of W1-W5 on the "
             + "shared cluster (not their warm-up, the ThreadPoolExecutor baseline or W4's 1-worker cluster) in the "
             + "coordinator, each worker and this client JVM with async-profiler (a sample per ms of CPU): writes "
-            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. The others (W6, W7, S1-S3, J1 and "
+            + "DIR/<workload>/<process>.collapsed and DIR/<workload>/summary.txt. The others (W6, W7, L0, S1-S3, J1, "
+            + "the warm runs and "
             + "--peers; most start JVMs of their own) are not profiled.")
     Path profileDir;
 
@@ -77,11 +88,34 @@ public final class Bench implements Callable<Integer> {
      * One figure of a workload: each run's value on Cohort and, where one applies, on a
      * baseline ({@code baseName}: the JDK's ThreadPoolExecutor unless said otherwise).
      */
-    record Figure(String workload, String name, double[] cohort, double[] jdk, String baseName) {
+    record Figure(String workload, String name, double[] cohort, double[] jdk, String baseName, boolean warm) {
         Figure(String workload, String name, double[] cohort, double[] jdk) {
-            this(workload, name, cohort, jdk, "jdk_thread_pool_executor");
+            this(workload, name, cohort, jdk, "jdk_thread_pool_executor", false);
+        }
+
+        Figure(String workload, String name, double[] cohort, double[] jdk, String baseName) {
+            this(workload, name, cohort, jdk, baseName, false);
         }
     }
+
+    /**
+     * Which L0 figure each workload's figure is set against ("vs L0"): W2 against the relay's
+     * rate of single items (L0 has no map; a map's items are the same trivial items).
+     */
+    static final Map<String, String> L0_FIGURE = Map.of(
+            "W1/tasks_per_s", "w1_tasks_per_s",
+            "W1/cpu_us_per_task", "w1_cpu_us_per_task",
+            "W2/tasks_per_s", "w1_tasks_per_s",
+            "W3/p50_us", "w3_p50_us",
+            "W3/p99_us", "w3_p99_us",
+            "W5/mb_per_s", "w5_mb_per_s");
+    /** L0's warm-up per part is --warm-seconds but at most this: the bare relay is warm long before. */
+    static final int L0_WARM_SECONDS_MAX = 10;
+    /** A warm phase ends after --warm-seconds or this many runs of its workload, whichever comes first. */
+    static final int WARM_MAX_ITERATIONS = 10_000;
+    /** L0's bound on items outstanding: W1's trivial items, W5's items of 1 MiB. */
+    static final int L0_W1_WINDOW = 10_000;
+    static final int L0_W5_WINDOW = 16;
 
     private final List<Figure> figures = new ArrayList<>();
     private final Map<String, Integer> runsOf = new LinkedHashMap<>();
@@ -92,6 +126,9 @@ public final class Bench implements Callable<Integer> {
     private final Map<String, String> failures = new LinkedHashMap<>();
     private double[] w1OnTwoWorkers;
     private int runs;
+    private double warmSeconds;
+    /** Figures beyond the table's of each workload's warm runs, written into its "warm" object. */
+    private final Map<String, ObjectNode> warmDetails = new LinkedHashMap<>();
     private ClusterProfiler profiler;
 
     @Override
@@ -106,6 +143,7 @@ public final class Bench implements Callable<Integer> {
             ids.add(up);
         }
         runs = runsWanted != null ? Math.max(1, runsWanted) : quick ? 1 : 3;
+        warmSeconds = warmSecondsWanted != null ? Math.max(0, warmSecondsWanted) : quick ? 2 : 60;
         if (quick && only == ALL) {
             // each starts JVMs of its own, which is most of a quick run's time on a busy machine
             ids.removeAll(List.of("W6", "S2", "J1"));
@@ -122,6 +160,9 @@ public final class Bench implements Callable<Integer> {
         }
         if (ids.contains("W7")) {
             w7();   // first, while no cluster runs
+        }
+        if (ids.contains("L0")) {
+            isolated("L0", this::l0);   // its JVMs end before the cluster's start
         }
         if (ids.stream().anyMatch(id -> List.of("W1", "W2", "W3", "W4", "W5", "S1", "S2").contains(id))) {
             onCluster(ids);
@@ -176,6 +217,9 @@ public final class Bench implements Callable<Integer> {
         long spinIterations = 0;
         int w4Tasks = 8;
         ExecutorService jdk = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
+        // each cold workload adds its warm phase here; they run after all the cold ones, so those
+        // keep measuring a fresh cluster's first minutes as before
+        List<Step> warmPhases = new ArrayList<>();
         try {
             try (Cluster cluster = Cluster.start(2);
                  CohortExecutor cohort = Cohort.connect(cluster.target())) {
@@ -192,6 +236,11 @@ public final class Bench implements Callable<Integer> {
                         double[][] base = repeat2(() -> w1Warm(null, jdk, tasks, warmups), () -> w1WithCpu(null, jdk, tasks));
                         add("W1", "tasks_per_s", w1OnTwoWorkers, base[0]);
                         add("W1", "cpu_us_per_task", ours[1], base[1]);
+                        warmPhases.add(() -> {
+                            double[][] warm = warm("W1", () -> w1WithCpu(cluster, cohort, tasks));
+                            addWarm("W1", "tasks_per_s", warm[0]);
+                            addWarm("W1", "cpu_us_per_task", warm[1]);
+                        });
                     }
                 }
                 if (ids.contains("W2")) {
@@ -199,16 +248,25 @@ public final class Bench implements Callable<Integer> {
                     progress("W2", inputs.size() + " tasks through map");
                     add("W2", "tasks_per_s", repeat(profiled("W2", cluster, inputs.size()), () -> Workloads.w2(cohort, inputs)),
                             repeat(() -> Workloads.w2(jdk, inputs)));
+                    warmPhases.add(() -> addWarm("W2", "tasks_per_s",
+                            warm("W2", () -> new double[] {Workloads.w2(cohort, inputs)})[0]));
                 }
                 if (ids.contains("W3")) {
                     int warmup = quick ? 2_000 : 20_000;
                     int samples = quick ? 500 : 2_000;
                     progress("W3", warmup + " warm-up round trips, then " + samples + " per run");
-                    double[][] ours = repeat2(profiled("W3", cluster, samples),
+                    Map<String, Long> pids = withClient(cluster.pids());
+                    double[][] ours = repeat2(both(profiled("W3", cluster, samples), switches(detail("W3"), pids, samples)),
                             () -> Workloads.w3(cohort, warmup), () -> Workloads.w3(cohort, samples));
                     double[][] base = repeat2(() -> Workloads.w3(jdk, warmup), () -> Workloads.w3(jdk, samples));
                     add("W3", "p50_us", ours[0], base[0]);
                     add("W3", "p99_us", ours[1], base[1]);
+                    warmPhases.add(() -> {
+                        double[][] warm = warm("W3", switches(warmDetail("W3"), pids, samples),
+                                () -> Workloads.w3(cohort, samples));
+                        addWarm("W3", "p50_us", warm[0]);
+                        addWarm("W3", "p99_us", warm[1]);
+                    });
                 }
                 if (ids.contains("W5")) {
                     int tasks = quick ? 20 : 200;
@@ -216,6 +274,8 @@ public final class Bench implements Callable<Integer> {
                     progress("W5", tasks + " tasks of 1 MiB in, 1 MiB out");
                     add("W5", "mb_per_s", repeat(profiled("W5", cluster, tasks), () -> Workloads.w5(cohort, tasks, payload)),
                             repeat(() -> Workloads.w5(jdk, tasks, payload)));
+                    warmPhases.add(() -> addWarm("W5", "mb_per_s",
+                            warm("W5", () -> new double[] {Workloads.w5(cohort, tasks, payload)})[0]));
                 }
                 if (ids.contains("S1")) {
                     s1LazyMap(cohort);
@@ -226,6 +286,11 @@ public final class Bench implements Callable<Integer> {
                     long n = spinIterations;
                     progress("W4", w4Tasks + " tasks of ~" + taskSeconds + " s (" + n + " iterations); 2 workers");
                     w4TwoWorkers = repeat(profiled("W4", cluster, w4Tasks), () -> Workloads.w4(cohort, w4Tasks, n));
+                }
+                if (warmSeconds > 0) {
+                    for (Step phase : warmPhases) {
+                        phase.run();
+                    }
                 }
             }
             if (ids.contains("W4")) {
@@ -253,6 +318,139 @@ public final class Bench implements Callable<Integer> {
         } finally {
             jdk.shutdownNow();
         }
+    }
+
+    /**
+     * A workload's warm figures: {@code m} again and again on the same cluster for
+     * {@link #warmSeconds} (at most {@link #WARM_MAX_ITERATIONS} runs, each checking its
+     * results), then {@link #runs} measured runs of it; returns [figure][run].
+     */
+    private double[][] warm(String id, Measure2 m) throws Exception {
+        return warm(id, null, m);
+    }
+
+    /** {@link #warm(String, Measure2)}, the measured runs watched by {@code around} when not null. */
+    private double[][] warm(String id, Profiled around, Measure2 m) throws Exception {
+        progress(id, "warm: running it for " + num(warmSeconds) + " s on the same cluster, then " + runs + " measured run(s)");
+        long start = System.nanoTime();
+        int iterations = 0;
+        while (iterations < WARM_MAX_ITERATIONS && Workloads.seconds(start) < warmSeconds) {
+            m.run();
+            iterations++;
+        }
+        ObjectNode d = warmDetail(id);
+        d.put("warm_seconds", round(Workloads.seconds(start)));
+        d.put("warm_iterations", iterations);
+        return repeat2(around, () -> null, m);
+    }
+
+    private void addWarm(String workload, String name, double[] xs) {
+        figures.add(new Figure(workload, name, xs, null, null, true));
+    }
+
+    private ObjectNode warmDetail(String id) {
+        return warmDetails.computeIfAbsent(id, k -> mapper.createObjectNode());
+    }
+
+    /**
+     * L0, the ceiling: a bare gRPC relay (this JVM, a relay JVM, 2 worker JVMs; {@link
+     * io.cohort.bench.l0.RelayMain}) with W1's, W3's and W5's payloads, every result checked.
+     * Each part runs at least as long as the cold workloads' warm-ups, and for --warm-seconds
+     * (at most {@link #L0_WARM_SECONDS_MAX}), before its measured runs: L0's figures are warm.
+     */
+    private void l0() throws Exception {
+        double seconds = Math.min(warmSeconds, L0_WARM_SECONDS_MAX);
+        progress("L0", "a bare gRPC relay (client -> relay -> 2 workers -> back, no scheduler, no futures); "
+                + "each part warmed for " + num(seconds) + " s");
+        try (Cluster relay = Cluster.relay(2);
+             RelayClient client = new RelayClient(relay.target())) {
+            int tasks = w1Tasks();
+            progress("L0", "W1's load: " + tasks + " items one call each, at most " + L0_W1_WINDOW + " outstanding");
+            double[][] w1 = l0Part(seconds, quick ? 1 : W1_WARMUP_RUNS, () -> {
+                long before = relay.cpuNanos();
+                double rate = client.w1(tasks, L0_W1_WINDOW);
+                return new double[] {rate, (relay.cpuNanos() - before) / 1e3 / tasks};
+            }, null);
+            add("L0", "w1_tasks_per_s", w1[0], null);
+            add("L0", "w1_cpu_us_per_task", w1[1], null);
+
+            int samples = quick ? 500 : 2_000;
+            int warmupRoundTrips = quick ? 2_000 : 20_000;
+            progress("L0", "W3's load: one item at a time, " + samples + " per run");
+            double[][] w3 = l0Part(seconds, warmupRoundTrips / samples, () -> client.w3(samples),
+                    switches(detail("L0"), withClient(relay.pids()), samples));
+            add("L0", "w3_p50_us", w3[0], null);
+            add("L0", "w3_p99_us", w3[1], null);
+
+            int items = quick ? 20 : 200;
+            byte[] payload = Workloads.w5Payload();
+            progress("L0", "W5's load: " + items + " items of 1 MiB in, 1 MiB out, at most " + L0_W5_WINDOW + " outstanding");
+            double[][] w5 = l0Part(seconds, 1, () -> new double[] {client.w5(items, payload, L0_W5_WINDOW)}, null);
+            add("L0", "w5_mb_per_s", w5[0], null);
+        }
+        ObjectNode d = detail("L0");
+        d.put("warmup_seconds_per_part", round(seconds));
+        d.put("w1_window_items", L0_W1_WINDOW);
+        d.put("w5_window_items", L0_W5_WINDOW);
+    }
+
+    /** An L0 part: {@code m} at least {@code minRuns} times and for {@code seconds}, then {@link #runs} measured runs. */
+    private double[][] l0Part(double seconds, int minRuns, Measure2 m, Profiled around) throws Exception {
+        long start = System.nanoTime();
+        for (int i = 0; i < WARM_MAX_ITERATIONS && (i < minRuns || Workloads.seconds(start) < seconds); i++) {
+            m.run();
+        }
+        return repeat2(around, () -> null, m);
+    }
+
+    /** {@code pids} and this JVM's, as "client". */
+    private static Map<String, Long> withClient(Map<String, Long> pids) {
+        Map<String, Long> all = new LinkedHashMap<>(pids);
+        all.put("client", ProcessHandle.current().pid());
+        return all;
+    }
+
+    /**
+     * Counts the context switches of each of {@code pids} over the measured runs of a workload
+     * of {@code perRun} round trips, into {@code into}'s "ctx_switches_per_round_trip"; null
+     * where /proc cannot tell.
+     */
+    private Profiled switches(ObjectNode into, Map<String, Long> pids, int perRun) {
+        if (!ContextSwitches.available()) {
+            return null;
+        }
+        return () -> {
+            Map<String, Long> before = ContextSwitches.read(pids);
+            return () -> {
+                Map<String, Long> after = ContextSwitches.read(pids);
+                ObjectNode n = into.putObject("ctx_switches_per_round_trip");
+                ContextSwitches.per(before, after, (long) perRun * runs).forEach((name, x) -> n.put(name, round(x)));
+            };
+        };
+    }
+
+    /** Both windows around the same runs ({@code inner} inside {@code outer}); either may be null. */
+    private static Profiled both(Profiled outer, Profiled inner) {
+        if (outer == null || inner == null) {
+            return outer == null ? inner : outer;
+        }
+        return () -> {
+            AutoCloseable o = outer.start();
+            AutoCloseable i;
+            try {
+                i = inner.start();
+            } catch (Exception e) {
+                o.close();
+                throw e;
+            }
+            return () -> {
+                try {
+                    i.close();
+                } finally {
+                    o.close();
+                }
+            };
+        };
     }
 
     /** W1's warm-up runs of {@link #w1Tasks()} tasks each. */
@@ -564,8 +762,8 @@ public final class Bench implements Callable<Integer> {
     }
 
     private void printTable(Set<String> ids) {
-        String format = "%-4s %-24s %10s %-23s %10s %-23s %10s";
-        System.out.printf(format, "id", "figure", "cohort", "(min-max)", "baseline", "(min-max)", "cohort/base");
+        String format = "%-4s %-24s %10s %-23s %10s %-23s %10s %8s";
+        System.out.printf(format, "id", "figure", "cohort", "(min-max)", "baseline", "(min-max)", "cohort/base", "vs L0");
         if (peerResults != null) {
             System.out.printf(" %12s %12s %9s %9s", "process_pool", "mp_pool", "cohort/pp", "cohort/mp");
         }
@@ -574,15 +772,16 @@ public final class Bench implements Callable<Integer> {
             if (!ids.contains(id)) {
                 continue;
             }
-            for (Figure f : figures) {
-                if (!f.workload().equals(id)) {
-                    continue;
-                }
+            List<Figure> coldThenWarm = new ArrayList<>();
+            for (boolean warm : new boolean[] {false, true}) {
+                figures.stream().filter(f -> f.workload().equals(id) && f.warm() == warm).forEach(coldThenWarm::add);
+            }
+            for (Figure f : coldThenWarm) {
                 boolean base = f.jdk() != null;
-                System.out.printf(format, id, f.name(), num(median(f.cohort())), range(f.cohort()),
-                        base ? num(median(f.jdk())) : "-", base ? range(f.jdk()) : "",
-                        base ? num(median(f.cohort()) / median(f.jdk())) : "-");
-                if (peerResults != null) {
+                System.out.printf(format, id, f.name() + (f.warm() ? " warm" : ""), num(median(f.cohort())),
+                        range(f.cohort()), base ? num(median(f.jdk())) : "-", base ? range(f.jdk()) : "",
+                        base ? num(median(f.cohort()) / median(f.jdk())) : "-", num(vsL0(f)));
+                if (peerResults != null && !f.warm()) {
                     double pp = peerFigure("process_pool", id, f.name());
                     double mp = peerFigure("mp_pool", id, f.name());
                     System.out.printf(" %12s %12s %9s %9s", num(pp), num(mp),
@@ -594,6 +793,29 @@ public final class Bench implements Callable<Integer> {
         System.out.printf("medians of %d run(s) after a warm-up%s; baseline = ThreadPoolExecutor(2) in this JVM"
                 + " (W4: 1 vs 2 threads; W7: a new one in a fresh JVM; S2: W1 on 2 real workers)%n",
                 runs, quick ? " (--quick: smaller sizes)" : "");
+        if (figures.stream().anyMatch(Figure::warm)) {
+            System.out.printf("warm = the same cluster after %s s more of that workload; cold = its first minutes%n",
+                    num(warmSeconds));
+        }
+        if (figures.stream().anyMatch(f -> f.workload().equals("L0"))) {
+            System.out.println("vs L0 = cohort / the bare gRPC relay's figure in this run (W2 against L0's W1 rate):"
+                    + " below 1 is slower for rates, above 1 slower for times and CPU");
+        }
+        for (String id : List.of("W3", "L0")) {
+            if (!ids.contains(id)) {
+                continue;
+            }
+            for (boolean warm : new boolean[] {false, true}) {
+                ObjectNode d = warm ? warmDetails.get(id) : details.get(id);
+                JsonNode n = d == null ? null : d.get("ctx_switches_per_round_trip");
+                if (n != null) {
+                    StringBuilder line = new StringBuilder();
+                    n.fields().forEachRemaining(e -> line.append(line.length() == 0 ? "" : ", ")
+                            .append(e.getKey()).append(' ').append(num(e.getValue().asDouble())));
+                    System.out.printf("%s%s context switches per round trip, by process: %s%n", id, warm ? " warm" : "", line);
+                }
+            }
+        }
         if (peerResults != null) {
             System.out.println("process_pool = Python's ProcessPoolExecutor(2), mp_pool = multiprocessing.Pool(2), "
                     + "same workloads, medians of their own runs; a ratio above 1 is better for speeds, below 1 for times");
@@ -611,6 +833,16 @@ public final class Bench implements Callable<Integer> {
                     b.get("jdk").get(v).asText(), b.get("fory").get(v).asText()));
             System.out.println("handles: jdk " + codec.get("handles").get("jdk") + ", fory " + codec.get("handles").get("fory"));
         }
+    }
+
+    /** {@code f}'s median over the median of the L0 figure it is set against; NaN when there is none in this run. */
+    private double vsL0(Figure f) {
+        String name = L0_FIGURE.get(f.workload() + "/" + f.name());
+        if (name == null) {
+            return Double.NaN;
+        }
+        return figures.stream().filter(l -> l.workload().equals("L0") && l.name().equals(name)).findFirst()
+                .map(l -> median(f.cohort()) / median(l.cohort())).orElse(Double.NaN);
     }
 
     /** A peer's median for one figure, NaN when it has none (e.g. W7's seconds_from_launch). */
@@ -652,9 +884,13 @@ public final class Bench implements Callable<Integer> {
             ObjectNode baseMax = mapper.createObjectNode();
             ObjectNode eachRun = mapper.createObjectNode();   // in order: how a figure moves as the JVMs warm
             String baseName = null;
+            ObjectNode vsL0 = mapper.createObjectNode();
             for (Figure f : figures) {
-                if (!f.workload().equals(id)) {
+                if (!f.workload().equals(id) || f.warm()) {
                     continue;
+                }
+                if (!Double.isNaN(vsL0(f))) {
+                    vsL0.put(f.name(), round(vsL0(f)));
                 }
                 w.put(f.name(), round(median(f.cohort())));
                 min.put(f.name(), round(min(f.cohort())));
@@ -683,6 +919,13 @@ public final class Bench implements Callable<Integer> {
             if (details.containsKey(id)) {
                 w.setAll(details.get(id));
             }
+            if (!vsL0.isEmpty()) {
+                w.set("vs_l0", vsL0);
+            }
+            ObjectNode warm = warmJson(id);
+            if (warm != null) {
+                w.set("warm", warm);
+            }
             if (peerResults != null && peerResults.path("process_pool").has(id)) {
                 ObjectNode p = w.putObject("peers");
                 for (String peer : Peers.NAMES) {
@@ -690,7 +933,7 @@ public final class Bench implements Callable<Integer> {
                     ObjectNode ratio = w.putObject("ratio_vs_" + peer);
                     for (Figure f : figures) {
                         double theirs = peerFigure(peer, id, f.name());
-                        if (f.workload().equals(id) && !Double.isNaN(theirs)) {
+                        if (f.workload().equals(id) && !f.warm() && !Double.isNaN(theirs)) {
                             ratio.put(f.name(), round(median(f.cohort()) / theirs));
                         }
                     }
@@ -706,6 +949,42 @@ public final class Bench implements Callable<Integer> {
             root.put("peers_start_method", peerResults.path("start_method").asText());
         }
         mapper.writeValue(output.toFile(), root);
+    }
+
+    /** A workload's warm figures as its cold ones are written (median, min, max, each run) and their ratios to L0; null if none. */
+    private ObjectNode warmJson(String id) {
+        List<Figure> warm = figures.stream().filter(f -> f.workload().equals(id) && f.warm()).toList();
+        if (warm.isEmpty()) {
+            return null;
+        }
+        ObjectNode w = mapper.createObjectNode();
+        ObjectNode min = mapper.createObjectNode();
+        ObjectNode max = mapper.createObjectNode();
+        ObjectNode eachRun = mapper.createObjectNode();
+        ObjectNode vsL0 = mapper.createObjectNode();
+        for (Figure f : warm) {
+            w.put(f.name(), round(median(f.cohort())));
+            min.put(f.name(), round(min(f.cohort())));
+            max.put(f.name(), round(max(f.cohort())));
+            var values = eachRun.putArray(f.name());
+            for (double x : f.cohort()) {
+                values.add(round(x));
+            }
+            if (!Double.isNaN(vsL0(f))) {
+                vsL0.put(f.name(), round(vsL0(f)));
+            }
+        }
+        w.set("min", min);
+        w.set("max", max);
+        w.put("runs", warm.get(0).cohort().length);
+        w.set("each_run", eachRun);
+        if (warmDetails.containsKey(id)) {
+            w.setAll(warmDetails.get(id));
+        }
+        if (!vsL0.isEmpty()) {
+            w.set("vs_l0", vsL0);
+        }
+        return w;
     }
 
     private static ObjectNode machine(ObjectMapper mapper) {

@@ -1,5 +1,7 @@
 package io.cohort.bench;
 
+import io.cohort.bench.l0.RelayMain;
+import io.cohort.bench.l0.RelayWorkerMain;
 import io.cohort.client.Cohort;
 import io.cohort.client.CohortException;
 import io.cohort.client.CohortExecutor;
@@ -17,11 +19,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A coordinator and workers as separate JVMs on loopback, started from this JVM's class path. */
+/**
+ * A coordinator and workers as separate JVMs on loopback, started from this JVM's class path;
+ * or, for L0, a bare gRPC relay and its workers started the same way.
+ */
 final class Cluster implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
     /** By name, e.g. {@code CoordinatorMain-0}, {@code WorkerMain-1}, in the order started. */
     private final Map<String, Process> processes = new LinkedHashMap<>();
+    /** The same processes by role: "coordinator", "worker-1", "relay", ... */
+    private final Map<String, Process> labels = new LinkedHashMap<>();
     private String target;
 
     /** A coordinator given {@code coordinatorArgs} beyond its port, then {@code workers} real workers of 1 slot. */
@@ -30,30 +37,7 @@ final class Cluster implements AutoCloseable {
         try {
             List<String> args = new ArrayList<>(List.of("--port", "0"));
             args.addAll(List.of(coordinatorArgs));
-            Process coordinator = c.launch("io.cohort.coordinator.CoordinatorMain", args.toArray(String[]::new));
-            BufferedReader out = new BufferedReader(new InputStreamReader(coordinator.getInputStream(),
-                    StandardCharsets.UTF_8));
-            String line;
-            while (c.target == null && (line = out.readLine()) != null) {
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    c.target = m.group(1);
-                }
-            }
-            if (c.target == null) {
-                throw new IOException("the coordinator did not start");
-            }
-            Thread drain = new Thread(() -> {   // so a chatty coordinator never blocks on a full pipe
-                try {
-                    while (out.readLine() != null) {
-                        // discard
-                    }
-                } catch (IOException ignored) {
-                    // the coordinator ended
-                }
-            }, "bench-coordinator-out");
-            drain.setDaemon(true);
-            drain.start();
+            c.target = c.launchServer("coordinator", "io.cohort.coordinator.CoordinatorMain", args.toArray(String[]::new));
             for (int i = 1; i <= workers; i++) {
                 List<String> workerArgs = new ArrayList<>(List.of("--coordinator", c.target, "--id", "bench-" + i,
                         "--slots", "1", "--quiet"));
@@ -62,7 +46,8 @@ final class Cluster implements AutoCloseable {
                         workerArgs.add(a);
                     }
                 }
-                c.launch("io.cohort.worker.WorkerMain", workerArgs.toArray(String[]::new)).getInputStream().close();
+                c.launch("worker-" + i, "io.cohort.worker.WorkerMain", workerArgs.toArray(String[]::new))
+                        .getInputStream().close();
             }
             awaitWorkers(c.target, workers);
             return c;
@@ -70,6 +55,57 @@ final class Cluster implements AutoCloseable {
             c.close();
             throw e;
         }
+    }
+
+    /**
+     * L0, the bare gRPC relay: {@code workers} relay workers, then the relay in front of them,
+     * each a JVM of its own like a cluster's; {@link #target} is the relay's address.
+     */
+    static Cluster relay(int workers) throws IOException {
+        Cluster c = new Cluster();
+        try {
+            List<String> targets = new ArrayList<>();
+            for (int i = 1; i <= workers; i++) {
+                targets.add(c.launchServer("worker-" + i, RelayWorkerMain.class.getName()));
+            }
+            c.target = c.launchServer("relay", RelayMain.class.getName(), targets.toArray(String[]::new));
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts a JVM that prints "listening on HOST:PORT" when it serves; returns that address
+     * once printed, and keeps reading its output so a chatty process never blocks on a full pipe.
+     */
+    private String launchServer(String label, String main, String... args) throws IOException {
+        Process p = launch(label, main, args);
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String address = null;
+        String line;
+        while (address == null && (line = out.readLine()) != null) {
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
+                address = m.group(1);
+            }
+        }
+        if (address == null) {
+            throw new IOException("the " + label + " did not start");
+        }
+        Thread drain = new Thread(() -> {
+            try {
+                while (out.readLine() != null) {
+                    // discard
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+        }, "bench-" + label + "-out");
+        drain.setDaemon(true);
+        drain.start();
+        return address;
     }
 
     static void awaitWorkers(String target, int workers) {
@@ -112,8 +148,8 @@ final class Cluster implements AutoCloseable {
     /** Extra arguments for the workers, to try worker settings. */
     private static final String WORKER_ARGS = System.getProperty("bench.workerArgs", "");
 
-    /** Starts a JVM on this class path; {@link #close} ends it. */
-    Process launch(String main, String... args) throws IOException {
+    /** Starts a JVM on this class path, known by {@code label} in {@link #pids}; {@link #close} ends it. */
+    Process launch(String label, String main, String... args) throws IOException {
         String name = main.substring(main.lastIndexOf('.') + 1) + "-" + processes.size();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String option : JVM_OPTIONS.split(" ")) {
@@ -125,7 +161,15 @@ final class Cluster implements AutoCloseable {
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         processes.put(name, p);
+        labels.put(label, p);
         return p;
+    }
+
+    /** Each process's id by its role ("coordinator", "relay", "worker-1", ...), in the order started. */
+    Map<String, Long> pids() {
+        Map<String, Long> pids = new LinkedHashMap<>();
+        labels.forEach((label, p) -> pids.put(label, p.pid()));
+        return pids;
     }
 
     Map<String, Process> processes() {

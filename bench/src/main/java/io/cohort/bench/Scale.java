@@ -149,7 +149,7 @@ final class Scale {
      */
     static double[] simulatedWorkers(int workers, int slots, int tasks, int runs) throws Exception {
         try (Cluster cluster = Cluster.start(0)) {
-            Process sims = cluster.launch(SimWorkers.class.getName(), cluster.target(),
+            Process sims = cluster.launch("sim-workers", SimWorkers.class.getName(), cluster.target(),
                     Integer.toString(workers), Integer.toString(slots));
             awaitLine(sims, "attached ", 180);
             Cluster.awaitWorkers(cluster.target(), workers);

@@ -21,7 +21,8 @@ class BenchTest {
     @Timeout(300)   // shared machines: a quick run slows several-fold while others build
     void quickRunWritesTheFiguresOfTheChosenWorkloads(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
-        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "W1,W5,S1,S3", "--output", json.toString());
+        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "W1,W5,S1,S3", "--warm-seconds", "0",
+                "--output", json.toString());
         assertEquals(0, exit);
 
         JsonNode root = new ObjectMapper().readTree(json.toFile());
@@ -42,8 +43,61 @@ class BenchTest {
             assertTrue(codec.get("us_per_round_trip").get(name).get("lambda_and_long").asDouble() > 0, name);
             assertTrue(codec.get("handles").get(name).get("lambda").asBoolean(), name);
         }
-        for (String absent : List.of("W2", "W3", "W4", "W6", "W7", "S2")) {
+        for (String absent : List.of("W2", "W3", "W4", "W6", "W7", "L0", "S2")) {
             assertFalse(root.has(absent), absent);
+        }
+        assertFalse(root.get("W1").has("warm"), "--warm-seconds 0 skips the warm figures");
+        assertFalse(root.get("W1").has("vs_l0"), "no L0 in this run, so no ratio to it");
+    }
+
+    /** L0 (the bare relay, its results checked) and the warm phase, with the ratios and context switches they add. */
+    @Test
+    @Timeout(300)
+    void quickL0AndWarmFiguresAreReportedBesideTheColdOnes(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("bench.json");
+        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "L0,W1,W3", "--warm-seconds", "1",
+                "--output", json.toString());
+        assertEquals(0, exit);
+
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        JsonNode l0 = root.get("L0");
+        for (String figure : List.of("w1_tasks_per_s", "w1_cpu_us_per_task", "w3_p50_us", "w3_p99_us", "w5_mb_per_s")) {
+            assertTrue(l0.get(figure).asDouble() > 0, figure + " in " + l0);
+            assertTrue(l0.get("min").get(figure).asDouble() > 0, figure);
+        }
+        assertEquals(1, l0.get("runs").asInt());
+        assertSwitches(l0, "relay");
+
+        JsonNode w1 = root.get("W1");
+        JsonNode w3 = root.get("W3");
+        for (String figure : List.of("tasks_per_s", "cpu_us_per_task")) {
+            assertTrue(w1.get("warm").get(figure).asDouble() > 0, figure + " in " + w1.get("warm"));
+            assertTrue(w1.get("vs_l0").get(figure).asDouble() > 0, figure);
+            assertTrue(w1.get("warm").get("vs_l0").get(figure).asDouble() > 0, figure);
+        }
+        for (String figure : List.of("p50_us", "p99_us")) {
+            assertTrue(w3.get("warm").get(figure).asDouble() > 0, figure + " in " + w3.get("warm"));
+            assertTrue(w3.get("vs_l0").get(figure).asDouble() > 0, figure);
+            assertTrue(w3.get("warm").get("vs_l0").get(figure).asDouble() > 0, figure);
+        }
+        for (JsonNode warm : List.of(w1.get("warm"), w3.get("warm"))) {
+            assertEquals(1, warm.get("runs").asInt());
+            assertTrue(warm.get("warm_seconds").asDouble() >= 1, warm.toString());
+            assertTrue(warm.get("warm_iterations").asInt() >= 1, warm.toString());
+        }
+        assertSwitches(w3, "coordinator");
+        assertSwitches(w3.get("warm"), "coordinator");
+    }
+
+    /** Context switches per round trip in the client, the relay or coordinator ({@code hub}) and each worker. */
+    private static void assertSwitches(JsonNode w, String hub) {
+        JsonNode n = w.get("ctx_switches_per_round_trip");
+        assertTrue(n != null, "ctx_switches_per_round_trip in " + w);
+        // a round trip blocks the client and wakes the hub at least once; a worker may get none of them
+        assertTrue(n.get("client").asDouble() > 0, n.toString());
+        assertTrue(n.get(hub).asDouble() > 0, n.toString());
+        for (String worker : List.of("worker-1", "worker-2")) {
+            assertTrue(n.get(worker).asDouble() >= 0, n.toString());
         }
     }
 
@@ -79,7 +133,7 @@ class BenchTest {
     @Timeout(300)
     void profileWritesEachProcesssStacksAndASummary(@TempDir Path dir) throws Exception {
         Path profile = dir.resolve("prof");
-        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "W1", "--profile", profile.toString(),
+        int exit = new CommandLine(new Bench()).execute("--quick", "--only", "W1", "--warm-seconds", "0", "--profile", profile.toString(),
                 "--output", dir.resolve("bench.json").toString());
         assertEquals(0, exit);
 

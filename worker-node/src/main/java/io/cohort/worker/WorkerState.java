@@ -43,7 +43,7 @@ final class WorkerState {
             Phase.RECEIVED, new EnumMap<>(Map.of(
                     Step.START, Phase.RUNNING,
                     Step.CANCEL, Phase.DONE,       // cancel order before it started
-                    Step.RETURN, Phase.DONE,       // handed back while draining
+                    Step.RETURN, Phase.DONE,       // handed back while draining, or reclaimed
                     Step.REJECT, Phase.DONE,       // cannot run here (e.g. unknown function)
                     Step.FORGET, Phase.DONE)),     // stream lost
             Phase.RUNNING, new EnumMap<>(Map.of(
@@ -253,7 +253,15 @@ final class WorkerState {
         if (t == null) {
             return;   // already ended: its result went out before
         }
-        if (t.phase == Phase.RECEIVED) {
+        if (order.getReclaim()) {
+            // Wanted by an idle worker: hand it back only if no slot has taken it, so it starts once.
+            if (t.phase == Phase.RECEIVED) {
+                move(t, Step.RETURN);
+                out.add(new SendResult(result(t, TaskStatus.RETURNED).build()));
+            } else {
+                note(t, "reclaim after it started: left running");
+            }
+        } else if (t.phase == Phase.RECEIVED) {
             move(t, Step.CANCEL);
             out.add(new SendResult(result(t, TaskStatus.CANCELLED).build()));
         } else if (order.getInterrupt()) {

@@ -151,6 +151,35 @@ class WorkerStateTest {
         assertEquals(List.of(ok(1)), results(step(new Finished(s.slot(), s.runId(), ok(1)))));
     }
 
+    private static CancelOrdered reclaim(long key) {
+        return new CancelOrdered(TaskCancelOrder.newBuilder().setTaskKey(key).setAttempt(1).setReclaim(true).build());
+    }
+
+    @Test
+    void reclaimHandsBackATaskNoSlotHasTakenAndItNeverStartsHere() {
+        state = new WorkerState(1, "");
+        StartTask s = start(welcomeAndAssign(1, 2, 3), 0);
+        step(new Began(s.slot(), s.runId()));
+        List<Command> back = step(reclaim(3));
+        assertEquals(List.of(TaskStatus.RETURNED), results(back).stream().map(WorkerTaskResult::getStatus).toList());
+        assertEquals(3, results(back).get(0).getTaskKey());
+        assertEquals(1, state.queuedCount(), "task 2 still waits for the slot");
+
+        List<Command> done = step(new Finished(s.slot(), s.runId(), ok(1)));
+        assertEquals(2, start(done, 0).assign().getTaskKey(), "the next queued task starts, not the returned one");
+        assertEquals(0, state.queuedCount());
+        assertEquals(List.of(), step(reclaim(3)), "a second reclaim of a returned task is ignored");
+    }
+
+    @Test
+    void reclaimOfATaskThatStartedLeavesItRunningToItsResult() {
+        state = new WorkerState(1, "");
+        StartTask s = start(welcomeAndAssign(1), 0);
+        assertEquals(List.of(), step(reclaim(1)), "started already (its thread may not have begun): no answer");
+        step(new Began(s.slot(), s.runId()));
+        assertEquals(List.of(ok(1)), results(step(new Finished(s.slot(), s.runId(), ok(1)))));
+    }
+
     @Test
     void drainReturnsQueuedTasksAndClosesAfterTheLastRunningOne() {
         state = new WorkerState(1, "");

@@ -82,6 +82,8 @@ public final class Scheduler {
     private final int maxTasksPerSession;
     private final Story story = new Story(STORY_ENTRIES);
     private final RunTimes runTimes = new RunTimes();
+    /** Prefetched tasks asked back for idle workers. */
+    private final Reclaims reclaims = new Reclaims();
 
     /** Sessions with a stream, by stream. */
     private final Map<Long, Session> sessions = new HashMap<>();
@@ -560,6 +562,9 @@ public final class Scheduler {
                 rejectUnplaceable(t, offers());
             }
         }
+        if (running > 0 && Reclaims.anyIdle(available)) {
+            dirty = true;   // a task holding a slot may have run long enough for what waits behind it to move
+        }
     }
 
     private boolean fitsSomeWorker(Demand demand) {
@@ -619,6 +624,9 @@ public final class Scheduler {
             return;
         }
         move(t, TaskState.RUNNING, "started", null);
+        t.since = now;
+        t.worker.progressAt = t.isProcess() ? t.worker.progressAt : now;
+        reclaimAnswered(t);   // the worker ignores the order: it runs the task
         t.worker.runningCount += t.isProcess() ? 0 : 1;   // busy slots: a process holds none
         if (t.session.attached()) {
             out.accept(new Command.NotifyStarted(t.session.stream,
@@ -631,12 +639,15 @@ public final class Scheduler {
         if (t == null) {
             return;
         }
+        // A worker without reclaims takes the order for a plain cancel: unstarted, so hand it on all the same.
+        boolean returned = r.getStatus() == TaskStatus.RETURNED || (r.getStatus() == TaskStatus.CANCELLED
+                && t.reclaimAsked && !t.cancelRequested && t.state == TaskState.ASSIGNED);
         release(t);
         if ((r.getStatus() == TaskStatus.SUCCEEDED || r.getStatus() == TaskStatus.FAILED) && !t.spec.getChunk()) {
             runTimes.observe(runTimeOf(t), r.getRunNanos());
         }
         TaskState to;
-        switch (r.getStatus()) {
+        switch (returned ? TaskStatus.RETURNED : r.getStatus()) {
             case RETURNED -> {
                 requeueOrEnd(t, false, "returned");
                 return;
@@ -702,6 +713,30 @@ public final class Scheduler {
     private void cancelOnWorker(Task t, boolean interrupt, int signal) {
         out.accept(new Command.CancelOrder(t.worker.stream, t.worker.id, TaskCancelOrder.newBuilder()
                 .setTaskKey(t.key).setAttempt(t.attempt).setInterrupt(interrupt).setSignal(signal).build()));
+    }
+
+    /** Asks back tasks prefetched behind long-running ones, for workers the queue leaves idle (see {@link Reclaims}). */
+    private void reclaimForIdleWorkers() {
+        for (Task t : reclaims.choose(workers.values(), available, this::estimateNanos, now)) {
+            t.reclaimAsked = true;
+            reclaims.asked();
+            LOG.log(System.Logger.Level.DEBUG, "asking worker {0} to hand back task key {1} for an idle worker",
+                    t.worker.id, Long.toUnsignedString(t.key));
+            out.accept(new Command.CancelOrder(t.worker.stream, t.worker.id, TaskCancelOrder.newBuilder()
+                    .setTaskKey(t.key).setAttempt(t.attempt).setReclaim(true).build()));
+        }
+    }
+
+    /** The task started or left its worker: a reclaim of it, if asked, is answered. */
+    private void reclaimAnswered(Task t) {
+        if (t.reclaimAsked) {
+            t.reclaimAsked = false;
+            reclaims.answered();
+        }
+    }
+
+    private long estimateNanos(Task t) {
+        return t.spec.getChunk() ? 0 : runTimeOf(t).nanos();
     }
 
     /** Straight to the task's session; nothing changes here. */
@@ -830,6 +865,7 @@ public final class Scheduler {
             }
         }
         holdExtendedCredit |= creditStarved;
+        reclaimForIdleWorkers();
     }
 
     private boolean anyHeadStarvedOfCredit() {
@@ -994,6 +1030,7 @@ public final class Scheduler {
         }
         t.attempt++;
         t.worker = w;
+        t.since = now;
         move(t, TaskState.ASSIGNED, "assigned", w.id);
         w.unfinished.add(t);
         w.slotTasks += t.isProcess() ? 0 : 1;
@@ -1020,8 +1057,10 @@ public final class Scheduler {
         w.heldBytes -= t.spec.getSerializedSize();
         w.suspects -= t.suspectOnWorker ? 1 : 0;
         t.suspectOnWorker = false;
+        reclaimAnswered(t);
         if (t.state == TaskState.RUNNING && !t.isProcess()) {
             w.runningCount--;
+            w.progressAt = now;   // its slot is free for the next (see Reclaims)
         }
         w.hold(t.demand, -1);
         if (offers(w)) {
@@ -1164,11 +1203,17 @@ public final class Scheduler {
                 check(sessionsById.get(sq.session.id) == sq.session, "queue of a closed session");
             }
         }
+        int reclaiming = 0;
         for (Task t : onWorkers.values()) {
             check(t.state.onWorker(), "task on worker in state " + t.state);
             check(t.worker.unfinished.contains(t), "task not in its worker's unfinished set");
+            check(!t.reclaimAsked || (t.state == TaskState.ASSIGNED && !t.isProcess()), "reclaim of a task that is "
+                    + t.state + (t.isProcess() ? " (a process)" : ""));
+            reclaiming += t.reclaimAsked ? 1 : 0;
             r++;
         }
+        check(reclaiming == reclaims.unanswered(), "unanswered reclaims " + reclaims.unanswered() + " but "
+                + reclaiming + " tasks asked back");
         for (WorkerNode w : workers.values()) {
             check(workersByStream.get(w.stream) == w && !w.lost, "worker maps");
             check(w.slotTasks <= w.slots + Math.max(w.prefetch, w.maxPrefetch), "worker " + w.id + " over credit");
@@ -1237,7 +1282,7 @@ public final class Scheduler {
 
     // ---- state objects
 
-    private static final class Task {
+    private static final class Task implements Reclaims.Held {
         final long key;
         final long taskId;
         final Session session;
@@ -1258,6 +1303,10 @@ public final class Scheduler {
         final UnfitClock unfit;
         /** Its function's run-time estimate, looked up when first needed. */
         RunTimes.Estimate runTime;
+        /** When it was assigned, or started once it has. */
+        long since;
+        /** Asked back from its worker for an idle one, and not answered yet. */
+        boolean reclaimAsked;
 
         Task(long key, long taskId, Session session, TaskSpec spec, TaskPolicy policy, FunctionDef function, Demand demand) {
             this.key = key;
@@ -1273,6 +1322,11 @@ public final class Scheduler {
         boolean isProcess() {
             return spec.hasProcess();
         }
+
+        @Override public boolean holdsSlot() { return !isProcess(); }
+        @Override public boolean mayReclaim() { return state == TaskState.ASSIGNED && !isProcess() && !suspectOnWorker && !reclaimAsked; }
+        @Override public long since() { return since; }
+        @Override public Demand demand() { return demand; }
 
         long maxRetries() {
             return policy.hasMaxRetries() ? Integer.toUnsignedLong(policy.getMaxRetries()) : Protocol.DEFAULT_MAX_RETRIES;
@@ -1376,7 +1430,7 @@ public final class Scheduler {
         }
     }
 
-    private static final class WorkerNode implements Placement.Candidate {
+    private static final class WorkerNode implements Placement.Candidate, Reclaims.Holder<Task> {
         final long stream;
         final String id;
         final String host;
@@ -1402,6 +1456,8 @@ public final class Scheduler {
         int suspects;
         /** Kept from new tasks until it is empty, for a queued suspect. */
         boolean reserved;
+        /** When one of its slot tasks last started, or ended after running. */
+        long progressAt;
 
         WorkerNode(long stream, String id, Event.WorkerAttached e, long now) {
             this.stream = stream;
@@ -1442,6 +1498,9 @@ public final class Scheduler {
         /** Credit counting adaptive prefetch, whatever the tasks: an upper bound of what it may be sent. */
         int capacity() { return suspects > 0 || reserved ? 0 : slots + Math.max(prefetch, maxPrefetch) - slotTasks; }
         @Override public Set<String> labels() { return labels; }
+        @Override public Iterable<Task> held() { return unfinished; }
+        @Override public int slotTasks() { return slotTasks; }
+        @Override public long progressAt() { return progressAt; }
         @Override public Map<String, Double> totals() { return totals; }
         @Override public double used(String resource) { return used.getOrDefault(resource, 0.0); }
     }
