@@ -1,24 +1,24 @@
 package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
-import io.cohort.coordinator.internal.Command;
-import io.cohort.coordinator.internal.Event;
-import io.cohort.coordinator.internal.Scheduler;
-import io.cohort.coordinator.internal.SchedulerLoop;
-import io.cohort.coordinator.internal.Services;
+import io.cohort.coordinator.core.Command;
+import io.cohort.coordinator.core.Event;
+import io.cohort.coordinator.core.Scheduler;
+import io.cohort.coordinator.journal.Journal;
+import io.cohort.coordinator.server.Authenticator;
+import io.cohort.coordinator.server.PayloadRelay;
+import io.cohort.coordinator.server.SchedulerLoop;
+import io.cohort.coordinator.server.Services;
 import io.cohort.coordinator.shared.SharedLifecycle;
 import io.cohort.coordinator.shared.SharedService;
 import io.cohort.coordinator.shared.SharedStore;
 import io.cohort.coordinator.shared.SharedTimers;
-import io.cohort.coordinator.internal.Authenticator;
-import io.cohort.coordinator.internal.Journal;
 import io.cohort.proto.v1.StatusResponse;
-import io.cohort.coordinator.internal.PayloadRelay;
 import io.grpc.InsecureServerCredentials;
-import io.grpc.ServerCredentials;
-import io.grpc.TlsServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -72,7 +72,8 @@ public final class CoordinatorServer implements AutoCloseable {
         Journal journal = config.journal() == JournalMode.OFF ? null
                 : Journal.open(config.journalDir().orElseThrow(), config.journal());
         Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis(),
-                config.sessionGrace().toMillis(), journal != null, config.maxTasksPerClient());
+                config.sessionGrace().toMillis(), journal != null, config.maxTasksPerClient(),
+                new java.security.SecureRandom()::nextLong);
         if (journal != null) {
             recover(journal, core, config);
         }

@@ -1,5 +1,6 @@
 package io.cohort.bench.jmh;
 
+import io.cohort.coordinator.journal.Journal;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;

@@ -1,9 +1,9 @@
 package io.cohort.bench.jmh;
 
 import com.google.protobuf.ByteString;
-import io.cohort.coordinator.internal.Command;
-import io.cohort.coordinator.internal.Event;
-import io.cohort.coordinator.internal.Scheduler;
+import io.cohort.coordinator.core.Command;
+import io.cohort.coordinator.core.Event;
+import io.cohort.coordinator.core.Scheduler;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStatus;

@@ -1,8 +1,8 @@
 package io.cohort.coordinator.shared;
 
-import io.cohort.coordinator.internal.Command;
-import io.cohort.coordinator.internal.Event;
-import io.cohort.coordinator.internal.SchedulerLoop;
+import io.cohort.coordinator.core.Command;
+import io.cohort.coordinator.core.Event;
+import io.cohort.coordinator.server.SchedulerLoop;
 import java.util.HashMap;
 import java.util.Map;
 

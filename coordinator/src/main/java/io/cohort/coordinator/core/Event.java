@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.TaskPolicy;

@@ -1,13 +1,14 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
-import static io.cohort.coordinator.internal.Sim.all;
-import static io.cohort.coordinator.internal.Sim.only;
+import static io.cohort.coordinator.core.Sim.all;
+import static io.cohort.coordinator.core.Sim.only;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.cohort.coordinator.server.SchedulerLoop;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskResult;
 import io.cohort.proto.v1.TaskStatus;
@@ -28,6 +29,20 @@ class SessionResumeTest {
         List<Command> out = sim.client(stream);
         only(out, Command.JournalSession.class);
         return only(out, Command.WelcomeClient.class).sessionId();
+    }
+
+    @Test
+    void sessionIdsComeFromTheGivenSourceAndNeverRepeat() {
+        // The same bits give the same ids (a simulation replays); a repeat is drawn again.
+        long[] bits = {7, 8, 7, 8, 9, 10};
+        int[] next = {0};
+        Sim seeded = new Sim(new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS, GRACE_MS, false, 100,
+                () -> bits[next[0]++]));
+        String first = only(seeded.client(C1), Command.WelcomeClient.class).sessionId();
+        String second = only(seeded.client(C2), Command.WelcomeClient.class).sessionId();
+        assertEquals("s-78", first);
+        assertEquals("s-9a", second, "s-78 was taken, so the next bits were drawn");
+        assertEquals(6, next[0]);
     }
 
     @Test

@@ -1,11 +1,12 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.server;
 
 import com.google.protobuf.Message;
+import io.cohort.common.Protocol;
+import io.cohort.coordinator.core.Command;
 import io.cohort.proto.v1.AttachResponse;
+import io.cohort.proto.v1.ClientWelcome;
 import io.cohort.proto.v1.SessionResponse;
 import io.cohort.proto.v1.WorkerWelcome;
-import io.cohort.proto.v1.ClientWelcome;
-import io.cohort.common.Protocol;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;

@@ -1,7 +1,8 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.server;
 
 import com.google.protobuf.ByteString;
 import io.cohort.common.Columns;
+import io.cohort.coordinator.core.Event;
 import io.cohort.proto.v1.StartedColumns;
 import io.cohort.proto.v1.SubmitColumns;
 import io.cohort.proto.v1.TaskPolicy;

@@ -1,8 +1,8 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
-import static io.cohort.coordinator.internal.Sim.all;
-import static io.cohort.coordinator.internal.Sim.named;
-import static io.cohort.coordinator.internal.Sim.only;
+import static io.cohort.coordinator.core.Sim.all;
+import static io.cohort.coordinator.core.Sim.named;
+import static io.cohort.coordinator.core.Sim.only;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

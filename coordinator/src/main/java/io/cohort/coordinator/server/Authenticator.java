@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.server;
 
 import io.cohort.common.ChannelSecurity;
 import io.cohort.proto.v1.AdminServiceGrpc;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.journal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.cohort.common.Digests;
 import io.cohort.coordinator.JournalMode;
+import io.cohort.coordinator.core.Command;
+import io.cohort.coordinator.core.Event;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskResult;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.server;
 
 import io.cohort.common.AliasingParse;
 import io.cohort.proto.v1.FetchRequest;

@@ -1,6 +1,10 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.server;
 
 import io.cohort.common.Protocol;
+import io.cohort.coordinator.core.Command;
+import io.cohort.coordinator.core.Event;
+import io.cohort.coordinator.core.Scheduler;
+import io.cohort.coordinator.journal.Journal;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.DrainResponse;
 import io.cohort.proto.v1.SessionRequest;
@@ -44,7 +48,8 @@ import java.util.function.LongSupplier;
  */
 public final class SchedulerLoop implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SchedulerLoop.class.getName());
-    static final long TICK_MS = 100;
+    /** How often the scheduler hears the time (Event.Tick) when nothing else happens. */
+    public static final long TICK_MS = 100;
     private static final int MAX_DRAIN = 8192;
     /** Inbound messages requested ahead per stream: one in flight while one is processed. */
     private static final int INBOUND_AHEAD = 2;

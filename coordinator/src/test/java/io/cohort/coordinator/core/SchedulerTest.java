@@ -1,10 +1,10 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
-import static io.cohort.coordinator.internal.Sim.all;
-import static io.cohort.coordinator.internal.Sim.assertNone;
-import static io.cohort.coordinator.internal.Sim.assignedNames;
-import static io.cohort.coordinator.internal.Sim.named;
-import static io.cohort.coordinator.internal.Sim.only;
+import static io.cohort.coordinator.core.Sim.all;
+import static io.cohort.coordinator.core.Sim.assertNone;
+import static io.cohort.coordinator.core.Sim.assignedNames;
+import static io.cohort.coordinator.core.Sim.named;
+import static io.cohort.coordinator.core.Sim.only;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.cohort.coordinator.internal.Command.CloseCode;
+import io.cohort.coordinator.core.Command.CloseCode;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.StatusResponse;
 import io.cohort.proto.v1.TaskPolicy;

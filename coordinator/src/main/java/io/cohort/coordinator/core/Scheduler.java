@@ -1,15 +1,14 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
 import com.google.protobuf.ByteString;
 import io.cohort.common.Digests;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskErrors;
-import io.cohort.coordinator.internal.Command.CloseCode;
+import io.cohort.coordinator.core.Command.CloseCode;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.StatusResponse;
 import io.cohort.proto.v1.TaskAssign;
 import io.cohort.proto.v1.TaskCancelOrder;
-import io.cohort.proto.v1.TaskError;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskProcessOutput;
 import io.cohort.proto.v1.TaskResult;
@@ -34,6 +33,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * The coordinator's scheduling state machine: sessions, tasks and workers, with no I/O, no
@@ -70,7 +70,6 @@ public final class Scheduler {
     /** Adaptive prefetch: task bytes a worker may hold before it is sent no task beyond its base credit. */
     static final long PREFETCH_BYTES = 8L << 20;
 
-    private static final java.security.SecureRandom SESSION_IDS = new java.security.SecureRandom();
 
     private final long heartbeatTimeoutMs;
     private final long placementTimeoutMs;
@@ -80,6 +79,8 @@ public final class Scheduler {
     private final boolean journaling;
     /** Unanswered tasks one session may hold here; more are rejected. */
     private final int maxTasksPerSession;
+    /** Random bits for session ids (unguessable in a server: whoever holds an id owns the session). */
+    private final LongSupplier sessionIdBits;
     private final Story story = new Story(STORY_ENTRIES);
     private final RunTimes runTimes = new RunTimes();
     /** Prefetched tasks asked back for idle workers. */
@@ -136,6 +137,13 @@ public final class Scheduler {
 
     public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs, long sessionGraceMs, boolean journaling,
                      int maxTasksPerSession) {
+        this(heartbeatTimeoutMs, placementTimeoutMs, sessionGraceMs, journaling, maxTasksPerSession,
+                new java.security.SecureRandom()::nextLong);
+    }
+
+    /** {@code sessionIdBits}: where session ids come from; a server gives a SecureRandom's. */
+    public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs, long sessionGraceMs, boolean journaling,
+                     int maxTasksPerSession, LongSupplier sessionIdBits) {
         if (heartbeatTimeoutMs <= 0 || placementTimeoutMs <= 0 || sessionGraceMs < 0) {
             throw new IllegalArgumentException("timeouts must be positive");
         }
@@ -143,6 +151,7 @@ public final class Scheduler {
             throw new IllegalArgumentException("maxTasksPerSession must be at least 1");
         }
         this.maxTasksPerSession = maxTasksPerSession;
+        this.sessionIdBits = sessionIdBits;
         this.heartbeatTimeoutMs = heartbeatTimeoutMs;
         this.placementTimeoutMs = placementTimeoutMs;
         this.sessionGraceMs = sessionGraceMs;
@@ -264,7 +273,8 @@ public final class Scheduler {
     private String newSessionId() {
         String id;
         do {
-            id = "s-" + Long.toUnsignedString(SESSION_IDS.nextLong(), 36) + Long.toUnsignedString(SESSION_IDS.nextLong(), 36);
+            id = "s-" + Long.toUnsignedString(sessionIdBits.getAsLong(), 36)
+                    + Long.toUnsignedString(sessionIdBits.getAsLong(), 36);
         } while (sessionsById.containsKey(id));
         return id;
     }

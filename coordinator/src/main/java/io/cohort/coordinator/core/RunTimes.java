@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
 import com.google.protobuf.ByteString;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.server;
 
 import com.google.protobuf.ByteString;
 import io.cohort.common.Columns;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,9 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.journal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.cohort.coordinator.JournalMode;
+import io.cohort.coordinator.core.Command;
+import io.cohort.coordinator.core.Event;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.JournalSession;
 import io.cohort.proto.v1.JournalTask;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
 import java.util.Collection;
 import java.util.Comparator;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.internal;
+package io.cohort.coordinator.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
