@@ -18,14 +18,15 @@ import java.util.function.IntFunction;
 
 /**
  * The embedded cluster of {@link Cohort#local}: a coordinator in this JVM on a loopback port
- * and worker JVMs started from this JVM's class path, on this JVM's JDK or the configured one. A worker that dies is
- * replaced (unlike Python's pools, which break); workers are stopped on close, on this JVM's
- * exit, and (through {@code --parent-pid}) when this JVM is killed.
+ * and worker JVMs started with this JVM's class path, on this JVM's JDK or the configured one. A
+ * worker that dies is replaced (unlike Python's pools, which break); workers are stopped on
+ * close, on this JVM's exit, and (through {@code --parent-pid}) when this JVM is killed.
  *
  * <p>Start-up is most of what a user of {@code Cohort.local} waits for, so: {@link #awaitFirstWorker}
  * returns as soon as one worker has attached (tasks queue at the coordinator until the others do),
  * woken by the coordinator's welcome rather than by polling; worker JVMs share class data through
- * a {@link ClassDataArchive} (the JDK's AOT cache on 25 and later); and {@link #close} kills idle workers instead of draining them.
+ * a {@link ClassDataArchive} (the JDK's AOT cache on 25 and later); and {@link #close} kills idle
+ * workers instead of draining them.
  */
 final class LocalCluster implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LocalCluster.class.getName());

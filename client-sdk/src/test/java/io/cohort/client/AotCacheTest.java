@@ -39,7 +39,10 @@ class AotCacheTest {
     /** Where a JDK 25 or later is looked for besides {@code /usr/lib/jvm}. */
     static final String JDK_ENV = "COHORT_TEST_JDK25";
 
-    /** The user's program: one local worker on the JDK named by args[1], cache in args[0]; prints the answer and the worker's command line. */
+    /**
+     * The user's program: one local worker on the JDK named by args[1], its cache in args[0];
+     * prints the answer, and the worker's command line on stderr.
+     */
     public static final class Program {
         public static void main(String[] args) throws Exception {
             LocalClusterConfig config = LocalClusterConfig.builder().workers(1).slotsPerWorker(1)
@@ -176,7 +179,7 @@ class AotCacheTest {
         }
     }
 
-    /** A JDK of feature {@link ClassDataArchive#AOT_FEATURE} or later: {@code $COHORT_TEST_JDK25}, else the newest in /usr/lib/jvm. */
+    /** A JDK of feature {@link ClassDataArchive#AOT_FEATURE} or later: {@code $COHORT_TEST_JDK25}, else one in /usr/lib/jvm. */
     static Optional<Path> newerJdk() {
         List<Path> candidates = new ArrayList<>();
         String env = System.getenv(JDK_ENV);
