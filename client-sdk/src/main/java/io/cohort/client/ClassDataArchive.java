@@ -17,43 +17,60 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The class-data-sharing (AppCDS) archive of local worker JVMs: a cache, like Python's
- * {@code .pyc} files. A worker started without one writes it when it exits cleanly
- * ({@code -XX:ArchiveClassesAtExit}); later workers map it ({@code -XX:SharedArchiveFile}) and
- * skip most of their class loading and verification, which is most of a worker's start.
+ * The class-data cache of local worker JVMs, like Python's {@code .pyc} files. A worker started
+ * without one writes it when it exits cleanly; later workers map it and skip most of their
+ * class loading and verification, which is most of a worker's start. On JDK 25 and later it
+ * is the JVM's ahead-of-time cache (JEPs 483, 514, 515: classes loaded and linked, and method
+ * profiles; written with {@code -XX:AOTCacheOutput}, used with {@code -XX:AOTCache}); on older
+ * JDKs a dynamic AppCDS archive ({@code -XX:ArchiveClassesAtExit}, {@code -XX:SharedArchiveFile}).
+ * JDK 24 has the AOT cache only in two steps, so it gets the AppCDS archive too.
  *
- * <p>An archive is keyed by everything it depends on: the JDK, the class path with each jar's
- * size and time, and the worker JVM options. A stale or unreadable one is ignored by the JVM
- * (its warnings are turned off); a truncated one would crash it, so an archive is only
- * published complete (renamed into place once its writer exited with 0) under a name holding
- * its length, and used only when the file still has that length. The JDK cannot archive
- * classes from directories, so a class path holding one gets no archive. Thread-safe.
+ * <p>A cache file is keyed by everything it depends on: its kind, the worker's JDK, the class
+ * path with each jar's size and time, and the worker JVM options. A stale, foreign or damaged
+ * one is ignored by the JVM (its warnings are turned off: they would land on the user's
+ * stdout); a truncated AppCDS archive would crash JDK 17, so a file is only published complete
+ * (renamed into place once its writer exited with 0) under a name holding its length, and used
+ * only when the file still has that length. The JDK cannot archive classes from directories,
+ * so a class path holding one gets no cache. The directory is safe to delete at any time.
+ * Thread-safe.
  */
 final class ClassDataArchive {
     private static final System.Logger LOG = System.getLogger(ClassDataArchive.class.getName());
     /** Archives kept in the cache directory; older ones (other class paths, JDKs) are deleted. */
     static final int KEEP = 4;
-    private static final String SUFFIX = ".jsa";
-    /** JVM options of ours or the user's that would clash with an archive of ours. */
+    /** The first JDK whose JVMs write an AOT cache in one step (JEP 514). */
+    static final int AOT_FEATURE = 25;
+    private static final List<String> SUFFIXES = List.of(".jsa", ".aot");
+    /** JVM options of ours or the user's that would clash with a cache of ours. */
     private static final List<String> CLASHING = List.of("-Xshare", "-XX:SharedArchiveFile", "-XX:ArchiveClassesAtExit",
-            "-XX:SharedClassListFile", "-XX:DumpLoadedClassList");
-    /** The JVM's cds warnings (classes it cannot archive, a stale archive) would land on the user's stdout. */
-    private static final String QUIET = "-Xlog:cds*=off";
+            "-XX:SharedClassListFile", "-XX:DumpLoadedClassList", "-XX:AOTCache", "-XX:AOTCacheOutput",
+            "-XX:AOTConfiguration", "-XX:AOTMode", "-XX:+AutoCreateSharedArchive");
 
     private final Path dir;
     private final String key;
+    private final boolean aot;
 
-    private ClassDataArchive(Path dir, String key) {
+    private ClassDataArchive(Path dir, String key, boolean aot) {
         this.dir = dir;
         this.key = key;
+        this.aot = aot;
+    }
+
+    /** The cache for workers started with {@code jvmOptions} and {@code classPath} by this JVM's own JDK. */
+    static Optional<ClassDataArchive> of(Path dir, String classPath, List<String> jvmOptions) {
+        return of(dir, JavaRuntime.current(), classPath, jvmOptions);
     }
 
     /**
-     * The archive for workers started with {@code jvmOptions} and {@code classPath} by this
-     * JVM's java, or empty when none can be used: options that set up sharing themselves, a
-     * directory on the class path, or no usable cache directory.
+     * The cache for workers started with {@code jvmOptions} and {@code classPath} on {@code jdk},
+     * or empty when none can be used: options that set up sharing themselves, a directory on the
+     * class path, a JDK of unknown version, or no usable cache directory.
      */
-    static Optional<ClassDataArchive> of(Path dir, String classPath, List<String> jvmOptions) {
+    static Optional<ClassDataArchive> of(Path dir, JavaRuntime jdk, String classPath, List<String> jvmOptions) {
+        if (jdk.feature() == 0) {
+            return Optional.empty();
+        }
+        boolean aot = jdk.feature() >= AOT_FEATURE;
         for (String option : jvmOptions) {
             if (CLASHING.stream().anyMatch(option::startsWith)) {
                 return Optional.empty();
@@ -61,9 +78,8 @@ final class ClassDataArchive {
         }
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            update(sha, "cohort-cds-1");
-            update(sha, System.getProperty("java.home"));
-            update(sha, System.getProperty("java.vm.version"));
+            update(sha, aot ? "cohort-aot-1" : "cohort-cds-2");
+            update(sha, jdk.identity());
             update(sha, String.join("\u0000", jvmOptions));
             int jars = 0;
             for (String entry : classPath.split(File.pathSeparator)) {
@@ -84,7 +100,7 @@ final class ClassDataArchive {
                 return Optional.empty();
             }
             Files.createDirectories(dir);
-            return Optional.of(new ClassDataArchive(dir, HexFormat.of().formatHex(sha.digest(), 0, 12)));
+            return Optional.of(new ClassDataArchive(dir, HexFormat.of().formatHex(sha.digest(), 0, 12), aot));
         } catch (IOException | NoSuchAlgorithmException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "no class-data archive for local workers: " + e);
             return Optional.empty();
@@ -105,12 +121,22 @@ final class ClassDataArchive {
         return Path.of(System.getProperty("user.home"), ".cache", "cohort");
     }
 
-    /** A complete archive for this key, if one is there (its length is in its name). */
+    /** Whether this is a JDK 25+ AOT cache rather than an AppCDS archive. */
+    boolean aot() {
+        return aot;
+    }
+
+    private String suffix() {
+        return aot ? ".aot" : ".jsa";
+    }
+
+    /** A complete cache file for this key, if one is there (its length is in its name). */
     Optional<Path> find() {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, key + "-*" + SUFFIX)) {
+        String suffix = suffix();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, key + "-*" + suffix)) {
             for (Path p : files) {
                 String name = p.getFileName().toString();
-                String length = name.substring(key.length() + 1, name.length() - SUFFIX.length());
+                String length = name.substring(key.length() + 1, name.length() - suffix.length());
                 try {
                     if (Files.size(p) == Long.parseLong(length)) {
                         Files.setLastModifiedTime(p, FileTime.fromMillis(System.currentTimeMillis()));   // recently used
@@ -127,29 +153,38 @@ final class ClassDataArchive {
         return Optional.empty();
     }
 
-    /** JVM options that map {@code archive}. */
-    static List<String> useOptions(Path archive) {
-        return List.of("-XX:SharedArchiveFile=" + archive, QUIET);
+    /**
+     * JVM options that map {@code file}. The JVM's warnings about a stale or damaged file (on
+     * stdout) are turned off: it then starts without the cache.
+     */
+    List<String> useOptions(Path file) {
+        return aot ? List.of("-XX:AOTCache=" + file, "-Xlog:aot*=off,cds*=off")
+                : List.of("-XX:SharedArchiveFile=" + file, "-Xlog:cds*=off");
     }
 
-    /** A fresh path for a worker to write an archive to; {@link #publish} it after the worker exits with 0. */
+    /** A fresh path for a worker to write a cache file to; {@link #publish} it after the worker exits with 0. */
     Path newDumpPath() {
-        return dir.resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        // JDK 25 writes its training data next to the output, as <output>.config, and deletes it.
+        return dir.resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime() + suffix());
     }
 
-    /** JVM options that write an archive to {@code dumpPath} when the JVM exits. */
-    static List<String> dumpOptions(Path dumpPath) {
-        return List.of("-XX:ArchiveClassesAtExit=" + dumpPath, QUIET);
+    /**
+     * JVM options that write a cache file to {@code dumpPath} when the JVM exits. The one-step
+     * AOT cache prints its progress with the VM's own output, on stdout unless sent to stderr.
+     */
+    List<String> dumpOptions(Path dumpPath) {
+        return aot ? List.of("-XX:AOTCacheOutput=" + dumpPath, "-Xlog:aot*=off,cds*=off", "-XX:+DisplayVMOutputToStderr")
+                : List.of("-XX:ArchiveClassesAtExit=" + dumpPath, "-Xlog:cds*=off");
     }
 
-    /** Puts a finished dump in place and trims the cache to the {@link #KEEP} most recently used archives. */
+    /** Puts a finished dump in place and trims the cache to the {@link #KEEP} most recently used files. */
     void publish(Path dumpPath) {
         try {
             if (!Files.isRegularFile(dumpPath) || Files.size(dumpPath) == 0) {
                 Files.deleteIfExists(dumpPath);
                 return;
             }
-            Path target = dir.resolve(key + "-" + Files.size(dumpPath) + SUFFIX);
+            Path target = dir.resolve(key + "-" + Files.size(dumpPath) + suffix());
             Files.move(dumpPath, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             trim();
         } catch (IOException | RuntimeException e) {
@@ -173,10 +208,12 @@ final class ClassDataArchive {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path p : files) {
                 String name = p.getFileName().toString();
-                if (name.endsWith(SUFFIX)) {
+                if (name.contains(".tmp-")) {
+                    if (Files.getLastModifiedTime(p).toMillis() < hourAgo) {
+                        discard(p);   // left by a worker killed while writing
+                    }
+                } else if (SUFFIXES.stream().anyMatch(name::endsWith)) {
                     archives.add(p);
-                } else if (name.contains(".tmp-") && Files.getLastModifiedTime(p).toMillis() < hourAgo) {
-                    discard(p);   // left by a worker killed while writing
                 }
             }
         }
@@ -194,6 +231,6 @@ final class ClassDataArchive {
 
     @Override
     public String toString() {
-        return "ClassDataArchive{" + dir + ", " + key + "}";
+        return "ClassDataArchive{" + dir + ", " + key + (aot ? ", aot" : ", appcds") + "}";
     }
 }

@@ -18,14 +18,15 @@ import java.util.function.IntFunction;
 
 /**
  * The embedded cluster of {@link Cohort#local}: a coordinator in this JVM on a loopback port
- * and worker JVMs started from this JVM's java binary and class path. A worker that dies is
- * replaced (unlike Python's pools, which break); workers are stopped on close, on this JVM's
- * exit, and (through {@code --parent-pid}) when this JVM is killed.
+ * and worker JVMs started with this JVM's class path, on this JVM's JDK or the configured one. A
+ * worker that dies is replaced (unlike Python's pools, which break); workers are stopped on
+ * close, on this JVM's exit, and (through {@code --parent-pid}) when this JVM is killed.
  *
  * <p>Start-up is most of what a user of {@code Cohort.local} waits for, so: {@link #awaitFirstWorker}
  * returns as soon as one worker has attached (tasks queue at the coordinator until the others do),
  * woken by the coordinator's welcome rather than by polling; worker JVMs share class data through
- * a {@link ClassDataArchive}; and {@link #close} kills idle workers instead of draining them.
+ * a {@link ClassDataArchive} (the JDK's AOT cache on 25 and later); and {@link #close} kills idle
+ * workers instead of draining them.
  */
 final class LocalCluster implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LocalCluster.class.getName());
@@ -35,6 +36,9 @@ final class LocalCluster implements AutoCloseable {
      * worker about a sixth of its start (the JFR event classes it registers) and nothing reads them.
      */
     private static final List<String> WORKER_OPTIONS = List.of("-Dio.grpc.netty.shaded.io.netty.jfr.enabled=false");
+    /** Netty loads its native transport; from JDK 24 that prints a warning on every worker's stderr unless allowed. */
+    private static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
+    private static final int NATIVE_ACCESS_FEATURE = 22;
     /** How long close waits for a worker that drains, and for the one writing the class-data archive. */
     private static final long DRAIN_WAIT_MS = 5_000;
     private static final long DUMP_WAIT_MS = 60_000;
@@ -45,6 +49,8 @@ final class LocalCluster implements AutoCloseable {
     private final LocalClusterConfig config;
     private final CoordinatorServer coordinator;
     private final int slots;
+    private final JavaRuntime jdk;                 // what the workers run on
+    private final List<String> workerOptions;
     private final ClassDataArchive archive;        // null: no sharing
     /** Extra JVM options of the n-th worker launched (from 1): for tests. */
     private final IntFunction<List<String>> extraOptions;
@@ -66,9 +72,11 @@ final class LocalCluster implements AutoCloseable {
         this.extraOptions = extraOptions;
         this.coordinator = coordinator;
         this.slots = config.slotsPerWorkerOrDefault();
+        this.jdk = config.javaHome().map(JavaRuntime::of).orElseGet(JavaRuntime::current);
+        this.workerOptions = workerOptions(config, jdk);
         this.archive = config.classDataSharing()
-                ? ClassDataArchive.of(config.cacheDirectory(), System.getProperty("java.class.path"),
-                        workerOptions(config)).orElse(null)
+                ? ClassDataArchive.of(config.cacheDirectory(), jdk, System.getProperty("java.class.path"),
+                        workerOptions).orElse(null)
                 : null;
         this.sharedArchive = archive == null ? null : archive.find().orElse(null);
         coordinator.onWorkerWelcomed(this::welcomed);
@@ -141,21 +149,24 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private static List<String> workerOptions(LocalClusterConfig config) {
+    private static List<String> workerOptions(LocalClusterConfig config, JavaRuntime jdk) {
         List<String> options = new ArrayList<>(WORKER_OPTIONS);
+        if (jdk.feature() >= NATIVE_ACCESS_FEATURE) {
+            options.add(NATIVE_ACCESS);
+        }
         options.addAll(config.jvmOptions());
-        return options;
+        return List.copyOf(options);
     }
 
     private void launch() {
         int n = launched.incrementAndGet();
         String id = "local-" + n;
         List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add(jdk.javaBinary().toString());
         Path mapped = sharedArchive;
         Path dumpsTo = null;
         if (mapped != null) {
-            command.addAll(ClassDataArchive.useOptions(mapped));
+            command.addAll(archive.useOptions(mapped));
         } else if (archive != null) {
             synchronized (workers) {
                 if (!dumping) {
@@ -164,10 +175,10 @@ final class LocalCluster implements AutoCloseable {
                 }
             }
             if (dumpsTo != null) {
-                command.addAll(ClassDataArchive.dumpOptions(dumpsTo));
+                command.addAll(archive.dumpOptions(dumpsTo));
             }
         }
-        command.addAll(workerOptions(config));
+        command.addAll(workerOptions);
         command.addAll(extraOptions.apply(n));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKER_MAIN,
                 "--coordinator", coordinator.target(), "--id", id, "--slots", Integer.toString(slots),
@@ -175,14 +186,22 @@ final class LocalCluster implements AutoCloseable {
         config.deserializationFilter().ifPresent(pattern -> command.addAll(List.of("--deserialization-filter", pattern)));
         Process process;
         try {
-            process = new ProcessBuilder(command).inheritIO().start();
+            ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+            boolean writesAot = dumpsTo != null && archive.aot();
+            if (writesAot) {
+                builder.redirectError(ProcessBuilder.Redirect.PIPE);
+            }
+            process = builder.start();
+            if (writesAot) {
+                AotNotices.filter(process.getErrorStream(), System.err, "cohort-" + id + "-stderr");
+            }
         } catch (IOException e) {
             if (dumpsTo != null) {
                 synchronized (workers) {
                     dumping = false;
                 }
             }
-            throw new CohortException("cannot start a local worker JVM: " + e.getMessage(), e);
+            throw new CohortException("cannot start a local worker JVM (" + jdk.javaBinary() + "): " + e.getMessage(), e);
         }
         Worker w = new Worker(id, process, mapped != null, dumpsTo);
         synchronized (workers) {
@@ -268,7 +287,9 @@ final class LocalCluster implements AutoCloseable {
             if (idle && w.dumpsTo() == null) {
                 w.process().destroyForcibly();
             } else {
-                w.process().destroy();   // SIGTERM: the worker drains and exits
+                // SIGTERM: the worker drains and exits. Through its handle: Process.destroy also closes
+                // our end of its stderr pipe, and the JVM assembling the AOT cache dies writing to it.
+                w.process().toHandle().destroy();
             }
         }
         for (Worker w : running) {

@@ -23,7 +23,7 @@ import java.util.Set;
  * workers, at least 1 (see {@link #slotsPerWorkerOrDefault()}), no extra {@code jvmOptions},
  * {@code startTimeout} 60 s, {@code replaceLostWorkers} true, no {@code deserializationFilter},
  * {@code classDataSharing} true, {@code cacheDirectory} {@code $XDG_CACHE_HOME/cohort} else
- * {@code ~/.cache/cohort}.
+ * {@code ~/.cache/cohort}, no {@code javaHome} (workers run on this JVM's own JDK).
  */
 public final class LocalClusterConfig {
     /** Every field at its default. */
@@ -37,10 +37,12 @@ public final class LocalClusterConfig {
     private final String deserializationFilter;   // null: none
     private final boolean classDataSharing;
     private final Path cacheDirectory;             // null: the default
+    private final Path javaHome;                   // null: this JVM's
 
     private LocalClusterConfig(int workers, int slotsPerWorker, List<String> jvmOptions,
                                Duration startTimeout, boolean replaceLostWorkers, String deserializationFilter,
-                               boolean classDataSharing, Path cacheDirectory) {
+                               boolean classDataSharing, Path cacheDirectory, Path javaHome) {
+        this.javaHome = javaHome;
         this.deserializationFilter = deserializationFilter;
         this.classDataSharing = classDataSharing;
         this.cacheDirectory = cacheDirectory;
@@ -67,6 +69,7 @@ public final class LocalClusterConfig {
         b.deserializationFilter = deserializationFilter;
         b.classDataSharing = classDataSharing;
         b.cacheDirectory = cacheDirectory;
+        b.javaHome = javaHome;
         return b;
     }
 
@@ -118,9 +121,10 @@ public final class LocalClusterConfig {
     }
 
     /**
-     * Whether worker JVMs share class data through an archive kept in {@link #cacheDirectory()}
+     * Whether worker JVMs share class data through a cache kept in {@link #cacheDirectory()}
      * (written by a worker of the first cluster, used by later ones: it cuts a worker's start by
-     * about half); default true.
+     * about half): an AppCDS archive, or on JDK 25 and later the JVM's ahead-of-time cache;
+     * default true.
      */
     public boolean classDataSharing() {
         return classDataSharing;
@@ -134,6 +138,15 @@ public final class LocalClusterConfig {
         return cacheDirectory != null ? cacheDirectory : ClassDataArchive.defaultDirectory();
     }
 
+    /**
+     * The JDK the worker JVMs run on (its {@code bin/java}); empty (the default) for this JVM's
+     * own. The application's classes must run on it. Workers on JDK 25 or later use its
+     * ahead-of-time cache instead of an AppCDS archive.
+     */
+    public Optional<Path> javaHome() {
+        return Optional.ofNullable(javaHome);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LocalClusterConfig c && workers == c.workers
@@ -141,13 +154,14 @@ public final class LocalClusterConfig {
                 && startTimeout.equals(c.startTimeout)
                 && replaceLostWorkers == c.replaceLostWorkers
                 && Objects.equals(deserializationFilter, c.deserializationFilter)
-                && classDataSharing == c.classDataSharing && Objects.equals(cacheDirectory, c.cacheDirectory);
+                && classDataSharing == c.classDataSharing && Objects.equals(cacheDirectory, c.cacheDirectory)
+                && Objects.equals(javaHome, c.javaHome);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(workers, slotsPerWorker, jvmOptions, startTimeout, replaceLostWorkers,
-                deserializationFilter, classDataSharing, cacheDirectory);
+                deserializationFilter, classDataSharing, cacheDirectory, javaHome);
     }
 
     @Override
@@ -156,7 +170,8 @@ public final class LocalClusterConfig {
                 + (slotsPerWorker == 0 ? "auto" : slotsPerWorker) + ", jvmOptions=" + jvmOptions
                 + ", startTimeout=" + startTimeout + ", replaceLostWorkers=" + replaceLostWorkers
                 + ", deserializationFilter=" + (deserializationFilter == null ? "none" : deserializationFilter)
-                + ", classDataSharing=" + classDataSharing + ", cacheDirectory=" + cacheDirectory() + "}";
+                + ", classDataSharing=" + classDataSharing + ", cacheDirectory=" + cacheDirectory()
+                + ", javaHome=" + (javaHome == null ? "this JVM's" : javaHome) + "}";
     }
 
     /**
@@ -175,6 +190,7 @@ public final class LocalClusterConfig {
         private String deserializationFilter;
         private boolean classDataSharing = true;
         private Path cacheDirectory;
+        private Path javaHome;
 
         private Builder() {}
 
@@ -241,6 +257,16 @@ public final class LocalClusterConfig {
             return this;
         }
 
+        /**
+         * The JDK to run the worker JVMs on, e.g. {@code /usr/lib/jvm/temurin-25-jdk-amd64};
+         * default: this JVM's own. Checked when the cluster starts (a worker that cannot start
+         * fails {@code Cohort.local}).
+         */
+        public Builder javaHome(Path javaHome) {
+            this.javaHome = track(nulls, "LocalClusterConfig.javaHome", javaHome);
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first bad field */
         public LocalClusterConfig build() {
             noNulls(nulls);
@@ -254,7 +280,7 @@ public final class LocalClusterConfig {
             String filter = deserializationFilter == null ? null
                     : OptionChecks.filterPattern("LocalClusterConfig.deserializationFilter", deserializationFilter);
             return new LocalClusterConfig(workers, slotsPerWorkerSet ? slotsPerWorker : 0, options,
-                    startTimeout, replaceLostWorkers, filter, classDataSharing, cacheDirectory);
+                    startTimeout, replaceLostWorkers, filter, classDataSharing, cacheDirectory, javaHome);
         }
     }
 }

@@ -51,11 +51,11 @@ class ClassDataArchiveTest {
         assertTrue(archive.find().isEmpty());
 
         Path dump = archive.newDumpPath();
-        assertEquals("hello\n", run(ClassDataArchive.dumpOptions(dump), jar), "nothing but the program's output");
+        assertEquals("hello\n", run(archive.dumpOptions(dump), jar), "nothing but the program's output");
         archive.publish(dump);
         Path published = archive.find().orElseThrow();
         assertFalse(Files.exists(dump));
-        List<String> logged = new ArrayList<>(ClassDataArchive.useOptions(published));
+        List<String> logged = new ArrayList<>(archive.useOptions(published));
         logged.add("-Xlog:class+load");
         assertTrue(run(logged, jar)
                 .contains(Hello.class.getName() + " source: shared objects file (top)"), "the class comes from the archive");
@@ -67,11 +67,11 @@ class ClassDataArchiveTest {
         new Random(7).nextBytes(junk);
         Files.write(published, junk);
         assertEquals(Optional.of(published), archive.find());
-        assertEquals("hello\n", run(ClassDataArchive.useOptions(published), jar));
+        assertEquals("hello\n", run(archive.useOptions(published), jar));
 
         // A stale archive (the jar changed since): refused quietly too, and a new key.
         Files.setLastModifiedTime(jar, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 5_000));
-        assertEquals("hello\n", run(ClassDataArchive.useOptions(published), jar));
+        assertEquals("hello\n", run(archive.useOptions(published), jar));
         assertNotEquals(archive.toString(), ClassDataArchive.of(cache, jar.toString(), List.of()).orElseThrow().toString());
 
         // Truncated, it would crash the JVM: it is never handed out, and it is deleted.

@@ -25,6 +25,7 @@ class LocalClusterConfigTest {
         assertEquals(Duration.ofSeconds(60), d.startTimeout());
         assertTrue(d.replaceLostWorkers());
         assertEquals(java.util.Optional.empty(), d.deserializationFilter());
+        assertEquals(java.util.Optional.empty(), d.javaHome());
         assertEquals(d, LocalClusterConfig.builder().build());
     }
 
@@ -39,7 +40,7 @@ class LocalClusterConfigTest {
         List<String> options = new ArrayList<>(List.of("-Xmx256m"));
         LocalClusterConfig.Builder b = LocalClusterConfig.builder().workers(3).slotsPerWorker(5)
                 .jvmOptions(options).startTimeout(Duration.ofSeconds(5)).replaceLostWorkers(false)
-                .deserializationFilter("com.example.**;!*");
+                .deserializationFilter("com.example.**;!*").javaHome(java.nio.file.Path.of("/opt/jdk"));
         options.add("-ea");
         LocalClusterConfig c = b.build();
         assertEquals(3, c.workers());
@@ -49,6 +50,7 @@ class LocalClusterConfigTest {
         assertEquals(Duration.ofSeconds(5), c.startTimeout());
         assertFalse(c.replaceLostWorkers());
         assertEquals(java.util.Optional.of("com.example.**;!*"), c.deserializationFilter());
+        assertEquals(java.util.Optional.of(java.nio.file.Path.of("/opt/jdk")), c.javaHome());
         assertEquals(c, c.toBuilder().build());
     }
 
@@ -65,6 +67,7 @@ class LocalClusterConfigTest {
                 .startTimeout(Duration.ZERO).build());
         assertBad("startTimeout", () -> LocalClusterConfig.builder().startTimeout(null).build());
         assertBad("deserializationFilter", () -> LocalClusterConfig.builder().deserializationFilter(null).build());
+        assertBad("javaHome", () -> LocalClusterConfig.builder().javaHome(null).build());
         assertBad("deserializationFilter", () -> LocalClusterConfig.builder()
                 .deserializationFilter("maxrefs=-;*").build());
     }
