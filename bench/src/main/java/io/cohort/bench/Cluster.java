@@ -152,6 +152,9 @@ final class Cluster implements AutoCloseable {
     Process launch(String label, String main, String... args) throws IOException {
         String name = main.substring(main.lastIndexOf('.') + 1) + "-" + processes.size();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        if (Runtime.version().feature() >= 22) {
+            cmd.add("--enable-native-access=ALL-UNNAMED");   // netty's native transport; else a warning per JVM
+        }
         for (String option : JVM_OPTIONS.split(" ")) {
             if (!option.isBlank()) {
                 cmd.add(option.replace("{name}", name));
