@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A running coordinator: the client, worker and admin gRPC services over one scheduler thread.
- * Embeddable (Cohort.local starts one inside the client's JVM). Thread-safe.
+ * A running coordinator: the client, worker and admin gRPC services on one network thread,
+ * which also runs the scheduler. Embeddable (Cohort.local starts one inside the client's JVM). Thread-safe.
  */
 public final class CoordinatorServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CoordinatorServer.class.getName());
@@ -210,7 +210,10 @@ public final class CoordinatorServer implements AutoCloseable {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
     }
 
-    /** Stops the server (open streams end with UNAVAILABLE), the scheduler and the network thread; waits at most a few seconds. */
+    /**
+     * Stops the server (open streams end with UNAVAILABLE), the scheduler and the network thread;
+     * waits at most a few seconds.
+     */
     @Override
     public void close() {
         server.shutdownNow();
