@@ -628,8 +628,8 @@ public final class Bench implements Callable<Integer> {
 
     /** Runs {@link LocalStartup} in a new JVM; returns {seconds inside it, seconds from launch}. */
     private static double[] startup(String mode) throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), LocalStartup.class.getName(), mode);
+        List<String> cmd = Cluster.java();
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), LocalStartup.class.getName(), mode));
         long start = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         double inside = -1;

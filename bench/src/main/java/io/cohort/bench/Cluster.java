@@ -148,13 +148,19 @@ final class Cluster implements AutoCloseable {
     /** Extra arguments for the workers, to try worker settings. */
     private static final String WORKER_ARGS = System.getProperty("bench.workerArgs", "");
 
-    /** Starts a JVM on this class path, known by {@code label} in {@link #pids}; {@link #close} ends it. */
-    Process launch(String label, String main, String... args) throws IOException {
-        String name = main.substring(main.lastIndexOf('.') + 1) + "-" + processes.size();
+    /** This JVM's java, with what a JVM running netty needs on it. */
+    static List<String> java() {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         if (Runtime.version().feature() >= 22) {
             cmd.add("--enable-native-access=ALL-UNNAMED");   // netty's native transport; else a warning per JVM
         }
+        return cmd;
+    }
+
+    /** Starts a JVM on this class path, known by {@code label} in {@link #pids}; {@link #close} ends it. */
+    Process launch(String label, String main, String... args) throws IOException {
+        String name = main.substring(main.lastIndexOf('.') + 1) + "-" + processes.size();
+        List<String> cmd = java();
         for (String option : JVM_OPTIONS.split(" ")) {
             if (!option.isBlank()) {
                 cmd.add(option.replace("{name}", name));

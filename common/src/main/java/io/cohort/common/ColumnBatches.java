@@ -60,13 +60,7 @@ public final class ColumnBatches {
         List<TaskAssign> assigns = new ArrayList<>(count);
         ByteString args = c.getArgs();
         for (int i = 0; i < count; i++) {
-            int flags = c.getFlags(i);
-            TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(c.getDigests(c.getFunction(i)))
-                    .setChunk((flags & Columns.CHUNK) != 0);
-            ByteString argument = Columns.slice(args, c.getArgEndsList(), c.getFlagsList(), i);
-            if (argument != null) {
-                spec.setArgument(argument);
-            }
+            TaskSpec spec = Columns.spec(c.getDigests(c.getFunction(i)), args, c.getArgEndsList(), c.getFlagsList(), i);
             TaskAssign.Builder a = TaskAssign.newBuilder().setTaskKey(c.getTaskKeys(i)).setAttempt(c.getAttempts(i))
                     .setSpec(spec);
             if (c.getTimeoutsMsCount() > 0) {

@@ -72,6 +72,18 @@ public final class Columns {
         return null;
     }
 
+    /** Task {@code i}'s spec: its function's digest, its chunk flag and its argument, a slice of {@code args}. */
+    public static io.cohort.proto.v1.TaskSpec spec(ByteString digest, ByteString args, List<Integer> argEnds,
+                                                   List<Integer> flags, int i) {
+        io.cohort.proto.v1.TaskSpec.Builder spec = io.cohort.proto.v1.TaskSpec.newBuilder().setFunctionDigest(digest)
+                .setChunk((flags.get(i) & CHUNK) != 0);
+        ByteString argument = slice(args, argEnds, flags, i);
+        if (argument != null) {
+            spec.setArgument(argument);
+        }
+        return spec.build();
+    }
+
     /** Task {@code i}'s bytes: a slice of the blob (no copy), or null when it has none. */
     public static ByteString slice(ByteString blob, List<Integer> ends, List<Integer> flags, int i) {
         if ((flags.get(i) & PRESENT) == 0) {

@@ -41,15 +41,9 @@ final class ColumnReader {
         TaskPolicy only = c.getPoliciesCount() == 0 ? TaskPolicy.getDefaultInstance() : c.getPolicies(0);
         ByteString args = c.getArgs();
         for (int i = 0; i < count; i++) {
-            int flags = c.getFlags(i);
-            TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(c.getDigests(c.getFunction(i)))
-                    .setChunk((flags & Columns.CHUNK) != 0);
-            ByteString argument = Columns.slice(args, c.getArgEndsList(), c.getFlagsList(), i);
-            if (argument != null) {
-                spec.setArgument(argument);
-            }
+            TaskSpec spec = Columns.spec(c.getDigests(c.getFunction(i)), args, c.getArgEndsList(), c.getFlagsList(), i);
             TaskPolicy policy = c.getPolicyCount() == 0 ? only : c.getPolicies(c.getPolicy(i));
-            sink.accept(new Event.TaskSubmitted(stream, c.getTaskIds(i), spec.build(), policy));
+            sink.accept(new Event.TaskSubmitted(stream, c.getTaskIds(i), spec, policy));
         }
     }
 
