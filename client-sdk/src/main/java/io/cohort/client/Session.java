@@ -365,7 +365,7 @@ final class Session implements AutoCloseable {
             limit.take();
         }
         long id = nextId.incrementAndGet();
-        TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller);
+        TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller, callbacks);
         future.original = original;
         future.chunk = chunk;
         Throwable gone = ended;
@@ -527,16 +527,23 @@ final class Session implements AutoCloseable {
         }
     }
 
-    /** Completes a future from its result, unless a getter or this executor already did; never on a transport thread. */
+    /**
+     * Completes a future from its result, unless a getter or this executor already did. On the
+     * transport thread unless the value must be fetched; whatever goes wrong fails that future only.
+     */
     private void completeOnce(TaskFuture<?> future, TaskResult r) {
-        if (r.hasValuePayload()) {
-            synchronized (r) {   // a getter and the callback executor may both get here: fetch once
-                if (!future.isDone()) {
-                    decoder.complete(future, r);
+        try {
+            if (r.hasValuePayload()) {
+                synchronized (r) {   // a getter and the callback executor may both get here: fetch once
+                    if (!future.isDone()) {
+                        decoder.complete(future, r);
+                    }
                 }
+            } else if (!future.isDone()) {
+                decoder.complete(future, r);
             }
-        } else if (!future.isDone()) {
-            decoder.complete(future, r);
+        } catch (RuntimeException | LinkageError e) {
+            future.completeExceptionally(new CohortException("cannot complete task " + future.describe() + ": " + e, e));
         }
         future.arrivalDone();
     }
@@ -629,17 +636,38 @@ final class Session implements AutoCloseable {
                     }
                 }
                 claimed(futures.size());
-                if (!futures.isEmpty()) {
-                    for (int i = 0; i < futures.size(); i++) {
-                        TaskFuture<?> f = futures.get(i);
-                        TaskResult r = results.get(i);
-                        f.arrived(() -> completeOnce(f, r));   // a getter parked on it may complete it now
+                // Completed here, on the transport thread: a stage chained on a TaskFuture never
+                // runs on the completing thread (see TaskFuture), so no user code runs here, and
+                // a parked getter is woken without a hand-off to the callback executor. A value
+                // that travels in chunks is fetched there instead: that blocks.
+                List<TaskFuture<?>> fetched = null;
+                List<TaskResult> fetchedResults = null;
+                int completedHere = 0;
+                for (int i = 0; i < futures.size(); i++) {
+                    TaskFuture<?> f = futures.get(i);
+                    TaskResult r = results.get(i);
+                    if (!r.hasValuePayload()) {
+                        completeOnce(f, r);
+                        completedHere++;
+                        continue;
                     }
+                    if (fetched == null) {
+                        fetched = new ArrayList<>();
+                        fetchedResults = new ArrayList<>();
+                    }
+                    fetched.add(f);
+                    fetchedResults.add(r);
+                    f.arrived(() -> completeOnce(f, r));   // a getter parked on it may fetch it now
+                }
+                pending.answered(completedHere);
+                if (fetched != null) {
+                    List<TaskFuture<?>> toFetch = fetched;
+                    List<TaskResult> toFetchResults = fetchedResults;
                     runCallbacks(() -> {
-                        for (int i = 0; i < futures.size(); i++) {
-                            completeOnce(futures.get(i), results.get(i));
+                        for (int i = 0; i < toFetch.size(); i++) {
+                            completeOnce(toFetch.get(i), toFetchResults.get(i));
                         }
-                        pending.answered(futures.size());
+                        pending.answered(toFetch.size());
                     });
                 }
             }

@@ -8,7 +8,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The pending result of one task on the cluster, with Python's {@code Future} semantics on
@@ -20,7 +25,10 @@ import java.util.function.Consumer;
  * starts while its cancel is on the way may still run, but its result is discarded.
  *
  * <p>Dependent stages ({@code thenApply}, {@link #addDoneCallback}) run on the executor's
- * callback executor when the task completes remotely, never on a transport thread.
+ * callback executor when the task completes remotely, never on a transport thread: a stage
+ * chained before the future is done is run asynchronously on that executor, one chained after
+ * runs at once on the caller's thread. That is what lets the transport thread complete the
+ * future itself when the result arrives: user code cannot end up on it.
  *
  * <p>Design note: a thread blocked in {@link #get} on a future with no dependent stages is
  * woken by the transport thread as soon as the result arrives and completes the future
@@ -59,11 +67,98 @@ public class TaskFuture<T> extends CompletableFuture<T> {
     /** Dependents of a fresh future: the one below, which wakes a parked getter on any completion. */
     private static final int OWN_DEPENDENTS = 1;
 
+    /** Where stages chained before completion run; null: wherever the completing thread is (futures completed off transport threads). */
+    private final Executor stages;
+
     TaskFuture(long id, String name, Canceller canceller) {
+        this(id, name, canceller, null);
+    }
+
+    TaskFuture(long id, String name, Canceller canceller, Executor stages) {
         this.id = id;
         this.name = name;
         this.canceller = canceller;
+        this.stages = stages;
         super.whenComplete((value, error) -> wakeWaiter());
+    }
+
+    /** True when a stage chained now must not run on the completing thread. */
+    private boolean deferStages() {
+        return stages != null && !isDone();
+    }
+
+    @Override
+    public <U> CompletableFuture<U> thenApply(Function<? super T, ? extends U> fn) {
+        return deferStages() ? super.thenApplyAsync(fn, stages) : super.thenApply(fn);
+    }
+
+    @Override
+    public CompletableFuture<Void> thenAccept(Consumer<? super T> action) {
+        return deferStages() ? super.thenAcceptAsync(action, stages) : super.thenAccept(action);
+    }
+
+    @Override
+    public CompletableFuture<Void> thenRun(Runnable action) {
+        return deferStages() ? super.thenRunAsync(action, stages) : super.thenRun(action);
+    }
+
+    @Override
+    public <U> CompletableFuture<U> thenCompose(Function<? super T, ? extends CompletionStage<U>> fn) {
+        return deferStages() ? super.thenComposeAsync(fn, stages) : super.thenCompose(fn);
+    }
+
+    @Override
+    public CompletableFuture<T> whenComplete(BiConsumer<? super T, ? super Throwable> action) {
+        return deferStages() ? super.whenCompleteAsync(action, stages) : super.whenComplete(action);
+    }
+
+    @Override
+    public <U> CompletableFuture<U> handle(BiFunction<? super T, Throwable, ? extends U> fn) {
+        return deferStages() ? super.handleAsync(fn, stages) : super.handle(fn);
+    }
+
+    @Override
+    public CompletableFuture<T> exceptionally(Function<Throwable, ? extends T> fn) {
+        return deferStages() ? super.exceptionallyAsync(fn, stages) : super.exceptionally(fn);
+    }
+
+    @Override
+    public CompletableFuture<T> exceptionallyCompose(Function<Throwable, ? extends CompletionStage<T>> fn) {
+        return deferStages() ? super.exceptionallyComposeAsync(fn, stages) : super.exceptionallyCompose(fn);
+    }
+
+    // Stages on two futures run when the later one completes, on its thread: always on the executor.
+
+    @Override
+    public <U, V> CompletableFuture<V> thenCombine(CompletionStage<? extends U> other,
+                                                   BiFunction<? super T, ? super U, ? extends V> fn) {
+        return stages != null ? super.thenCombineAsync(other, fn, stages) : super.thenCombine(other, fn);
+    }
+
+    @Override
+    public <U> CompletableFuture<Void> thenAcceptBoth(CompletionStage<? extends U> other,
+                                                      BiConsumer<? super T, ? super U> action) {
+        return stages != null ? super.thenAcceptBothAsync(other, action, stages) : super.thenAcceptBoth(other, action);
+    }
+
+    @Override
+    public CompletableFuture<Void> runAfterBoth(CompletionStage<?> other, Runnable action) {
+        return stages != null ? super.runAfterBothAsync(other, action, stages) : super.runAfterBoth(other, action);
+    }
+
+    @Override
+    public <U> CompletableFuture<U> applyToEither(CompletionStage<? extends T> other, Function<? super T, U> fn) {
+        return stages != null ? super.applyToEitherAsync(other, fn, stages) : super.applyToEither(other, fn);
+    }
+
+    @Override
+    public CompletableFuture<Void> acceptEither(CompletionStage<? extends T> other, Consumer<? super T> action) {
+        return stages != null ? super.acceptEitherAsync(other, action, stages) : super.acceptEither(other, action);
+    }
+
+    @Override
+    public CompletableFuture<Void> runAfterEither(CompletionStage<?> other, Runnable action) {
+        return stages != null ? super.runAfterEitherAsync(other, action, stages) : super.runAfterEither(other, action);
     }
 
     /**

@@ -280,6 +280,38 @@ class LocalClusterTest {
         }
     }
 
+    /**
+     * Results complete their futures on the transport thread; a stage chained while a result may
+     * be arriving must still run on the callback executor (or, once done, on the chaining thread).
+     */
+    @Test
+    void stagesChainedWhileResultsArriveNeverRunOnATransportThread() throws Exception {
+        String me = Thread.currentThread().getName();
+        java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<CompletableFuture<?>> stages = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            TaskFuture<Long> f = cohort.submit((Long x) -> x + 1, (long) i);
+            // each kind of stage, chained as early as possible: many race with their result
+            switch (i % 4) {
+                case 0 -> stages.add(f.thenApply(v -> threads.add(Thread.currentThread().getName())));
+                case 1 -> stages.add(f.whenComplete((v, e) -> threads.add(Thread.currentThread().getName())));
+                case 2 -> stages.add(f.handle((v, e) -> threads.add(Thread.currentThread().getName())));
+                default -> {
+                    CompletableFuture<Void> called = new CompletableFuture<>();
+                    f.addDoneCallback(done -> {
+                        threads.add(Thread.currentThread().getName());
+                        called.complete(null);
+                    });
+                    stages.add(called);
+                }
+            }
+        }
+        CompletableFuture.allOf(stages.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        for (String t : threads) {
+            assertTrue(t.equals(me) || t.startsWith("cohort-callback"), "a stage ran on " + t + " (all: " + threads + ")");
+        }
+    }
+
     @Test
     void exceptionAndCallbacksFollowPythonsFuture() throws Exception {
         TaskFuture<Integer> ok = cohort.submit(() -> 1);

@@ -223,6 +223,16 @@ class CoordinatorServerTest {
     }
 
     @Test
+    void theSchedulerRunsOnTheCoordinatorsOneNetworkThread() throws Exception {
+        // One wake-up per message: the thread that reads a message schedules and writes too.
+        java.util.concurrent.CompletableFuture<String> scheduler = new java.util.concurrent.CompletableFuture<>();
+        server.onWorkerWelcomed(id -> scheduler.complete(Thread.currentThread().getName()));
+        attachedWorker("w");
+        String name = scheduler.get(10, TimeUnit.SECONDS);
+        assertTrue(name.startsWith("cohort-coordinator-"), name);
+    }
+
+    @Test
     void aClientOfTheOldProtocolIsRefusedClearly() throws Exception {
         // Version 1 sent every task as a nested message; this build speaks only columns.
         Peer<SessionRequest, SessionResponse> old = client().send(clientHello(1));
