@@ -29,7 +29,17 @@ final class Cluster implements AutoCloseable {
     private final Map<String, Process> processes = new LinkedHashMap<>();
     /** The same processes by role: "coordinator", "worker-1", "relay", ... */
     private final Map<String, Process> labels = new LinkedHashMap<>();
+    /** Ends the JVMs if the harness itself is stopped (Ctrl-C, SIGTERM) before {@link #close}. */
+    private final Thread orphanGuard = new Thread(this::killAll, "bench-cluster-guard");
     private String target;
+
+    private Cluster() {
+        Runtime.getRuntime().addShutdownHook(orphanGuard);
+    }
+
+    private synchronized void killAll() {
+        processes.values().forEach(Process::destroyForcibly);
+    }
 
     /** A coordinator given {@code coordinatorArgs} beyond its port, then {@code workers} real workers of 1 slot. */
     static Cluster start(int workers, String... coordinatorArgs) throws IOException {
@@ -169,8 +179,10 @@ final class Cluster implements AutoCloseable {
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        processes.put(name, p);
-        labels.put(label, p);
+        synchronized (this) {
+            processes.put(name, p);
+            labels.put(label, p);
+        }
         return p;
     }
 
@@ -204,7 +216,15 @@ final class Cluster implements AutoCloseable {
 
     @Override
     public void close() {
-        List<Process> newestFirst = new ArrayList<>(processes.values());
+        try {
+            Runtime.getRuntime().removeShutdownHook(orphanGuard);
+        } catch (IllegalStateException exiting) {
+            // the JVM is exiting: the guard is running or about to
+        }
+        List<Process> newestFirst;
+        synchronized (this) {
+            newestFirst = new ArrayList<>(processes.values());
+        }
         Collections.reverse(newestFirst);
         for (Process p : newestFirst) {
             p.destroy();
