@@ -5,10 +5,8 @@ import io.cohort.common.Protocol;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
 import io.cohort.proto.v1.TaskAssign;
-import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.WorkerHello;
 import io.cohort.proto.v1.WorkerServiceGrpc;
-import io.cohort.proto.v1.WorkerTaskResult;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -105,26 +103,20 @@ public final class SimWorkers {
             if (r.hasWelcome()) {
                 welcomed.countDown();
             }
-            if (r.getAssignsCount() == 0 && !r.hasAssignColumns()) {
+            List<TaskAssign> assigns = io.cohort.common.ColumnBatches.assigns(r);
+            if (assigns.isEmpty()) {
                 return;
             }
-            AttachRequest.Builder b = AttachRequest.newBuilder();
-            for (TaskAssign a : r.getAssignsList()) {
-                b.addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey()).setAttempt(a.getAttempt())
-                        .setStatus(TaskStatus.SUCCEEDED).setValue(plusOne(a.getSpec().getArgument())));
-            }
             // Answered in columns, as a real worker answers: the same work for the coordinator.
-            io.cohort.proto.v1.AssignColumns c = r.getAssignColumns();
+            AttachRequest.Builder b = AttachRequest.newBuilder();
             io.cohort.proto.v1.ValueColumns.Builder values = io.cohort.proto.v1.ValueColumns.newBuilder();
             io.cohort.common.Columns.Blob blob = new io.cohort.common.Columns.Blob();
-            for (int i = 0; i < c.getTaskKeysCount(); i++) {
-                ByteString value = plusOne(io.cohort.common.Columns.slice(c.getArgs(), c.getArgEndsList(), c.getFlagsList(), i));
-                values.addTaskKeys(c.getTaskKeys(i)).addAttempts(c.getAttempts(i)).addRunNanos(0)
+            for (TaskAssign a : assigns) {
+                ByteString value = plusOne(a.getSpec().getArgument());
+                values.addTaskKeys(a.getTaskKey()).addAttempts(a.getAttempt()).addRunNanos(0)
                         .addValueEnds(blob.append(value)).addFlags(io.cohort.common.Columns.PRESENT);
             }
-            if (values.getTaskKeysCount() > 0) {
-                b.setValueColumns(values.setValues(blob.build()));
-            }
+            b.setValueColumns(values.setValues(blob.build()));
             send(b.build());
         }
 

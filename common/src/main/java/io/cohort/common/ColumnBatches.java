@@ -123,17 +123,23 @@ public final class ColumnBatches {
     /** A worker message's results: its own, then those in its value columns (which must be well formed). */
     public static List<io.cohort.proto.v1.WorkerTaskResult> workerResults(io.cohort.proto.v1.AttachRequest request) {
         List<io.cohort.proto.v1.WorkerTaskResult> all = new ArrayList<>(request.getResultsList());
-        io.cohort.proto.v1.ValueColumns c = request.getValueColumns();
+        all.addAll(values(request.getValueColumns()));
+        return all;
+    }
+
+    /** The results in value columns whose shape was checked: each succeeded, its value a slice of the blob. */
+    public static List<io.cohort.proto.v1.WorkerTaskResult> values(io.cohort.proto.v1.ValueColumns c) {
+        List<io.cohort.proto.v1.WorkerTaskResult> results = new ArrayList<>(c.getTaskKeysCount());
         for (int i = 0; i < c.getTaskKeysCount(); i++) {
             io.cohort.proto.v1.WorkerTaskResult.Builder r = io.cohort.proto.v1.WorkerTaskResult.newBuilder()
                     .setTaskKey(c.getTaskKeys(i)).setAttempt(c.getAttempts(i)).setStatus(TaskStatus.SUCCEEDED)
-                    .setRunNanos(c.getRunNanos(i));
+                    .setRunNanos(c.getRunNanosCount() == 0 ? 0 : c.getRunNanos(i));
             ByteString value = Columns.slice(c.getValues(), c.getValueEndsList(), c.getFlagsList(), i);
             if (value != null) {
                 r.setValue(value);
             }
-            all.add(r.build());
+            results.add(r.build());
         }
-        return all;
+        return results;
     }
 }

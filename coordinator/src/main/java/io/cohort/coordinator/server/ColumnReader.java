@@ -1,13 +1,13 @@
 package io.cohort.coordinator.server;
 
 import com.google.protobuf.ByteString;
+import io.cohort.common.ColumnBatches;
 import io.cohort.common.Columns;
 import io.cohort.coordinator.core.Event;
 import io.cohort.proto.v1.StartedColumns;
 import io.cohort.proto.v1.SubmitColumns;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskSpec;
-import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.ValueColumns;
 import io.cohort.proto.v1.WorkerTaskResult;
 import java.util.function.Consumer;
@@ -66,16 +66,8 @@ final class ColumnReader {
 
     /** The results of {@code c}, which {@link #checkValues} passed. */
     static void values(long stream, ValueColumns c, Consumer<Event> sink) {
-        ByteString values = c.getValues();
-        for (int i = 0; i < c.getTaskKeysCount(); i++) {
-            WorkerTaskResult.Builder r = WorkerTaskResult.newBuilder().setTaskKey(c.getTaskKeys(i))
-                    .setAttempt(c.getAttempts(i)).setStatus(TaskStatus.SUCCEEDED)
-                    .setRunNanos(c.getRunNanosCount() == 0 ? 0 : c.getRunNanos(i));
-            ByteString value = Columns.slice(values, c.getValueEndsList(), c.getFlagsList(), i);
-            if (value != null) {
-                r.setValue(value);
-            }
-            sink.accept(new Event.TaskEnded(stream, r.build()));
+        for (WorkerTaskResult r : ColumnBatches.values(c)) {
+            sink.accept(new Event.TaskEnded(stream, r));
         }
     }
 
