@@ -53,8 +53,9 @@ public final class Cohort {
             // Ours, or the coordinator's if lower: past its bound it would reject tasks.
             int mine = config.maxInFlight().orElse(Integer.MAX_VALUE);
             int bound = Math.min(mine, session.coordinatorMaxTasks().orElse(Integer.MAX_VALUE));
-            if (bound < Integer.MAX_VALUE) {
-                session.limitInFlight(bound, config.blockWhenFull());
+            long bytes = session.coordinatorMaxTaskBytes().orElse(Long.MAX_VALUE);
+            if (bound < Integer.MAX_VALUE || bytes < Long.MAX_VALUE) {
+                session.limitInFlight(bound, bytes, config.blockWhenFull());
             }
             return new RemoteExecutor(session, own, config.connectTimeout(), cluster);
         } catch (RuntimeException e) {

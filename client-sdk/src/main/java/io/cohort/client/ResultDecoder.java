@@ -11,6 +11,7 @@ import io.cohort.proto.v1.TaskResult;
 import io.grpc.ManagedChannel;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Completes a task's future from its result: the value decoded (fetched first when it
@@ -45,7 +46,7 @@ final class ResultDecoder {
                 case TIMED_OUT -> f.completeExceptionally(new TaskTimeoutException(message(r.getError(), "timed out")));
                 case WORKER_LOST -> f.completeExceptionally(new WorkerLostException(message(r.getError(), "worker lost")));
                 case CANCELLED -> f.completeExceptionally(new CancellationException(message(r.getError(), "cancelled")));
-                default -> f.completeExceptionally(new CohortException(message(r.getError(), "refused: " + r.getStatus())));
+                default -> f.completeExceptionally(refused(r));
             }
         } catch (CodecException | ClassCastException e) {
             f.completeExceptionally(new CohortException("cannot decode the result of task "
@@ -53,6 +54,13 @@ final class ResultDecoder {
         } catch (PayloadLost e) {
             f.completeExceptionally(e.getCause());
         }
+    }
+
+    /** A task the coordinator refused: a budget's refusal fails it as a full executor's submit does. */
+    private static RuntimeException refused(TaskResult r) {
+        String message = message(r.getError(), "refused: " + r.getStatus());
+        return RejectedExecutionException.class.getName().equals(r.getError().getClassName())
+                ? new RejectedExecutionException(message) : new CohortException(message);
     }
 
     private static final class PayloadLost extends RuntimeException {

@@ -92,6 +92,7 @@ final class Session implements AutoCloseable {
     private volatile String sessionId;
     /** Unanswered tasks the coordinator allows this session (its first welcome); 0: it named no bound. */
     private volatile int coordinatorMaxTasks;
+    private volatile long coordinatorMaxTaskBytes;
     /** False while the current stream waits for its welcome: nothing but the hello may be written. */
     private volatile boolean connected;
 
@@ -124,6 +125,7 @@ final class Session implements AutoCloseable {
             }
             s.sessionId = w.getSessionId();
             s.coordinatorMaxTasks = w.getMaxTasksInFlight();
+            s.coordinatorMaxTaskBytes = w.getMaxTaskBytesInFlight();
             s.connected = true;
             return s;
         } catch (TimeoutException e) {
@@ -226,7 +228,7 @@ final class Session implements AutoCloseable {
                     // Cancelled while the stream was down: it is not sent again.
                     if (pending.claim(id) != null) {
                         f.answerRemoval(true);
-                        claimed(1);
+                        claimed(1, f.inFlightBytes);
                         pending.answered(1);
                     }
                     continue;
@@ -332,9 +334,24 @@ final class Session implements AutoCloseable {
         return max > 0 ? java.util.OptionalInt.of(max) : java.util.OptionalInt.empty();
     }
 
-    /** Bounds the tasks in flight: at the bound, submit blocks ({@code block}) or is refused. */
-    void limitInFlight(int max, boolean block) {
-        inFlight = new InFlightLimit(max, block);
+    /** What the coordinator allows this session's unanswered tasks to take in encoded bytes, if it said. */
+    java.util.OptionalLong coordinatorMaxTaskBytes() {
+        long max = coordinatorMaxTaskBytes;
+        return max > 0 ? java.util.OptionalLong.of(max) : java.util.OptionalLong.empty();
+    }
+
+    /** Bounds the tasks in flight and their bytes: at the bound, submit blocks ({@code block}) or is refused. */
+    void limitInFlight(int max, long maxBytes, boolean block) {
+        inFlight = new InFlightLimit(max, maxBytes, block);
+    }
+
+    /**
+     * A task's encoded bytes as the coordinator counts them (spec and policy), a little over:
+     * an argument that travels in chunks counts only its reference.
+     */
+    private static long inFlightBytes(TaskSpec spec, TaskPolicy policy) {
+        long argument = spec.hasArgument() && Payloads.chunked(spec.getArgument()) ? spec.getArgument().size() - 256L : 0;
+        return spec.getSerializedSize() - argument + policy.getSerializedSize() + 16;
     }
 
     /** Sends one task; the future completes when its result arrives. */
@@ -361,17 +378,19 @@ final class Session implements AutoCloseable {
     private <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original,
                                      Consumer<ProcessOutput> output) {
         InFlightLimit limit = inFlight;
+        long bytes = inFlightBytes(spec, policy);
         if (limit != null) {
-            limit.take();
+            limit.take(bytes);
         }
         long id = nextId.incrementAndGet();
         TaskFuture<T> future = new TaskFuture<>(id, policy.getName(), canceller, callbacks);
         future.original = original;
         future.chunk = chunk;
+        future.inFlightBytes = bytes;
         Throwable gone = ended;
         if (gone != null) {
             if (limit != null) {
-                limit.release(1);
+                limit.release(1, bytes);
             }
             future.completeExceptionally(sessionEnded(gone));
             return future;
@@ -520,10 +539,10 @@ final class Session implements AutoCloseable {
      * Gives back room under the in-flight limit for tasks just claimed from {@code pending},
      * before their futures complete, so a caller who sees a future done can submit again.
      */
-    private void claimed(int count) {
+    private void claimed(int count, long bytes) {
         InFlightLimit limit = inFlight;
         if (limit != null) {
-            limit.release(count);
+            limit.release(count, bytes);
         }
     }
 
@@ -550,16 +569,18 @@ final class Session implements AutoCloseable {
 
     private void failAll(Throwable cause) {
         int failed = 0;
+        long bytes = 0;
         for (Long id : pending.ids()) {
             PendingTasks.Pending p = pending.claim(id);
             if (p != null) {
                 TaskFuture<?> f = p.future();
                 failed++;
+                bytes += f.inFlightBytes;
                 f.answerRemoval(false);
                 f.completeExceptionally(sessionEnded(cause));
             }
         }
-        claimed(failed);
+        claimed(failed, bytes);
         pending.answered(failed);
     }
 
@@ -626,6 +647,7 @@ final class Session implements AutoCloseable {
                 // Claimed here, in arrival order, so a later end of the stream cannot fail them.
                 List<TaskFuture<?>> futures = new ArrayList<>(arrived.size());
                 List<TaskResult> results = new ArrayList<>(arrived.size());
+                long bytes = 0;
                 for (TaskResult r : arrived) {
                     PendingTasks.Pending p = pending.claim(r.getTaskId());
                     if (p != null) {
@@ -633,9 +655,10 @@ final class Session implements AutoCloseable {
                         f.answerRemoval(r.getStatus() == TaskStatus.CANCELLED);
                         futures.add(f);
                         results.add(r);
+                        bytes += f.inFlightBytes;
                     }
                 }
-                claimed(futures.size());
+                claimed(futures.size(), bytes);
                 // Completed here, on the transport thread: a stage chained on a TaskFuture never
                 // runs on the completing thread (see TaskFuture), so no user code runs here, and
                 // a parked getter is woken without a hand-off to the callback executor. A value

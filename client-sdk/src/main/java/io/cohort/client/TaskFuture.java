@@ -55,6 +55,8 @@ public class TaskFuture<T> extends CompletableFuture<T> {
     volatile Runnable original;
     /** The task is a chunk of a map: it completes with a ResultDecoder.ChunkOutcome. */
     boolean chunk;
+    /** Its encoded bytes, as counted against the in-flight limit until it is answered. */
+    long inFlightBytes;
     /** Set while a cancel waits to hear whether the task was removed before it started. */
     volatile CompletableFuture<Boolean> removal;
     /** The arrived result's completion, for a waiting getter to run; null before and after. */

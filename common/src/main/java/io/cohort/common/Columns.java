@@ -75,9 +75,13 @@ public final class Columns {
     /** Task {@code i}'s spec: its function's digest, its chunk flag and its argument, a slice of {@code args}. */
     public static io.cohort.proto.v1.TaskSpec spec(ByteString digest, ByteString args, List<Integer> argEnds,
                                                    List<Integer> flags, int i) {
+        return spec(digest, slice(args, argEnds, flags, i), flags.get(i));
+    }
+
+    /** A task's spec from its function's digest, its argument (null: none) and its flags. */
+    public static io.cohort.proto.v1.TaskSpec spec(ByteString digest, ByteString argument, int flags) {
         io.cohort.proto.v1.TaskSpec.Builder spec = io.cohort.proto.v1.TaskSpec.newBuilder().setFunctionDigest(digest)
-                .setChunk((flags.get(i) & CHUNK) != 0);
-        ByteString argument = slice(args, argEnds, flags, i);
+                .setChunk((flags & CHUNK) != 0);
         if (argument != null) {
             spec.setArgument(argument);
         }

@@ -1,6 +1,7 @@
 package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
+import io.cohort.coordinator.core.Budgets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -28,9 +29,19 @@ public final class CoordinatorConfig {
     private final Path journalDir;
     private final Duration sessionGrace;
     private final int maxTasksPerClient;
+    private final long maxTaskBytesPerClient;
+    private final long maxTaskBytes;
+    private final long maxHeldBytesPerClient;
+    private final int maxSessions;
+    private final int maxCallsPerConnection;
 
     private CoordinatorConfig(Builder b) {
         this.maxTasksPerClient = b.maxTasksPerClient;
+        this.maxTaskBytesPerClient = b.maxTaskBytesPerClient;
+        this.maxTaskBytes = b.maxTaskBytes;
+        this.maxHeldBytesPerClient = b.maxHeldBytesPerClient;
+        this.maxSessions = b.maxSessions;
+        this.maxCallsPerConnection = b.maxCallsPerConnection;
         this.journal = b.journal;
         this.journalDir = b.journalDir;
         this.sessionGrace = b.sessionGrace;
@@ -55,7 +66,10 @@ public final class CoordinatorConfig {
         return new Builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                 .placementTimeout(placementTimeout).insecure(insecure)
                 .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken)
-                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient);
+                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient)
+                .maxTaskBytesPerClient(maxTaskBytesPerClient).maxTaskBytes(maxTaskBytes)
+                .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
+                .maxCallsPerConnection(maxCallsPerConnection);
     }
 
     public String host() {
@@ -124,6 +138,24 @@ public final class CoordinatorConfig {
         return maxTasksPerClient;
     }
 
+    /**
+     * The budgets this coordinator keeps, for a heap that may grow to {@code maxHeapBytes}: each
+     * one set on the builder, the rest derived from the heap ({@link Budgets#forHeap}).
+     */
+    public Budgets budgets(long maxHeapBytes) {
+        Budgets heap = Budgets.forHeap(maxHeapBytes, maxTasksPerClient);
+        return new Budgets(maxTasksPerClient,
+                maxTaskBytesPerClient > 0 ? maxTaskBytesPerClient : heap.taskBytesPerClient(),
+                maxTaskBytes > 0 ? maxTaskBytes : heap.taskBytes(),
+                maxHeldBytesPerClient > 0 ? maxHeldBytesPerClient : heap.heldBytesPerClient(),
+                maxSessions > 0 ? maxSessions : heap.sessions());
+    }
+
+    /** Calls (streams) one connection may have open at once. */
+    public int maxCallsPerConnection() {
+        return maxCallsPerConnection;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -152,6 +184,11 @@ public final class CoordinatorConfig {
         private Path journalDir;
         private Duration sessionGrace = Duration.ofSeconds(60);
         private int maxTasksPerClient = 2_000_000;
+        private long maxTaskBytesPerClient;
+        private long maxTaskBytes;
+        private long maxHeldBytesPerClient;
+        private int maxSessions;
+        private int maxCallsPerConnection = 1024;
 
         private Builder() {}
 
@@ -242,6 +279,48 @@ public final class CoordinatorConfig {
             return this;
         }
 
+        /**
+         * Encoded bytes of the unanswered tasks of one client session; a task past it is
+         * rejected, and clients learn it when they connect and make {@code submit} wait below
+         * it. 0 (the default): a quarter of {@link #maxTaskBytes}.
+         */
+        public Builder maxTaskBytesPerClient(long bytes) {
+            this.maxTaskBytesPerClient = bytes;
+            return this;
+        }
+
+        /** Encoded bytes of the unanswered tasks of all sessions. 0 (the default): 40% of the max heap. */
+        public Builder maxTaskBytes(long bytes) {
+            this.maxTaskBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Bytes of results held for one session that is not taking them (waiting to be resumed,
+         * or not reading its stream); past it, none of its queued tasks is started until it does.
+         * 0 (the default): the same as {@link #maxTaskBytesPerClient}'s default.
+         */
+        public Builder maxHeldBytesPerClient(long bytes) {
+            this.maxHeldBytesPerClient = bytes;
+            return this;
+        }
+
+        /**
+         * Open sessions, attached or waiting to be resumed. At the limit an empty session waiting
+         * to be resumed is ended to make room; if there is none, a new session is refused with
+         * RESOURCE_EXHAUSTED. 0 (the default): one per 64 KiB of max heap, at least 100.
+         */
+        public Builder maxSessions(int max) {
+            this.maxSessions = max;
+            return this;
+        }
+
+        /** Calls (streams) one connection may have open at once; default 1024. */
+        public Builder maxCallsPerConnection(int max) {
+            this.maxCallsPerConnection = max;
+            return this;
+        }
+
         /** Throws IllegalArgumentException naming the first bad field. */
         public CoordinatorConfig build() {
             if ((tlsCertificate == null) != (tlsKey == null)) {
@@ -276,6 +355,12 @@ public final class CoordinatorConfig {
             }
             if (maxTasksPerClient < 1) {
                 throw new IllegalArgumentException("maxTasksPerClient must be at least 1, not " + maxTasksPerClient);
+            }
+            if (maxTaskBytesPerClient < 0 || maxTaskBytes < 0 || maxHeldBytesPerClient < 0 || maxSessions < 0) {
+                throw new IllegalArgumentException("budgets must not be negative (0 means derived from the heap)");
+            }
+            if (maxCallsPerConnection < 1) {
+                throw new IllegalArgumentException("maxCallsPerConnection must be at least 1, not " + maxCallsPerConnection);
             }
             if (sessionGrace.isNegative()) {
                 throw new IllegalArgumentException("sessionGrace must not be negative, not " + sessionGrace);

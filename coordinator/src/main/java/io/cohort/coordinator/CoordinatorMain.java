@@ -1,5 +1,6 @@
 package io.cohort.coordinator;
 
+import io.cohort.common.ByteSizeConverter;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
 import java.nio.file.Path;
@@ -74,6 +75,29 @@ public final class CoordinatorMain implements Callable<Integer> {
             description = "Unanswered tasks one client may have here; more are rejected (default: ${DEFAULT-VALUE}).")
     int maxTasksPerClient = CoordinatorConfig.DEFAULTS.maxTasksPerClient();
 
+    @Option(names = "--max-task-bytes-per-client", paramLabel = "BYTES", converter = ByteSizeConverter.class,
+            description = "Bytes of unanswered tasks one client may have here, e.g. 256m; more are rejected"
+                    + " (default: a quarter of --max-task-bytes).")
+    long maxTaskBytesPerClient;
+
+    @Option(names = "--max-task-bytes", paramLabel = "BYTES", converter = ByteSizeConverter.class,
+            description = "Bytes of unanswered tasks of all clients, e.g. 1g (default: 40% of the max heap).")
+    long maxTaskBytes;
+
+    @Option(names = "--max-held-bytes-per-client", paramLabel = "BYTES", converter = ByteSizeConverter.class,
+            description = "Bytes of results held for a client that is not taking them; past it, no more of its"
+                    + " tasks start until it does (default: as --max-task-bytes-per-client).")
+    long maxHeldBytesPerClient;
+
+    @Option(names = "--max-sessions", paramLabel = "N",
+            description = "Open client sessions, attached or waiting to be resumed (default: one per 64 KiB of"
+                    + " max heap, at least 100).")
+    int maxSessions;
+
+    @Option(names = "--max-calls-per-connection", paramLabel = "N",
+            description = "Calls one connection may have open at once (default: ${DEFAULT-VALUE}).")
+    int maxCallsPerConnection = CoordinatorConfig.DEFAULTS.maxCallsPerConnection();
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -113,6 +137,9 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .placementTimeout(placementTimeout).insecure(insecure).tls(tlsCert, tlsKey).clientCa(clientCa)
                     .journal(journalMode(), journalDirectory(journalMode())).sessionGrace(sessionGrace)
                     .maxTasksPerClient(maxTasksPerClient)
+                    .maxTaskBytesPerClient(maxTaskBytesPerClient).maxTaskBytes(maxTaskBytes)
+                    .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
+                    .maxCallsPerConnection(maxCallsPerConnection)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .build();

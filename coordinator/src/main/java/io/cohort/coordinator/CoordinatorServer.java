@@ -1,6 +1,7 @@
 package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
+import io.cohort.coordinator.core.Budgets;
 import io.cohort.coordinator.core.Command;
 import io.cohort.coordinator.core.Event;
 import io.cohort.coordinator.core.Scheduler;
@@ -71,20 +72,21 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         Journal journal = config.journal() == JournalMode.OFF ? null
                 : Journal.open(config.journalDir().orElseThrow(), config.journal());
+        Budgets budgets = config.budgets(Runtime.getRuntime().maxMemory());
         Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis(),
-                config.sessionGrace().toMillis(), journal != null, config.maxTasksPerClient(),
-                new java.security.SecureRandom()::nextLong);
+                config.sessionGrace().toMillis(), journal != null, budgets, new java.security.SecureRandom()::nextLong);
         if (journal != null) {
             recover(journal, core, config);
         }
         long origin = System.nanoTime();
         NetworkThread network = new NetworkThread();
         SchedulerLoop loop = new SchedulerLoop(core, journal, () -> (System.nanoTime() - origin) / 1_000_000,
-                network.home());
+                network.home(), budgets.heldBytesPerClient());
         NettyServerBuilder builder = network.apply(NettyServerBuilder.forAddress(new InetSocketAddress(address,
                         config.port()), credentials(config)))
                 .directExecutor()   // handlers only enqueue, on the network thread that is the scheduler's too
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
+                .maxConcurrentCallsPerConnection(config.maxCallsPerConnection())
                 .flowControlWindow(Protocol.FLOW_CONTROL_WINDOW)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);

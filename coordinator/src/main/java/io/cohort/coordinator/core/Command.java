@@ -16,10 +16,10 @@ public sealed interface Command {
         long stream();
     }
 
-    /** {@code maxTasks}: unanswered tasks the session may have at the coordinator. */
-    record WelcomeClient(long stream, String sessionId, boolean resumed, int maxTasks) implements ToStream {
+    /** {@code maxTasks}, {@code maxTaskBytes}: unanswered tasks, and their bytes, the session may have at the coordinator. */
+    record WelcomeClient(long stream, String sessionId, boolean resumed, int maxTasks, long maxTaskBytes) implements ToStream {
         public WelcomeClient(long stream, String sessionId) {
-            this(stream, sessionId, false, Integer.MAX_VALUE);
+            this(stream, sessionId, false, Integer.MAX_VALUE, Long.MAX_VALUE);
         }
     }
 
@@ -67,5 +67,5 @@ public sealed interface Command {
     record JournalForget(String sessionId, long taskId) implements ToJournal {}
 
     /** The gRPC status codes the scheduler closes streams with (named alike). */
-    enum CloseCode { INVALID_ARGUMENT, ALREADY_EXISTS, UNAVAILABLE, ABORTED }
+    enum CloseCode { INVALID_ARGUMENT, ALREADY_EXISTS, UNAVAILABLE, ABORTED, RESOURCE_EXHAUSTED }
 }

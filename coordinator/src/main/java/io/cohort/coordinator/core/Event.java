@@ -31,6 +31,12 @@ public sealed interface Event {
      */
     record SessionLost(long stream) implements Event {}
 
+    /**
+     * The session's stream has more unwritten than its budget of held results (it is not
+     * reading them: {@code true}), or has written them down again ({@code false}).
+     */
+    record SessionBackedUp(long stream, boolean backedUp) implements Event {}
+
     record FunctionsDefined(long stream, List<FunctionDef> functions) implements Event {}
 
     record TaskSubmitted(long stream, long taskId, TaskSpec spec, TaskPolicy policy) implements Event {}

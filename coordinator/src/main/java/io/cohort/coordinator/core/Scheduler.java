@@ -62,6 +62,8 @@ public final class Scheduler {
     static final String WORKER_LOST_CLASS = "io.cohort.client.WorkerLostException";
     static final String COHORT_EXCEPTION_CLASS = "io.cohort.client.CohortException";
     static final String CANCELLATION_CLASS = "java.util.concurrent.CancellationException";
+    /** A budget refused the task: the client's submit failed as an executor's does when it is full. */
+    static final String REJECTED_EXECUTION_CLASS = "java.util.concurrent.RejectedExecutionException";
     private static final int LOST_WORKERS_KEPT = 100;
     private static final int STORY_ENTRIES = 1 << 16;
     private static final int WORKERS_IN_MESSAGES = 10;
@@ -77,8 +79,8 @@ public final class Scheduler {
     private final long sessionGraceMs;
     /** Whether to make {@link Command.ToJournal} records. */
     private final boolean journaling;
-    /** Unanswered tasks one session may hold here; more are rejected. */
-    private final int maxTasksPerSession;
+    /** What sessions may hold here; see {@link Budgets}. */
+    private final Budgets budgets;
     /** Random bits for session ids (unguessable in a server: whoever holds an id owns the session). */
     private final LongSupplier sessionIdBits;
     private final Story story = new Story(STORY_ENTRIES);
@@ -108,6 +110,8 @@ public final class Scheduler {
     private final ArrayDeque<Task> processQueue = new ArrayDeque<>();
 
     private long now;
+    /** Encoded bytes of all unanswered tasks (what {@link Budgets#taskBytes} bounds). */
+    private long taskBytes;
     private long nextTaskKey = 1;
     private long nextWorkerNumber = 1;
     private long queued;
@@ -137,20 +141,17 @@ public final class Scheduler {
 
     public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs, long sessionGraceMs, boolean journaling,
                      int maxTasksPerSession) {
-        this(heartbeatTimeoutMs, placementTimeoutMs, sessionGraceMs, journaling, maxTasksPerSession,
-                new java.security.SecureRandom()::nextLong);
+        this(heartbeatTimeoutMs, placementTimeoutMs, sessionGraceMs, journaling,
+                Budgets.NONE.withTasksPerClient(maxTasksPerSession), new java.security.SecureRandom()::nextLong);
     }
 
     /** {@code sessionIdBits}: where session ids come from; a server gives a SecureRandom's. */
     public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs, long sessionGraceMs, boolean journaling,
-                     int maxTasksPerSession, LongSupplier sessionIdBits) {
+                     Budgets budgets, LongSupplier sessionIdBits) {
         if (heartbeatTimeoutMs <= 0 || placementTimeoutMs <= 0 || sessionGraceMs < 0) {
             throw new IllegalArgumentException("timeouts must be positive");
         }
-        if (maxTasksPerSession < 1) {
-            throw new IllegalArgumentException("maxTasksPerSession must be at least 1");
-        }
-        this.maxTasksPerSession = maxTasksPerSession;
+        this.budgets = budgets;
         this.sessionIdBits = sessionIdBits;
         this.heartbeatTimeoutMs = heartbeatTimeoutMs;
         this.placementTimeoutMs = placementTimeoutMs;
@@ -200,6 +201,12 @@ public final class Scheduler {
             } else if (s != null) {
                 closeSession(s);
             }
+        } else if (event instanceof Event.SessionBackedUp e) {
+            Session s = sessions.get(e.stream());
+            if (s != null && s.backedUp != e.backedUp()) {
+                s.backedUp = e.backedUp();
+                dirty |= !e.backedUp();
+            }
         } else if (event instanceof Event.WorkerAttached e) {
             attach(e);
         } else if (event instanceof Event.WorkerLost e) {
@@ -232,10 +239,15 @@ public final class Scheduler {
     private void openSession(Event.SessionOpened e) {
         Session s = e.resumeId().isEmpty() ? null : sessionsById.get(e.resumeId());
         if (s == null) {
+            if (!roomForASession()) {
+                out.accept(new Command.CloseStream(e.stream(), CloseCode.RESOURCE_EXHAUSTED, "the coordinator has "
+                        + sessionsById.size() + " open sessions, its limit (--max-sessions): try again later"));
+                return;
+            }
             s = new Session(e.stream(), newSessionId(), e.clientName());
             sessions.put(e.stream(), s);
             sessionsById.put(s.id, s);
-            out.accept(new Command.WelcomeClient(e.stream(), s.id, false, maxTasksPerSession));
+            out.accept(welcome(s, false));
             if (journaling) {
                 out.accept(new Command.JournalSession(s.id, s.clientName));
             }
@@ -250,7 +262,7 @@ public final class Scheduler {
         s.stream = e.stream();
         s.resumed = true;
         sessions.put(s.stream, s);
-        out.accept(new Command.WelcomeClient(s.stream, s.id, true, maxTasksPerSession));
+        out.accept(welcome(s, true));
         for (TaskResult r : s.held) {
             s.answeredOnResume.add(r.getTaskId());
             out.accept(new Command.SendResult(s.stream, r));
@@ -259,6 +271,8 @@ public final class Scheduler {
             }
         }
         s.held.clear();
+        s.heldBytes = 0;
+        dirty = true;   // its queued tasks may start again
         for (Task t : s.live.values()) {
             if (t.state == TaskState.RUNNING) {
                 out.accept(new Command.NotifyStarted(s.stream,
@@ -267,6 +281,31 @@ public final class Scheduler {
         }
         LOG.log(System.Logger.Level.INFO, "session {0} resumed: {1} tasks unanswered, {2} held results sent",
                 s.id, s.live.size(), s.answeredOnResume.size());
+    }
+
+    private Command.WelcomeClient welcome(Session s, boolean resumed) {
+        return new Command.WelcomeClient(s.stream, s.id, resumed, budgets.tasksPerClient(), budgets.taskBytesPerClient());
+    }
+
+    /**
+     * Whether one more session may open. At the limit, the oldest session waiting to be resumed
+     * with nothing unanswered and nothing held is ended to make room: its client lost nothing
+     * (a resume finds the session gone and opens a new one), while a flood of abandoned
+     * sessions would otherwise lock every new client out.
+     */
+    private boolean roomForASession() {
+        if (sessionsById.size() < budgets.sessions()) {
+            return true;
+        }
+        for (Session old : detached.values()) {
+            if (old.live.isEmpty() && old.held.isEmpty()) {
+                LOG.log(System.Logger.Level.INFO, "session {0} ended early: an empty session waiting to be resumed,"
+                        + " and the coordinator is at its limit of sessions (--max-sessions)", old.id);
+                closeSession(old);
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Random: a session's id is all a client needs to take it up again. */
@@ -283,6 +322,7 @@ public final class Scheduler {
     private void detach(Session s) {
         sessions.remove(s.stream);
         s.stream = Session.DETACHED;
+        s.backedUp = false;   // held results count instead, until a new stream reads them
         s.detachedAt = now;
         s.answeredOnResume.clear();
         detached.put(s.id, s);
@@ -301,7 +341,9 @@ public final class Scheduler {
         for (FunctionDef f : functions) {
             s.functions.put(f.getDigest(), f);
         }
-        s.held.addAll(held);
+        for (TaskResult r : held) {
+            hold(s, r);
+        }
         for (Event.TaskSubmitted e : tasks) {
             FunctionDef function = e.spec().getFunctionDigest().isEmpty() ? null : s.functions.get(e.spec().getFunctionDigest());
             Demand demand;
@@ -314,7 +356,7 @@ public final class Scheduler {
                 continue;
             }
             Task t = new Task(nextTaskKey++, e.taskId(), s, e.spec(), e.policy(), function, demand);
-            s.live.put(t.taskId, t);
+            admit(t);   // over a budget or not: it was accepted before the restart
             move(t, TaskState.QUEUED, "recovered from the journal", null);
             enqueue(t, false);
         }
@@ -372,23 +414,46 @@ public final class Scheduler {
                 problem = bad.getMessage();
             }
         }
-        if (problem == null && s.live.size() >= maxTasksPerSession) {
-            problem = "this session already has " + s.live.size() + " unanswered tasks, the coordinator's limit"
-                    + " (--max-tasks-per-client); ClientConfig.maxInFlight makes submit wait for room instead";
-        }
         Task t = new Task(nextTaskKey++, e.taskId(), s, spec, policy, function, demand);
-        if (problem != null) {
+        String overBudget = problem == null ? overBudget(s, t) : null;
+        if (problem != null || overBudget != null) {
             move(t, TaskState.REJECTED, "invalid", null);
-            send(t, TaskResult.newBuilder().setStatus(TaskStatus.REJECTED)
-                    .setError(TaskErrors.plain(COHORT_EXCEPTION_CLASS, describe(t) + " was rejected: " + problem, "")));
+            send(t, TaskResult.newBuilder().setStatus(TaskStatus.REJECTED).setError(TaskErrors.plain(
+                    problem != null ? COHORT_EXCEPTION_CLASS : REJECTED_EXECUTION_CLASS,
+                    describe(t) + " was rejected: " + (problem != null ? problem : overBudget), "")));
             return;
         }
-        s.live.put(t.taskId, t);
+        admit(t);
         move(t, TaskState.QUEUED, "submitted", null);
         enqueue(t, false);
         if (journaling) {
             out.accept(new Command.JournalTask(s.id, t.taskId, spec, policy));
         }
+    }
+
+    /** Why {@code t} would take its session or the coordinator past a budget; null if it would not. */
+    private String overBudget(Session s, Task t) {
+        if (s.live.size() >= budgets.tasksPerClient()) {
+            return "this session already has " + s.live.size() + " unanswered tasks, the coordinator's limit"
+                    + " (--max-tasks-per-client); ClientConfig.maxInFlight makes submit wait for room instead";
+        }
+        if (s.taskBytes + t.bytes > budgets.taskBytesPerClient()) {
+            return "its " + t.bytes + " bytes would take this session's unanswered tasks to " + (s.taskBytes + t.bytes)
+                    + " bytes, past the coordinator's budget of " + budgets.taskBytesPerClient()
+                    + " bytes per client (--max-task-bytes-per-client)";
+        }
+        if (taskBytes + t.bytes > budgets.taskBytes()) {
+            return "the coordinator holds " + taskBytes + " bytes of unanswered tasks and its budget is "
+                    + budgets.taskBytes() + " bytes (--max-task-bytes): try again when some have finished";
+        }
+        return null;
+    }
+
+    /** Makes {@code t} one of its session's unanswered tasks, counting its bytes. */
+    private void admit(Task t) {
+        t.session.live.put(t.taskId, t);
+        t.session.taskBytes += t.bytes;
+        taskBytes += t.bytes;
     }
 
     private void cancel(long stream, long taskId, boolean interrupt, int signal) {
@@ -416,6 +481,7 @@ public final class Scheduler {
         detached.remove(s.id);
         s.closed = true;
         s.held.clear();
+        s.heldBytes = 0;
         out.accept(new Command.SessionEnded(s.id));
         for (SessionQueue q : new ArrayList<>(s.queues.values())) {
             for (Lane lane : new ArrayList<>(q.lanes.values())) {
@@ -841,6 +907,10 @@ public final class Scheduler {
             while (canPlace() && !level.ring.isEmpty() && misses < level.ring.size()) {
                 SessionQueue q = level.ring.pollFirst();
                 level.ring.addLast(q);
+                if (q.session.backedUp || q.session.heldBytes >= budgets.heldBytesPerClient()) {
+                    misses++;   // it is not taking its results: start no more of its tasks until it does
+                    continue;
+                }
                 Lane lane = null;
                 WorkerNode worker = null;
                 Task head = null;
@@ -1084,7 +1154,10 @@ public final class Scheduler {
 
     private void end(Task t, TaskState to, String why, TaskResult.Builder result) {
         move(t, to, why, t.worker == null ? null : t.worker.id);
-        t.session.live.remove(t.taskId, t);
+        if (t.session.live.remove(t.taskId, t)) {
+            t.session.taskBytes -= t.bytes;
+            taskBytes -= t.bytes;
+        }
         boolean held = result != null && send(t, result);
         if (journaling && !held && !t.session.closed) {
             out.accept(new Command.JournalForget(t.session.id, t.taskId));
@@ -1105,11 +1178,16 @@ public final class Scheduler {
             out.accept(new Command.SendResult(s.stream, r));
             return false;
         }
-        s.held.add(r);
+        hold(s, r);
         if (journaling) {
             out.accept(new Command.JournalResult(s.id, r));
         }
         return true;
+    }
+
+    private static void hold(Session s, TaskResult r) {
+        s.held.add(r);
+        s.heldBytes += r.getSerializedSize();
     }
 
     private void move(Task t, TaskState to, String why, String worker) {
@@ -1174,11 +1252,16 @@ public final class Scheduler {
     public void validate() {
         long q = 0;
         long r = 0;
+        long unanswered = 0;
         Set<Task> seenOnWorkers = new HashSet<>();
         check(sessionsById.size() == sessions.size() + detached.size(), "session maps: " + sessionsById.size()
                 + " open, " + sessions.size() + " with a stream, " + detached.size() + " waiting");
         for (Session s : sessionsById.values()) {
             check(!s.closed, "open session marked closed");
+            long sessionBytes = s.live.values().stream().mapToLong(t -> t.bytes).sum();
+            check(sessionBytes == s.taskBytes, "session " + s.id + " counts " + s.taskBytes + " task bytes, has " + sessionBytes);
+            check(s.held.stream().mapToLong(TaskResult::getSerializedSize).sum() == s.heldBytes, "held bytes of " + s.id);
+            unanswered += sessionBytes;
             check(s.attached() ? sessions.get(s.stream) == s && s.held.isEmpty() : detached.get(s.id) == s,
                     "session " + s.id + " in the wrong map");
             for (Map.Entry<Long, Task> e : s.live.entrySet()) {
@@ -1264,6 +1347,9 @@ public final class Scheduler {
         check(workers.values().containsAll(reserved), "a reserved worker is not attached");
         check(available.size() <= workers.size(), "available set has unknown workers");
         check(q == queued, "queued counter " + queued + " but " + q + " queued");
+        unanswered += onWorkers.values().stream().filter(t -> t.session.closed && t.session.live.get(t.taskId) == t)
+                .mapToLong(t -> t.bytes).sum();   // a closed session's tasks still running
+        check(unanswered == taskBytes, "task bytes counter " + taskBytes + " but " + unanswered + " unanswered");
         check(r == running, "running counter " + running + " but " + r + " on workers");
         check(lost.size() <= LOST_WORKERS_KEPT, "lost list unbounded");
         for (Task t : processQueue) {
@@ -1300,6 +1386,8 @@ public final class Scheduler {
         final TaskPolicy policy;
         final FunctionDef function;
         final Demand demand;
+        /** Its encoded size, counted against the budgets while it is unanswered. */
+        final int bytes;
         TaskState state = TaskState.NEW;
         int attempt;
         int losses;
@@ -1326,6 +1414,7 @@ public final class Scheduler {
             this.policy = policy;
             this.function = function;
             this.demand = demand;
+            this.bytes = spec.getSerializedSize() + policy.getSerializedSize();
             this.unfit = spec.hasProcess() ? new UnfitClock() : null;
         }
 
@@ -1356,6 +1445,12 @@ public final class Scheduler {
         long detachedAt;
         /** Results that came while it had no stream, oldest first. */
         final List<TaskResult> held = new ArrayList<>(0);
+        /** The encoded size of {@link #held}. */
+        long heldBytes;
+        /** Encoded bytes of its unanswered tasks. */
+        long taskBytes;
+        /** Its stream has more results unwritten than {@link Budgets#heldBytesPerClient}: it is not reading. */
+        boolean backedUp;
         /** Resumed at least once: tasks it sends again are expected, not a client's mistake. */
         boolean resumed;
         /** Task ids answered from {@link #held} on the last resume, so that sending them again is a no-op. */

@@ -4,12 +4,15 @@ import com.google.protobuf.ByteString;
 import io.cohort.common.ColumnBatches;
 import io.cohort.common.Columns;
 import io.cohort.coordinator.core.Event;
+import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.StartedColumns;
 import io.cohort.proto.v1.SubmitColumns;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.ValueColumns;
 import io.cohort.proto.v1.WorkerTaskResult;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -27,7 +30,15 @@ final class ColumnReader {
 
     private ColumnReader() {}
 
-    static void submits(long stream, SubmitColumns c, Consumer<Event> sink) throws Malformed {
+    /**
+     * An argument smaller than this share of its message is copied out of it: a slice keeps the
+     * whole received buffer alive for as long as its task is unanswered, and the budgets count
+     * only the task's own bytes. So a kept buffer is at most this many times what it is charged.
+     */
+    static final int SLICE_SHARE = 8;
+
+    /** {@code messageBytes}: the size of the received message {@code c} came in. */
+    static void submits(long stream, SubmitColumns c, long messageBytes, Consumer<Event> sink) throws Malformed {
         int count = c.getTaskIdsCount();
         check(Columns.checkCount("function", c.getFunctionCount(), count, false));
         check(Columns.checkIndexes("function", c.getFunctionList(), c.getDigestsCount()));
@@ -40,8 +51,17 @@ final class ColumnReader {
         check(Columns.checkEnds("arg_ends", c.getArgEndsList(), count, c.getArgs().size()));
         TaskPolicy only = c.getPoliciesCount() == 0 ? TaskPolicy.getDefaultInstance() : c.getPolicies(0);
         ByteString args = c.getArgs();
+        // Each task keeps its digest: one of its own, not a slice that keeps the message alive.
+        ByteString[] digests = new ByteString[c.getDigestsCount()];
+        for (int d = 0; d < digests.length; d++) {
+            digests[d] = ByteString.copyFrom(c.getDigests(d).asReadOnlyByteBuffer());
+        }
         for (int i = 0; i < count; i++) {
-            TaskSpec spec = Columns.spec(c.getDigests(c.getFunction(i)), args, c.getArgEndsList(), c.getFlagsList(), i);
+            ByteString argument = Columns.slice(args, c.getArgEndsList(), c.getFlagsList(), i);
+            if (argument != null && (long) argument.size() * SLICE_SHARE < messageBytes) {
+                argument = ByteString.copyFrom(argument.asReadOnlyByteBuffer());
+            }
+            TaskSpec spec = Columns.spec(digests[c.getFunction(i)], argument, c.getFlags(i));
             TaskPolicy policy = c.getPolicyCount() == 0 ? only : c.getPolicies(c.getPolicy(i));
             sink.accept(new Event.TaskSubmitted(stream, c.getTaskIds(i), spec, policy));
         }
@@ -69,6 +89,19 @@ final class ColumnReader {
         for (WorkerTaskResult r : ColumnBatches.values(c)) {
             sink.accept(new Event.TaskEnded(stream, r));
         }
+    }
+
+    /**
+     * Function definitions with bodies of their own: one kept for the session's life must not
+     * keep the whole message it came in (parsed as slices of one buffer) alive with it.
+     */
+    static List<FunctionDef> owned(List<FunctionDef> functions) {
+        List<FunctionDef> owned = new ArrayList<>(functions.size());
+        for (FunctionDef f : functions) {
+            owned.add(f.toBuilder().setBody(ByteString.copyFrom(f.getBody().asReadOnlyByteBuffer()))
+                    .setDigest(ByteString.copyFrom(f.getDigest().asReadOnlyByteBuffer())).build());
+        }
+        return owned;
     }
 
     private static void check(String problem) throws Malformed {

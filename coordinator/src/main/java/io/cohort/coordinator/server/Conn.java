@@ -30,12 +30,16 @@ final class Conn {
     private final ArrayDeque<Message> sealed = new ArrayDeque<>();
     private Message.Builder pending;
     private long pendingBytes;
+    /** About the encoded size of {@code sealed}. */
+    private long sealedBytes;
     /** The column parts of {@code pending}, set into it when it is sealed. */
     private ColumnWriter.Assigns assigns;
     private ColumnWriter.Results results;
     State state = State.AWAIT_HELLO;
     /** Listed for a flush at the end of this drain cycle. */
     boolean touched;
+    /** Reported to the scheduler as not reading what it is sent. */
+    boolean backedUp;
 
     @SuppressWarnings("unchecked")
     Conn(long id, Kind kind, ServerCallStreamObserver<?> call) {
@@ -89,7 +93,8 @@ final class Conn {
         } else if (c instanceof Command.WelcomeClient w) {
             ((SessionResponse.Builder) pending).setWelcome(ClientWelcome.newBuilder()
                     .setProtocolVersion(Protocol.VERSION).setSessionId(w.sessionId()).setResumed(w.resumed())
-                    .setMaxTasksInFlight(w.maxTasks()));
+                    .setMaxTasksInFlight(w.maxTasks())
+                    .setMaxTaskBytesInFlight(w.maxTaskBytes() == Long.MAX_VALUE ? 0 : w.maxTaskBytes()));
         } else if (c instanceof Command.WelcomeWorker w) {
             ((AttachResponse.Builder) pending).setWelcome(WorkerWelcome.newBuilder().setProtocolVersion(Protocol.VERSION)
                     .setWorkerId(w.workerId()).setHeartbeatTimeoutMs(w.heartbeatTimeoutMs()));
@@ -123,6 +128,7 @@ final class Conn {
                 results = null;
             }
             sealed.add(pending.build());
+            sealedBytes += pendingBytes;
             pending = null;
             pendingBytes = 0;
         }
@@ -141,8 +147,14 @@ final class Conn {
             if (m == null) {
                 return;
             }
+            sealedBytes = sealed.isEmpty() ? 0 : Math.max(0, sealedBytes - m.getSerializedSize());
             call.onNext(m);
         }
+    }
+
+    /** About how many encoded bytes wait to be written: sealed messages and the open batch. */
+    long unwrittenBytes() {
+        return sealedBytes + pendingBytes;
     }
 
     /** Ends the stream with an error, dropping what was not written. */
@@ -161,6 +173,7 @@ final class Conn {
         }
         state = State.CLOSED;
         sealed.clear();
+        sealedBytes = 0;
         pending = null;
         assigns = null;
         results = null;

@@ -86,21 +86,25 @@ public final class SchedulerLoop implements AutoCloseable {
     /** Answers to send once the batch is journalled. */
     private final List<Runnable> afterCommit = new ArrayList<>();
     private final List<Object> batch = new ArrayList<>();
+    private final long backedUpBytes;
     private long nextDrainRequest;
     private long lastTick;
     private boolean closed;
 
     public SchedulerLoop(Scheduler core, LongSupplier clockMillis) {
-        this(core, null, clockMillis, null);
+        this(core, null, clockMillis, null, Long.MAX_VALUE);
     }
 
     /**
      * With a journal (may be null), which the loop then owns: it writes it and closes it. Runs
      * on {@code home} (one thread, which must run tasks in order), or on a thread of its own
-     * when {@code home} is null.
+     * when {@code home} is null. A client stream with more than {@code backedUpBytes} unwritten
+     * is reported to the scheduler as backed up (it starts no more of that session's tasks).
      */
-    public SchedulerLoop(Scheduler core, Journal journal, LongSupplier clockMillis, ScheduledExecutorService home) {
+    public SchedulerLoop(Scheduler core, Journal journal, LongSupplier clockMillis, ScheduledExecutorService home,
+                         long backedUpBytes) {
         this.core = core;
+        this.backedUpBytes = backedUpBytes;
         this.journal = journal;
         this.clockMillis = clockMillis;
         this.ownsHome = home == null;
@@ -275,7 +279,7 @@ public final class SchedulerLoop implements AutoCloseable {
         afterCommit.clear();
         for (Conn c : touched) {
             c.touched = false;
-            guarded(c::flush, c);
+            guarded(() -> flush(c), c);
         }
         touched.clear();
     }
@@ -298,11 +302,28 @@ public final class SchedulerLoop implements AutoCloseable {
         if (item instanceof Inbound in) {
             guarded(() -> inbound(in.conn(), in.message()), in.conn());
         } else if (item instanceof Ready r) {
-            guarded(r.conn()::flush, r.conn());
+            guarded(() -> flush(r.conn()), r.conn());
         } else if (item instanceof Ended e) {
             guarded(() -> ended(e.conn(), e.clean()), e.conn());
         } else if (item instanceof Runnable task) {
             guarded(task, null);
+        }
+    }
+
+    /**
+     * Writes what the stream is ready for. A client stream that keeps more than its budget
+     * unwritten is not reading its results: the scheduler hears so, and hears again once the
+     * stream has written down to half of it.
+     */
+    private void flush(Conn c) {
+        c.flush();
+        if (c.kind == Conn.Kind.CLIENT && c.state == Conn.State.OPEN) {
+            long unwritten = c.unwrittenBytes();
+            boolean backedUp = c.backedUp ? unwritten > backedUpBytes / 2 : unwritten > backedUpBytes;
+            if (backedUp != c.backedUp) {
+                c.backedUp = backedUp;
+                apply(new Event.SessionBackedUp(c.id, backedUp));
+            }
         }
     }
 
@@ -359,11 +380,11 @@ public final class SchedulerLoop implements AutoCloseable {
             return;
         }
         if (r.getFunctionsCount() > 0) {
-            apply(new Event.FunctionsDefined(c.id, r.getFunctionsList()));
+            apply(new Event.FunctionsDefined(c.id, ColumnReader.owned(r.getFunctionsList())));
         }
         if (r.hasColumns()) {
             try {
-                ColumnReader.submits(c.id, r.getColumns(), this::apply);
+                ColumnReader.submits(c.id, r.getColumns(), r.getSerializedSize(), this::apply);
             } catch (ColumnReader.Malformed m) {
                 apply(new Event.ProtocolViolation(c.id, "malformed submit columns: " + m.getMessage()));
                 return;

@@ -36,7 +36,7 @@ class SessionResumeTest {
         // The same bits give the same ids (a simulation replays); a repeat is drawn again.
         long[] bits = {7, 8, 7, 8, 9, 10};
         int[] next = {0};
-        Sim seeded = new Sim(new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS, GRACE_MS, false, 100,
+        Sim seeded = new Sim(new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS, GRACE_MS, false, Budgets.NONE.withTasksPerClient(100),
                 () -> bits[next[0]++]));
         String first = only(seeded.client(C1), Command.WelcomeClient.class).sessionId();
         String second = only(seeded.client(C2), Command.WelcomeClient.class).sessionId();
