@@ -1,6 +1,7 @@
 package io.cohort.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,13 +16,23 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
 import java.security.SignedObject;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.management.BadAttributeValueExpException;
 import org.junit.jupiter.api.Test;
 
 /**
  * A stream opened inside a Cohort decode (here by {@link SignedObject#getObject()}, called from
- * a readObject, as gadget chains do) gets Cohort's filter too; streams outside one are left alone.
+ * a readObject, as gadget chains do) gets Cohort's filter too; streams outside one are left
+ * alone. Whether the JVM still takes the factory depends on what ran before in it, so the
+ * install itself is shown in fresh JVMs; the tests in this JVM need it installed (Cohort's
+ * codecs install it when they load, before any stream of theirs).
  */
 class JvmFilterFactoryTest {
     private final ClassLoader loader = getClass().getClassLoader();
@@ -51,11 +62,44 @@ class JvmFilterFactoryTest {
         return Codec.standard().encode(value);
     }
 
+    /** Runs {@link NestedDecodeMain} in a JVM of its own; its stdout and stderr. */
+    private static String[] freshJvm(List<String> jvmOptions, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), NestedDecodeMain.class.getName()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).start();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        String out = read(p.getInputStream());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the JVM ended");
+        assertEquals(0, p.exitValue(), err.get());
+        return new String[] {out.strip(), err.get()};
+    }
+
+    private static String read(java.io.InputStream in) {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Test
-    void theFactoryIsInPlace() {
-        Codec.standard();   // JdkCodec installs it at its first use
-        assertTrue(JvmFilterFactory.install(), "installed (or given with -Djdk.serialFilterFactory)");
-        assertInstanceOf(JvmFilterFactory.class, ObjectInputFilter.Config.getSerialFilterFactory());
+    void aFreshJvmGetsTheFactoryAtCohortsFirstDecode() throws Exception {
+        String[] run = freshJvm(List.of());
+        assertEquals("refused javax.management.BadAttributeValueExpException", run[0], run[1]);
+        assertFalse(run[1].contains("cannot install"), run[1]);
+    }
+
+    @Test
+    void anApplicationThatOpenedAStreamFirstIsWarnedAndCanNameTheFactoryOnTheCommandLine() throws Exception {
+        String[] late = freshJvm(List.of(), "stream-first");
+        assertEquals("decoded javax.management.BadAttributeValueExpException", late[0], "the JDK takes no factory now");
+        assertTrue(late[1].contains("Cohort cannot install its JVM-wide deserialization filter factory")
+                && late[1].contains("-Djdk.serialFilterFactory=io.cohort.common.JvmFilterFactory"), late[1]);
+        String[] named = freshJvm(List.of("-Djdk.serialFilterFactory=io.cohort.common.JvmFilterFactory"), "stream-first");
+        assertEquals("refused javax.management.BadAttributeValueExpException", named[0], named[1]);
+        assertFalse(named[1].contains("cannot install"), named[1]);
     }
 
     @Test
