@@ -27,7 +27,8 @@ import java.util.concurrent.Executor;
  * {@code connectTimeout} 10 s, {@code reconnectTimeout} 30 s, {@code callbackExecutor} Cohort's
  * own, {@code clientName} {@value #DEFAULT_CLIENT_NAME}.
  * {@code maxInFlight} none ({@code blockWhenFull} true), no {@code deserializationFilter} (the
- * built-in refusals of gadget classes alone).
+ * client decodes plain values, collections of them, records, enums and {@code java.base}
+ * exceptions, and refuses known gadget classes).
  */
 public final class ClientConfig {
     /** The default {@link #clientName()}. */
@@ -152,17 +153,16 @@ public final class ClientConfig {
     }
 
     /**
-     * The allow-list pattern added to the built-in gadget refusals for what this client
-     * decodes (results, exceptions, shared-object values); empty (the default) for none.
+     * The pattern naming the classes this client decodes (results, exceptions, shared-object
+     * values) beyond the built-in allow-list; empty (the default) for none.
      */
     public Optional<String> deserializationFilter() {
         return Optional.ofNullable(deserializationFilter);
     }
 
-    /** The filter every decode of this client goes through: the built-in refusals plus the pattern. */
+    /** The filter every decode of this client goes through: the built-in refusals and allow-list, and the pattern. */
     DeserializationFilter filter() {
-        return deserializationFilter == null ? DeserializationFilter.standard()
-                : DeserializationFilter.of(deserializationFilter, DeserializationFilter.CLIENT_SETTING);
+        return DeserializationFilter.client(deserializationFilter);
     }
 
     @Override
@@ -295,13 +295,17 @@ public final class ClientConfig {
         }
 
         /**
-         * An allow-list for what this client decodes (results, exceptions, shared-object values),
-         * in the JDK's {@code ObjectInputFilter} pattern syntax ({@code jdk.serialFilter} style),
-         * e.g. {@code "com.example.**;java.base/*;!*"}. It is combined with the built-in refusals
-         * of known gadget classes, which always win; Cohort's own classes are always admitted; a
-         * class the pattern does not mention is admitted. Default: none (the built-in refusals
-         * alone). A refused result fails its future with a {@link CohortException} naming the
-         * class and this setting.
+         * The classes this client decodes (results, exceptions, shared-object values) beyond
+         * the built-in allow-list, in the JDK's {@code ObjectInputFilter} pattern syntax
+         * ({@code jdk.serialFilter} style), e.g. {@code "com.example.**"} for an application's
+         * classes. Without it the client decodes only plain values (boxed numbers, strings,
+         * {@code BigInteger}, {@code BigDecimal}, {@code java.time}, {@code UUID}...), the JDK's
+         * collections of them, records, enums, arrays of these or of primitives, exceptions of
+         * {@code java.base}, and Cohort's own classes. Known gadget classes are refused whatever
+         * the pattern says; a {@code !} pattern refuses more. Default: none. A refused result
+         * fails its future with a {@link CohortException} naming the class and this setting; a
+         * task's exception of a refused class arrives as a {@link RemoteTaskException} (its
+         * class name, message and frames).
          */
         public Builder deserializationFilter(String pattern) {
             this.deserializationFilter = track(nulls, "ClientConfig.deserializationFilter", pattern);

@@ -113,8 +113,9 @@ public final class LocalClusterConfig {
     }
 
     /**
-     * The allow-list pattern of the worker JVMs ({@code --deserialization-filter}) and of the
-     * executor's client; empty (the default) for the built-in refusals alone.
+     * The pattern of the worker JVMs ({@code --deserialization-filter}) and of the executor's
+     * client ({@code ClientConfig.deserializationFilter}); empty (the default) for the built-in
+     * filters alone.
      */
     public Optional<String> deserializationFilter() {
         return Optional.ofNullable(deserializationFilter);
@@ -233,8 +234,9 @@ public final class LocalClusterConfig {
          * An allow-list, in the JDK's {@code ObjectInputFilter} pattern syntax (e.g.
          * {@code "com.example.**;java.base/*;!*"}), for what the worker JVMs decode (their
          * {@code --deserialization-filter}) and what the executor decodes (its
-         * {@code ClientConfig.deserializationFilter}); combined with the built-in refusals of
-         * gadget classes, which always win. Default: none (the built-in refusals alone).
+         * {@code ClientConfig.deserializationFilter}: the classes it names are decoded beyond the
+         * client's built-in allow-list); combined with the built-in refusals of gadget classes,
+         * which always win. Default: none (the built-in filters alone).
          */
         public Builder deserializationFilter(String pattern) {
             this.deserializationFilter = track(nulls, "LocalClusterConfig.deserializationFilter", pattern);

@@ -304,6 +304,12 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             try {
                 Object result = unit.future().get();
                 if (result instanceof ResultDecoder.ChunkOutcome outcome) {
+                    if (outcome.values().length != unit.size()) {   // a worker's count is not trusted
+                        unitFailure = new CohortException("task " + unit.future().describe() + ": worker "
+                                + unit.future().workerId() + " sent " + outcome.values().length
+                                + " results for a map chunk of " + unit.size() + " inputs");
+                        return;
+                    }
                     values = outcome.values();
                     failures = outcome.failures();
                 } else {

@@ -40,7 +40,7 @@ final class ResultDecoder {
                 case SUCCEEDED -> {
                     Object value = r.hasValuePayload() ? codec.decode(fetchResult(f, r), loader)
                             : r.hasValue() ? codec.decode(r.getValue(), loader) : null;
-                    f.complete(chunk ? chunkOutcome((Object[]) value, r.getElementErrorsList()) : value);
+                    f.complete(chunk ? chunkOutcome(value, r) : value);
                 }
                 case FAILED -> f.completeExceptionally(rebuild(r.getError()));
                 case TIMED_OUT -> f.completeExceptionally(new TaskTimeoutException(message(r.getError(), "timed out")));
@@ -53,6 +53,8 @@ final class ResultDecoder {
                     + f.describe() + ": " + e.getMessage(), e));
         } catch (PayloadLost e) {
             f.completeExceptionally(e.getCause());
+        } catch (BadResult e) {
+            f.completeExceptionally(new CohortException("task " + f.describe() + ": " + e.getMessage()));
         }
     }
 
@@ -79,15 +81,36 @@ final class ResultDecoder {
         }
     }
 
-    private ChunkOutcome chunkOutcome(Object[] values, List<ElementError> errors) {
+    /**
+     * A chunk's values and failures, checked: what the worker says is not trusted to fit the
+     * chunk. A bad one fails the chunk's future (the caller's try) and no other.
+     */
+    private ChunkOutcome chunkOutcome(Object value, TaskResult r) {
+        if (!(value instanceof Object[] values)) {
+            throw new BadResult("the result of a map chunk must be an Object[], worker " + r.getWorkerId()
+                    + " sent " + (value == null ? "null" : "a " + value.getClass().getName()));
+        }
+        List<ElementError> errors = r.getElementErrorsList();
         if (errors.isEmpty()) {
             return new ChunkOutcome(values, null);
         }
         Throwable[] failures = new Throwable[values.length];
         for (ElementError e : errors) {
-            failures[e.getIndex()] = rebuild(e.getError());
+            int i = e.getIndex();   // a uint32: over 2^31 it reads negative
+            if (i < 0 || i >= values.length) {
+                throw new BadResult("worker " + r.getWorkerId() + " sent an error for element "
+                        + Integer.toUnsignedString(i) + " of a map chunk of " + values.length + " elements");
+            }
+            failures[i] = rebuild(e.getError());
         }
         return new ChunkOutcome(values, failures);
+    }
+
+    /** A result that does not fit its task, from a worker that is broken or hostile. */
+    private static final class BadResult extends RuntimeException {
+        BadResult(String message) {
+            super(message);
+        }
     }
 
     /** The task's own exception when it can be rebuilt here, else a description of it. */

@@ -204,6 +204,32 @@ class ProcessIsolationTest {
                 + "Exception in process target: java.lang.IllegalArgumentException: bad input"), err::toString);
     }
 
+    /**
+     * A line of 70 MB used to travel whole in one message, over the stream's limit: the
+     * coordinator ended the worker's stream and the process was lost. Lines are cut now.
+     */
+    @Test
+    void aHugeOutputLineIsCutAndTheProcessEndsNormally() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        CohortProcess p;
+        try {
+            p = cohort.process(() -> {
+                System.out.println("x".repeat(70_000_000));
+                System.out.println("after");
+            }).start();
+            assertTrue(p.join(LONG));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertEquals(OptionalInt.of(0), p.exitCode(), () -> String.valueOf(p.failure()));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        String prefix = "[" + p.name() + "] ";
+        assertTrue(printed.contains(prefix + "x".repeat(65_536) + "... [line cut: 70000000 chars in all]"
+                + System.lineSeparator() + prefix + "after"), () -> printed.length() + " chars printed");
+    }
+
     @Test
     void aLostHostEndsItsProcessAtOnceWithTheCause() throws Exception {
         try (Gate gate = new Gate()) {

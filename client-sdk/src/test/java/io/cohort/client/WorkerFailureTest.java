@@ -96,6 +96,49 @@ class WorkerFailureTest {
         }
     }
 
+    /**
+     * An exception with a 40 MB message used to make a result over the stream's message limit:
+     * the coordinator ended the worker's stream, the task was reported lost on every retry, and
+     * every other task on that worker was lost with it. Now the worker cuts the message and the
+     * task fails alone; the task running beside it (no retries allowed) finishes.
+     */
+    @Test
+    void aTaskThrowingAHugeExceptionFailsAloneWithItsMessageCut() throws Exception {
+        try (CohortExecutor cohort = Cohort.local(LocalClusterConfig.builder().workers(1).slotsPerWorker(2).build());
+             Gate gate = new Gate()) {
+            LocalClusterTest.awaitActiveWorkers(cohort, 1);
+            Gate.Handle h = gate.handle();
+            TaskOptions once = TaskOptions.builder().maxRetries(0).build();
+            TaskFuture<String> beside = cohort.submit(() -> {
+                h.pass();
+                return "done";
+            }, once);
+            assertTrue(gate.awaitArrivals(1, 30), "the task beside it started");
+            LocalClusterTest.waitUntil(beside::isRunning);
+            String worker = beside.workerId();
+            TaskFuture<Object> thrower = cohort.submit(() -> {
+                throw new IllegalStateException("x".repeat(40_000_000));
+            }, TaskOptions.builder().name("thrower").maxRetries(0).build());
+
+            ExecutionException e = assertThrows(ExecutionException.class, () -> thrower.get(60, TimeUnit.SECONDS));
+            RemoteTaskException failure = assertInstanceOf(RemoteTaskException.class, e.getCause(),
+                    "the task's own failure, described (its serialized form is over the limit): " + e.getCause());
+            assertEquals("java.lang.IllegalStateException", failure.remoteClassName());
+            assertTrue(failure.remoteMessage().startsWith("xxxx"), failure.remoteMessage().substring(0, 20));
+            assertTrue(failure.remoteMessage().length() <= 64 * 1024,
+                    "cut to the limit: " + failure.remoteMessage().length());
+            assertTrue(failure.remoteMessage().endsWith("[truncated: 40000000 chars in all]"),
+                    failure.remoteMessage().substring(failure.remoteMessage().length() - 60));
+            assertTrue(failure.getStackTrace().length > 0, "its frames came too");
+
+            gate.open();
+            assertEquals("done", beside.get(60, TimeUnit.SECONDS), "the task beside it was not lost");
+            assertEquals(worker, beside.workerId());
+            assertEquals(WorkerState.ACTIVE, stateOf(cohort, worker));
+            assertEquals(7, cohort.submit(() -> 7, once).get(30, TimeUnit.SECONDS));
+        }
+    }
+
     static long pidOf(CohortExecutor cohort, String workerId) {
         return cohort.clusterInfo().workers().stream().filter(w -> w.id().equals(workerId))
                 .findFirst().orElseThrow().pid();

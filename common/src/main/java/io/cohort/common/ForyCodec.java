@@ -27,6 +27,8 @@ public final class ForyCodec implements Codec {
         // Fory logs each class it compiles at INFO and each JDK-serialized class at WARN:
         // noise in a worker's output; errors still show
         LoggerFactory.setLogLevel(LogLevel.ERROR_LEVEL);
+        // before Fory creates any ObjectInputStream, after which the JVM takes no factory
+        JvmFilterFactory.install();
     }
 
     private static final ForyCodec STANDARD = new ForyCodec(refusedPatterns(DeserializationFilter.GADGET_REFUSALS));

@@ -17,6 +17,16 @@ import java.io.ObjectStreamClass;
  */
 public final class JdkCodec implements Codec {
     static final JdkCodec INSTANCE = new JdkCodec(DeserializationFilter.standard());
+    /**
+     * An array of objects may declare at most this many elements per byte of its stream (plus
+     * a little): every element takes at least a byte, and a collection's readObject sizes its
+     * table (checked as an array too) at no more than 8 slots per element it then reads.
+     */
+    private static final long MAX_ELEMENTS_PER_BYTE = 8;
+
+    static {
+        JvmFilterFactory.install();
+    }
 
     private final ObjectInputFilter filter;
 
@@ -48,27 +58,57 @@ public final class JdkCodec implements Codec {
             return plain;
         }
         String[] refused = new String[2];   // the class, and why
-        try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
-            in.setObjectInputFilter(info -> {
-                ObjectInputFilter.Status status = filter.checkInput(info);
-                if (status == ObjectInputFilter.Status.REJECTED && refused[1] == null) {
+        long size = bytes.size();
+        ObjectInputFilter recording = info -> {
+            ObjectInputFilter.Status status = filter.checkInput(info);
+            if (status != ObjectInputFilter.Status.REJECTED && info.arrayLength() > 0 && !fits(info, size)) {
+                // Allocated at its declared length before its elements are read: no longer than the bytes could fill.
+                status = ObjectInputFilter.Status.REJECTED;
+                if (refused[1] == null) {
                     refused[0] = info.serialClass() == null ? null : info.serialClass().getName();
-                    refused[1] = filter instanceof DeserializationFilter d ? d.explain(info)
-                            : "class " + refused[0] + " refused by the deserialization filter";
+                    refused[1] = "an array of " + info.arrayLength() + " elements declared in a stream of " + size
+                            + " bytes, which cannot hold them";
                 }
-                return status;
-            });
+            }
+            if (status == ObjectInputFilter.Status.REJECTED && refused[1] == null) {
+                refused[0] = info.serialClass() == null ? null : info.serialClass().getName();
+                refused[1] = filter instanceof DeserializationFilter d ? d.explain(info)
+                        : "class " + refused[0] + " refused by the deserialization filter";
+            }
+            return status;
+        };
+        // Streams a readObject opens on this thread meanwhile get the same filter (JvmFilterFactory).
+        ObjectInputFilter outer = JvmFilterFactory.enter(recording);
+        try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
+            in.setObjectInputFilter(recording);
             return in.readObject();
         } catch (ClassNotFoundException e) {
             throw new CodecException("class not found: " + e.getMessage(), e.getMessage(), e);
-        } catch (InvalidClassException e) {
-            if (refused[1] != null) {
+        } catch (IOException | RuntimeException e) {
+            if (refused[1] != null) {   // refused here or in a stream opened inside this one
                 throw new CodecException(refused[1], refused[0], e);
             }
-            throw new CodecException("class " + e.classname + " cannot be decoded: " + e.getMessage(), e.classname, e);
-        } catch (IOException | RuntimeException e) {
+            if (e instanceof InvalidClassException ice) {
+                throw new CodecException("class " + ice.classname + " cannot be decoded: " + e.getMessage(),
+                        ice.classname, e);
+            }
             throw new CodecException("cannot decode: " + e, null, e);
+        } finally {
+            JvmFilterFactory.exit(outer);
         }
+    }
+
+    /** Whether an array of the declared length could come from a stream of {@code size} bytes. */
+    private static boolean fits(ObjectInputFilter.FilterInfo info, long size) {
+        Class<?> type = info.serialClass();
+        Class<?> element = type == null ? null : type.getComponentType();
+        if (element != null && element.isPrimitive()) {
+            long width = element == long.class || element == double.class ? 8
+                    : element == int.class || element == float.class ? 4
+                    : element == short.class || element == char.class ? 2 : 1;
+            return info.arrayLength() <= size / width;
+        }
+        return info.arrayLength() <= MAX_ELEMENTS_PER_BYTE * size + 64;
     }
 
     private static String className(Object value) {

@@ -15,6 +15,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -28,6 +29,9 @@ public final class Payloads {
     private static final MethodDescriptor<FetchRequest, PayloadChunk> FETCH =
             AliasingParse.of(PayloadServiceGrpc.getFetchMethod());
 
+    /** The most a fetch allocates before any byte has arrived. */
+    static final int FIRST_BUFFER_BYTES = 2 * Protocol.CHUNK_ABOVE_BYTES;
+
     private Payloads() {}
 
     /** True when {@code bytes} must travel in chunks rather than inside a task's message. */
@@ -37,28 +41,37 @@ public final class Payloads {
 
     /**
      * Fetches a payload whole, blocking until it has come. Throws StatusRuntimeException with
-     * the coordinator's reason when it cannot (not offered, sender gone, truncated).
+     * the coordinator's reason when it cannot (not offered, sender gone, truncated), and
+     * IllegalStateException when more or fewer bytes than the payload's declared size arrive.
+     *
+     * <p>The declared size comes from a peer and is not trusted with memory: the buffer starts
+     * at {@link #FIRST_BUFFER_BYTES} at most and doubles as bytes arrive (never past the
+     * declared size), so a payload that declares 2 GiB and sends little costs little.
      */
     public static ByteString fetch(Channel channel, PayloadRef ref) {
-        if (ref.getSize() > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("payload " + ref.getId() + " of " + ref.getSize()
+        long declared = ref.getSize();
+        if (declared < 0 || declared > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("payload " + ref.getId() + " of " + Long.toUnsignedString(declared)
                     + " bytes is larger than one Java array can hold");
         }
-        byte[] out = new byte[(int) ref.getSize()];   // the only copy: chunks land in place
+        byte[] out = new byte[(int) Math.min(declared, FIRST_BUFFER_BYTES)];
         int at = 0;
         Iterator<PayloadChunk> chunks = ClientCalls.blockingServerStreamingCall(channel, FETCH, CallOptions.DEFAULT,
                 FetchRequest.newBuilder().setId(ref.getId()).build());
         while (chunks.hasNext()) {
             ByteString data = chunks.next().getData();
-            if (data.size() > out.length - at) {
-                throw new IllegalStateException("payload " + ref.getId() + ": more than the " + ref.getSize()
+            if (data.size() > declared - at) {
+                throw new IllegalStateException("payload " + ref.getId() + ": more than the " + declared
                         + " bytes offered arrived");
+            }
+            if (data.size() > out.length - at) {
+                out = Arrays.copyOf(out, (int) Math.min(declared, Math.max(2L * out.length, (long) at + data.size())));
             }
             data.copyTo(out, at);
             at += data.size();
         }
-        if (at != out.length) {
-            throw new IllegalStateException("payload " + ref.getId() + " truncated: " + at + " of " + ref.getSize()
+        if (at != declared) {
+            throw new IllegalStateException("payload " + ref.getId() + " truncated: " + at + " of " + declared
                     + " bytes arrived");
         }
         return UnsafeByteOperations.unsafeWrap(out);   // ours alone

@@ -193,6 +193,9 @@ final class Attachment implements ClientResponseObserver<AttachRequest, AttachRe
             }
             out.poll();
             bytes += size;
+            if (size > TaskRunner.MAX_RESULT_BYTES) {
+                item = OutboundLimit.fit(item);   // a message too large would end the stream for every task
+            }
             if (item instanceof WorkerTaskResult r) {
                 if (WorkerColumns.fits(r)) {
                     columns.add(r);

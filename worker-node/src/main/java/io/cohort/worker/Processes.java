@@ -13,11 +13,8 @@ import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.WorkerProcessOutput;
 import io.cohort.proto.v1.WorkerTaskResult;
 import io.cohort.proto.v1.WorkerTaskStarted;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -54,6 +51,10 @@ final class Processes implements AutoCloseable {
             this.assign = assign;
         }
     }
+
+    /** One report carries at most this many lines, and stops adding lines past this many chars. */
+    private static final int MAX_BATCH_LINES = 1000;
+    private static final int MAX_BATCH_CHARS = 1 << 20;
 
     private final WorkerConfig config;
     private final TaskRunner runner;
@@ -156,13 +157,16 @@ final class Processes implements AutoCloseable {
     /** Reads lines of one stream; each report carries every line already buffered. */
     private Thread pump(Running r, InputStream stream, boolean stderr) {
         Thread t = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+            try (OutputLines in = new OutputLines(stream)) {
                 String line;
-                while ((line = in.readLine()) != null) {
+                while ((line = in.next()) != null) {
                     ProcessOutput.Builder batch = ProcessOutput.newBuilder();
                     batch.addLines(OutputLine.newBuilder().setStderr(stderr).setText(line));
-                    while (in.ready() && batch.getLinesCount() < 1000 && (line = in.readLine()) != null) {
+                    long chars = line.length();
+                    while (chars < MAX_BATCH_CHARS && batch.getLinesCount() < MAX_BATCH_LINES && in.ready()
+                            && (line = in.next()) != null) {
                         batch.addLines(OutputLine.newBuilder().setStderr(stderr).setText(line));
+                        chars += line.length();
                     }
                     report(r.assign, batch.build());
                 }

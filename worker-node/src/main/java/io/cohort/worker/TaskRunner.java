@@ -27,8 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * function cache is shared by all slots of one attachment.
  */
 final class TaskRunner {
-    /** Leaves room for the rest of the message around a result's value. */
-    private static final int MAX_VALUE_BYTES = Protocol.MAX_MESSAGE_BYTES - 64 * 1024;
+    /** The most one result may take in a message to the coordinator, with room for the batch around it. */
+    static final int MAX_RESULT_BYTES = Protocol.MAX_MESSAGE_BYTES - 64 * 1024;
 
     private final Codec codec;
     private final ClassLoader loader;
@@ -142,14 +142,43 @@ final class TaskRunner {
                         .execute(() -> offer.cancel("not fetched within " + RESULT_OFFER_MINUTES + " minutes"));
                 return result.setValuePayload(offer.ref()).setStatus(TaskStatus.SUCCEEDED).build();
             }
-            if (value.size() > MAX_VALUE_BYTES) {
+            if (value.size() > MAX_RESULT_BYTES) {
                 return failed(result, TaskErrors.plain("java.lang.IllegalStateException",
                         "the result of task " + WorkerState.describe(assign) + " on worker " + workerId
-                                + " is " + value.size() + " bytes, over the limit of " + MAX_VALUE_BYTES, workerId));
+                                + " is " + value.size() + " bytes, over the limit of " + MAX_RESULT_BYTES, workerId));
             }
             result.setValue(value);
         }
-        return result.setStatus(TaskStatus.SUCCEEDED).build();
+        return bounded(result.setStatus(TaskStatus.SUCCEEDED).build(), WorkerState.describe(assign), workerId);
+    }
+
+    /**
+     * {@code r}, or what is left of it when its message would be over the stream's limit: the
+     * failed elements' errors without their serialized exceptions and frames, else a failure
+     * of this task alone. Each error is already within {@link TaskErrors#MAX_PART_BYTES}, but a
+     * chunk may hold thousands of them.
+     */
+    static WorkerTaskResult bounded(WorkerTaskResult r, String task, String workerId) {
+        if (r.getSerializedSize() <= MAX_RESULT_BYTES) {
+            return r;
+        }
+        if (r.getElementErrorsCount() > 0) {
+            WorkerTaskResult.Builder slim = r.toBuilder().clearElementErrors();
+            for (ElementError e : r.getElementErrorsList()) {
+                slim.addElementErrors(e.toBuilder().setError(TaskErrors.slim(e.getError())));
+            }
+            WorkerTaskResult smaller = slim.build();
+            if (smaller.getSerializedSize() <= MAX_RESULT_BYTES) {
+                return smaller;
+            }
+        }
+        return WorkerTaskResult.newBuilder().setTaskKey(r.getTaskKey()).setAttempt(r.getAttempt())
+                .setRunNanos(r.getRunNanos()).setStatus(TaskStatus.FAILED)
+                .setError(TaskErrors.plain("java.lang.IllegalStateException", "the result of task "
+                        + task + " on worker " + workerId + " is " + r.getSerializedSize()
+                        + " bytes (" + r.getElementErrorsCount() + " failed elements), over the limit of "
+                        + MAX_RESULT_BYTES + " bytes for one result", workerId))
+                .build();
     }
 
     private static final class PayloadUnavailable extends RuntimeException {
