@@ -1,6 +1,7 @@
 package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
+import io.cohort.coordinator.shared.SharedLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -28,8 +29,10 @@ public final class CoordinatorConfig {
     private final Path journalDir;
     private final Duration sessionGrace;
     private final int maxTasksPerClient;
+    private final SharedLimits sharedLimits;
 
     private CoordinatorConfig(Builder b) {
+        this.sharedLimits = b.sharedLimits;
         this.maxTasksPerClient = b.maxTasksPerClient;
         this.journal = b.journal;
         this.journalDir = b.journalDir;
@@ -55,7 +58,8 @@ public final class CoordinatorConfig {
         return new Builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                 .placementTimeout(placementTimeout).insecure(insecure)
                 .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken)
-                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient);
+                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient)
+                .sharedLimits(sharedLimits);
     }
 
     public String host() {
@@ -124,6 +128,11 @@ public final class CoordinatorConfig {
         return maxTasksPerClient;
     }
 
+    /** What shared objects may hold, per object, per session and in all. */
+    public SharedLimits sharedLimits() {
+        return sharedLimits;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -133,7 +142,8 @@ public final class CoordinatorConfig {
         return "CoordinatorConfig[host=" + host + ", port=" + port + ", heartbeatTimeout=" + heartbeatTimeout
                 + ", placementTimeout=" + placementTimeout + ", insecure=" + insecure + ", tls=" + tls()
                 + ", mutualTls=" + (clientCa != null) + ", tokens=" + authenticates() + ", journal=" + journal
-                + (journalDir == null ? "" : " in " + journalDir) + ", sessionGrace=" + sessionGrace + ", maxTasksPerClient=" + maxTasksPerClient + "]";
+                + (journalDir == null ? "" : " in " + journalDir) + ", sessionGrace=" + sessionGrace + ", maxTasksPerClient=" + maxTasksPerClient
+                + ", sharedLimits=" + sharedLimits + "]";
     }
 
     /** Not thread-safe. */
@@ -152,6 +162,7 @@ public final class CoordinatorConfig {
         private Path journalDir;
         private Duration sessionGrace = Duration.ofSeconds(60);
         private int maxTasksPerClient = 2_000_000;
+        private SharedLimits sharedLimits = SharedLimits.forHeap(Runtime.getRuntime().maxMemory());
 
         private Builder() {}
 
@@ -239,6 +250,16 @@ public final class CoordinatorConfig {
          */
         public Builder maxTasksPerClient(int max) {
             this.maxTasksPerClient = max;
+            return this;
+        }
+
+        /**
+         * What shared objects may hold: one object, one session's, all sessions'; default
+         * {@link SharedLimits#forHeap} of this JVM's max heap (a sixteenth up to 64 MiB, an
+         * eighth, a quarter; 10,000 objects a session).
+         */
+        public Builder sharedLimits(SharedLimits limits) {
+            this.sharedLimits = Objects.requireNonNull(limits, "sharedLimits");
             return this;
         }
 
