@@ -89,7 +89,8 @@ public final class Cohort {
         try {
             // The coordinator is in this JVM: only a machine too busy to start it in time
             // would miss the default 10 s, so allow the whole start timeout.
-            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local")
+            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).authToken(cluster.clientToken())
+                    .clientName("cohort-local")
                     .connectTimeout(config.startTimeout());
             config.deserializationFilter().ifPresent(client::deserializationFilter);
             executor = connect(client.build(), cluster);
