@@ -160,6 +160,19 @@ class SharedObjectAccessTest {
                 .setHolder(SharedHolder.newBuilder().setThreadId(1)).build())));
         assertEquals(Status.Code.PERMISSION_DENIED, refusal(() -> shared(asClient).call(add)));
 
+        // A lock the task holds: a client cannot release it by naming the task as the holder.
+        long lock = shared(asClient).open(open(session, "l", SharedType.SHARED_LOCK, 0).build()).getObjectId();
+        SharedCallRequest.Builder onLock = SharedCallRequest.newBuilder().setSessionId(session).setObjectId(lock)
+                .setType(SharedType.SHARED_LOCK);
+        assertTrue(shared(asWorker).call(onLock.clone().setOp(SharedOp.LOCK).setHolder(task("w-1", a)).build()).getFlag());
+        assertEquals(Status.Code.PERMISSION_DENIED, refusal(() -> shared(asClient).call(onLock.clone()
+                .setOp(SharedOp.UNLOCK).setHolder(task("w-1", a)).build())));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refusal(() -> shared(asClient).call(onLock.clone()
+                .setOp(SharedOp.UNLOCK).setHolder(SharedHolder.newBuilder().setThreadId(1)).build())),
+                "as itself, the client is not the holder");
+        assertTrue(!shared(asClient).call(onLock.clone().setOp(SharedOp.LOCK).setTimeoutMs(0)
+                .setHolder(SharedHolder.newBuilder().setThreadId(1)).build()).getFlag(), "still held by the task");
+
         w.send(AttachRequest.newBuilder().addResults(WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey())
                 .setAttempt(a.getAttempt()).setStatus(TaskStatus.SUCCEEDED)).build());
         c.nextMatching(m -> !ColumnBatches.results(m).isEmpty());
