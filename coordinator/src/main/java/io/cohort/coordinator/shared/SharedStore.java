@@ -698,11 +698,18 @@ public final class SharedStore {
         final ArrayDeque<ByteString> items = new ArrayDeque<>();
         final ArrayDeque<Waiter> putters = new ArrayDeque<>();
         final ArrayDeque<Waiter> takers = new ArrayDeque<>();
-        /** request id -> item, for takes whose caller may give up after the grant. */
+        /**
+         * request id -> item, for takes whose caller may give up after the grant. Its items
+         * still count against the limits: they are held until forgotten.
+         */
         final LinkedHashMap<Long, ByteString> recentTakes = new LinkedHashMap<>() {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, ByteString> eldest) {
-                return size() > RECENT_TAKES;
+                if (size() <= RECENT_TAKES) {
+                    return false;
+                }
+                account(QueueObj.this, -entryBytes(ByteString.EMPTY, eldest.getValue()));
+                return true;
             }
         };
 
@@ -721,14 +728,16 @@ public final class SharedStore {
             switch (r.getOp()) {
                 case SIZE -> answer(reply, SharedCallResponse.newBuilder().setLongValue(items.size()).build());
                 case QUEUE_PUT -> {
+                    long more = entryBytes(ByteString.EMPTY, r.getValue());
+                    // Counted before it goes anywhere; a put past a limit is refused, not parked.
+                    grow(this, more);
                     if (offer(r.getValue())) {
                         answer(reply, flag(true));
                     } else if (r.hasTimeoutMs() && r.getTimeoutMs() <= 0) {
+                        account(this, -more);
                         answer(reply, flag(false));
                     } else {
-                        long more = entryBytes(ByteString.EMPTY, r.getValue());
-                        // Refused now rather than parked: it could not be queued when room came.
-                        checkRoom(usage.get(session), typeName(type) + " '" + name + "'", bytes + more, more);
+                        account(this, -more);   // a waiting put is counted when it gets in
                         Waiter w = park(this, r, reply);
                         w.item = r.getValue();
                         putters.add(w);
@@ -738,7 +747,6 @@ public final class SharedStore {
                 case QUEUE_TAKE -> {
                     ByteString item = items.poll();
                     if (item != null) {
-                        account(this, -entryBytes(ByteString.EMPTY, item));
                         Waiter p = pollLive(putters);
                         if (p != null) {
                             items.add(p.item);
@@ -768,16 +776,17 @@ public final class SharedStore {
                 return true;
             }
             if (items.size() < capacity) {
-                grow(this, entryBytes(ByteString.EMPTY, item));
                 items.add(item);
                 return true;
             }
             return false;
         }
 
+        /** Answers a take; the item stays counted while it is remembered for a give-back. */
         private void taken(long requestId, ByteString item, Reply reply) {
-            if (requestId != 0) {
-                recentTakes.put(requestId, item);
+            ByteString replaced = requestId != 0 ? recentTakes.put(requestId, item) : item;
+            if (replaced != null) {
+                account(this, -entryBytes(ByteString.EMPTY, replaced));
             }
             answer(reply, SharedCallResponse.newBuilder().setValue(item).build());
         }
@@ -811,8 +820,7 @@ public final class SharedStore {
                     finish(t);
                     taken(t.requestId, item, t.reply);
                 } else {
-                    items.addFirst(item);
-                    account(this, entryBytes(ByteString.EMPTY, item));   // it was counted before the take
+                    items.addFirst(item);   // still counted: remembered takes are
                 }
             }
         }

@@ -252,4 +252,25 @@ class SharedStoreTest {
         assertEquals(0, store.bytes());
         assertEquals(0, store.size());
     }
+
+    @Test
+    void aTakenItemKeptForAGiveBackStillCountsUntilItIsForgotten() {
+        long q = open(SharedType.SHARED_QUEUE, 100);
+        ByteString item = ByteString.copyFrom(new byte[1000]);
+        call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_PUT).setValue(item));
+        long held = store.bytes();
+        assertEquals(item, call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE).setRequestId(5)).response.getValue());
+        assertEquals(held, store.bytes(), "remembered for a give-back, so still held");
+        store.abandon(S, q, 5);
+        assertEquals(1, call(req(q, SharedType.SHARED_QUEUE, SharedOp.SIZE)).response.getLongValue());
+        assertEquals(held, store.bytes());
+        call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE));   // no request id: nothing to give back
+        assertEquals(held - 1000 - SharedLimits.ENTRY_OVERHEAD, store.bytes());
+        // Takes remembered past the last 64 are forgotten, and stop counting.
+        for (int i = 1; i <= 100; i++) {
+            call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_PUT).setValue(item));
+            call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE).setRequestId(1000 + i));
+        }
+        assertEquals(held - 1000 - SharedLimits.ENTRY_OVERHEAD + 64 * (1000 + SharedLimits.ENTRY_OVERHEAD), store.bytes());
+    }
 }
