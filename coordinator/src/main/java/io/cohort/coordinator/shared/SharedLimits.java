@@ -17,8 +17,9 @@ public record SharedLimits(long maxObjectBytes, long maxSessionBytes, int maxSes
 
     public SharedLimits {
         if (maxObjectBytes < 1 || maxSessionBytes < 1 || maxSessionObjects < 1 || maxTotalBytes < 1) {
-            throw new IllegalArgumentException("shared-object limits must be at least 1: " + maxObjectBytes + ", "
-                    + maxSessionBytes + ", " + maxSessionObjects + ", " + maxTotalBytes);
+            throw new IllegalArgumentException("shared-object limits must be at least 1: --shared-max-object-bytes "
+                    + maxObjectBytes + ", --shared-max-session-bytes " + maxSessionBytes
+                    + ", --shared-max-session-objects " + maxSessionObjects + ", --shared-max-total-bytes " + maxTotalBytes);
         }
     }
 
