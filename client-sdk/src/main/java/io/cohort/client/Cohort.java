@@ -75,7 +75,9 @@ public final class Cohort {
      * the others as they attach, and {@code map} chunks for all of them). A worker JVM that dies
      * is replaced. {@code close()} stops the workers and the coordinator. Fails with
      * {@link CohortException} when no worker attaches within the start timeout, or at once when
-     * every worker JVM exits before attaching.
+     * every worker JVM exits before attaching. Loopback is not trusted: the coordinator requires
+     * a client and a worker token made at random for this cluster (workers get theirs on stdin),
+     * so other local users can neither submit nor attach.
      */
     public static CohortExecutor local(int workers) {
         return local(LocalClusterConfig.builder().workers(workers).build());
@@ -90,7 +92,8 @@ public final class Cohort {
         try {
             // The coordinator is in this JVM: only a machine too busy to start it in time
             // would miss the default 10 s, so allow the whole start timeout.
-            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).clientName("cohort-local")
+            ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).authToken(cluster.clientToken())
+                    .clientName("cohort-local")
                     .connectTimeout(config.startTimeout());
             config.deserializationFilter().ifPresent(client::deserializationFilter);
             executor = connect(client.build(), cluster);

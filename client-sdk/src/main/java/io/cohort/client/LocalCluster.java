@@ -4,6 +4,10 @@ import io.cohort.coordinator.CoordinatorConfig;
 import io.cohort.coordinator.CoordinatorServer;
 import io.cohort.proto.v1.StatusResponse;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +31,10 @@ import java.util.function.IntFunction;
  * woken by the coordinator's welcome rather than by polling; worker JVMs share class data through
  * a {@link ClassDataArchive} (the JDK's AOT cache on 25 and later); and {@link #close} kills idle
  * workers instead of draining them.
+ *
+ * <p>Loopback is not trusted: the coordinator requires a client and a worker token, random for
+ * each cluster, and each worker gets its token on stdin (never on its command line, where any
+ * local user could read it).
  */
 final class LocalCluster implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LocalCluster.class.getName());
@@ -48,6 +56,7 @@ final class LocalCluster implements AutoCloseable {
 
     private final LocalClusterConfig config;
     private final CoordinatorServer coordinator;
+    private final Tokens tokens;
     private final int slots;
     private final JavaRuntime jdk;                 // what the workers run on
     private final List<String> workerOptions;
@@ -66,9 +75,25 @@ final class LocalCluster implements AutoCloseable {
     private int failedStarts;                                // guarded by attachLock
     private String startFailure;                             // guarded by attachLock
 
-    private LocalCluster(LocalClusterConfig config, CoordinatorServer coordinator,
+    /** This cluster's random tokens. */
+    private record Tokens(String client, String worker) {
+        static Tokens random() {
+            return new Tokens(token(), token());
+        }
+
+        private static String token() {
+            byte[] b = new byte[32];
+            RANDOM.nextBytes(b);
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        }
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private LocalCluster(LocalClusterConfig config, CoordinatorServer coordinator, Tokens tokens,
                          IntFunction<List<String>> extraOptions) {
         this.config = config;
+        this.tokens = tokens;
         this.extraOptions = extraOptions;
         this.coordinator = coordinator;
         this.slots = config.slotsPerWorkerOrDefault();
@@ -88,12 +113,14 @@ final class LocalCluster implements AutoCloseable {
 
     static LocalCluster start(LocalClusterConfig config, IntFunction<List<String>> extraOptions) {
         CoordinatorServer coordinator;
+        Tokens tokens = Tokens.random();
         try {
-            coordinator = CoordinatorServer.start(CoordinatorConfig.builder().host("127.0.0.1").port(0).build());
+            coordinator = CoordinatorServer.start(CoordinatorConfig.builder().host("127.0.0.1").port(0)
+                    .tokens(tokens.client(), tokens.worker()).build());
         } catch (IOException e) {
             throw new CohortException("cannot start the local coordinator: " + e.getMessage(), e);
         }
-        LocalCluster cluster = new LocalCluster(config, coordinator, extraOptions);
+        LocalCluster cluster = new LocalCluster(config, coordinator, tokens, extraOptions);
         Runtime.getRuntime().addShutdownHook(cluster.exitHook);
         try {
             for (int i = 0; i < config.workers(); i++) {
@@ -108,6 +135,11 @@ final class LocalCluster implements AutoCloseable {
 
     String target() {
         return coordinator.target();
+    }
+
+    /** The token the coordinator requires of clients: this JVM's executor, and any other client it makes. */
+    String clientToken() {
+        return tokens.client();
     }
 
     /** The slots of the configured workers, attached or not: what map's automatic chunking divides by. */
@@ -182,16 +214,22 @@ final class LocalCluster implements AutoCloseable {
         command.addAll(extraOptions.apply(n));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKER_MAIN,
                 "--coordinator", coordinator.target(), "--id", id, "--slots", Integer.toString(slots),
-                "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet"));
+                "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet", "--token-stdin"));
         config.deserializationFilter().ifPresent(pattern -> command.addAll(List.of("--deserialization-filter", pattern)));
         Process process;
         try {
-            ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+            ProcessBuilder builder = new ProcessBuilder(command).inheritIO().redirectInput(ProcessBuilder.Redirect.PIPE);
             boolean writesAot = dumpsTo != null && archive.aot();
             if (writesAot) {
                 builder.redirectError(ProcessBuilder.Redirect.PIPE);
             }
             process = builder.start();
+            try (OutputStream stdin = process.getOutputStream()) {
+                stdin.write((tokens.worker() + "\n").getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                process.destroyForcibly();
+                throw e;
+            }
             if (writesAot) {
                 AotNotices.filter(process.getErrorStream(), System.err, "cohort-" + id + "-stderr");
             }

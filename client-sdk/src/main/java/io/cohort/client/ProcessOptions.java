@@ -111,7 +111,12 @@ public final class ProcessOptions {
             return this;
         }
 
-        /** Options for the process's JVM, e.g. {@code -Xmx256m}; non-blank. Default: none. */
+        /**
+         * Options for the process's JVM, e.g. {@code -Xmx256m}; non-blank. Default: none. Each
+         * must pass the worker's allow-list (heap, stack and GC sizing, assertions, -D
+         * properties outside java.*, jdk.* and sun.*, and what its operator adds with
+         * {@code --allow-jvm-option}); otherwise the process fails, naming the option.
+         */
         public Builder jvmOptions(List<String> jvmOptions) {
             this.jvmOptions = track(nulls, "ProcessOptions.jvmOptions", jvmOptions);
             return this;

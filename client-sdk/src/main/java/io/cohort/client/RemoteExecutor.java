@@ -49,6 +49,15 @@ final class RemoteExecutor implements CohortExecutor {
         return session.target();
     }
 
+    /** For another client of this executor's cluster: its target and, for {@code Cohort.local}, its client token. */
+    ClientConfig.Builder anotherClient() {
+        ClientConfig.Builder b = ClientConfig.builder().target(target());
+        if (cluster instanceof LocalCluster local) {
+            b.authToken(local.clientToken());
+        }
+        return b;
+    }
+
     // ---- submit ----
 
     @Override

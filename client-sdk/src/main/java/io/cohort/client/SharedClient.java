@@ -72,7 +72,7 @@ final class SharedClient {
 
     SharedOpenResponse open(String sessionId, String name, SharedType type, long longArg, double doubleArg) {
         SharedOpenRequest r = SharedOpenRequest.newBuilder().setSessionId(sessionId).setName(name).setType(type)
-                .setLongArg(longArg).setDoubleArg(doubleArg).build();
+                .setLongArg(longArg).setDoubleArg(doubleArg).setHolder(holder()).build();
         try {
             return Uninterruptibles.getUninterruptibly(
                     stub.withDeadlineAfter(RPC_MILLIS, TimeUnit.MILLISECONDS).open(r));
@@ -170,7 +170,8 @@ final class SharedClient {
         Status s = e.getStatus();
         String what = "shared object '" + name + "': " + s.getDescription();
         return switch (s.getCode()) {
-            case NOT_FOUND -> new IllegalStateException(what);
+            // Refused by the coordinator: not this caller's session, or a limit (named, with its flag).
+            case NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED -> new IllegalStateException(what);
             case FAILED_PRECONDITION -> op == SharedOp.UNLOCK
                     ? new IllegalMonitorStateException(what) : new IllegalStateException(what);
             case OUT_OF_RANGE -> new IndexOutOfBoundsException(what);

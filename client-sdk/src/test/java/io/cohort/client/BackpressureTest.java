@@ -33,7 +33,7 @@ class BackpressureTest {
     }
 
     private static CohortExecutor client(int maxInFlight, boolean block) {
-        return Cohort.connect(ClientConfig.builder().target(((RemoteExecutor) cluster).target())
+        return Cohort.connect(((RemoteExecutor) cluster).anotherClient()
                 .maxInFlight(maxInFlight).blockWhenFull(block).build());
     }
 

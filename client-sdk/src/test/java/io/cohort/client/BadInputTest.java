@@ -12,7 +12,6 @@ import io.cohort.proto.v1.SessionRequest;
 import io.cohort.proto.v1.SessionResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -85,7 +84,8 @@ class BadInputTest {
 
     @Test
     void aClientSpeakingAnotherProtocolVersionIsRefusedWhileOthersCarryOn() throws Exception {
-        ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+        ManagedChannel channel = new io.cohort.common.ChannelSecurity(null, null, null,
+                ((RemoteExecutor) cohort).anotherClient().build().authToken().orElseThrow()).channelBuilder(target).build();
         try {
             CompletableFuture<Throwable> refused = new CompletableFuture<>();
             StreamObserver<SessionRequest> requests = ClientServiceGrpc.newStub(channel).session(

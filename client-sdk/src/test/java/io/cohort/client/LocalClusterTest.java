@@ -27,6 +27,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 
 /**
  * The client API against a real embedded cluster: a coordinator in this JVM and two worker
@@ -57,6 +59,27 @@ class LocalClusterTest {
         assertEquals(11L, cohort.submit((Long x) -> x + 1, 10L).get());
         assertNull(cohort.submit((RemoteRunnable) () -> { }).get());
         assertTrue(pid.workerId().startsWith("local-"), pid.workerId());
+    }
+
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void loopbackIsNotTrustedTheClusterRequiresItsTokensAndNoWorkerCommandLineShowsOne() throws Exception {
+        String target = ((RemoteExecutor) cohort).target();
+        CohortException refused = assertThrows(CohortException.class, () -> Cohort.connect(ClientConfig.builder()
+                .target(target).connectTimeout(Duration.ofSeconds(5)).build()).close());
+        assertTrue(refused.getMessage().contains("UNAUTHENTICATED"), refused.getMessage());
+        String clientToken = ((RemoteExecutor) cohort).anotherClient().build().authToken().orElseThrow();
+        List<WorkerInfo> workers = cohort.clusterInfo().workers();
+        assertFalse(workers.isEmpty());
+        for (WorkerInfo w : workers) {
+            // Read as any local user could: the worker JVMs this test's cluster started.
+            byte[] raw = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/" + w.pid() + "/cmdline"));
+            List<String> args = List.of(new String(raw, java.nio.charset.StandardCharsets.UTF_8).split("\0"));
+            assertTrue(args.contains("--token-stdin"), args::toString);
+            // Tokens are 43 characters of base64url; none is among the arguments.
+            assertTrue(args.stream().noneMatch(a -> a.contains(clientToken) || a.matches("[A-Za-z0-9_-]{43}")),
+                    args::toString);
+        }
     }
 
     @Test
@@ -386,8 +409,7 @@ class LocalClusterTest {
 
     @Test
     void aSecondClientCarriesOnAndShutdownFollowsPython() throws Exception {
-        String target = ((RemoteExecutor) cohort).target();
-        CohortExecutor other = Cohort.connect(target);
+        CohortExecutor other = Cohort.connect(((RemoteExecutor) cohort).anotherClient().build());
         try (Gate gate = new Gate()) {
             Gate.Handle h = gate.handle();
             TaskFuture<Integer> slow = other.submit(() -> {
@@ -412,7 +434,7 @@ class LocalClusterTest {
 
     @Test
     void shutdownWithCancelFuturesCancelsWhatHasNotStarted() throws Exception {
-        CohortExecutor other = Cohort.connect(((RemoteExecutor) cohort).target());
+        CohortExecutor other = Cohort.connect(((RemoteExecutor) cohort).anotherClient().build());
         try (Gate gate = new Gate()) {
             Gate.Handle h = gate.handle();
             List<TaskFuture<Integer>> fs = new ArrayList<>();

@@ -134,6 +134,21 @@ class ProcessIsolationTest {
     }
 
     @Test
+    void aJvmOptionOutsideTheWorkersAllowListFailsOnlyThatProcessNamingIt() throws Exception {
+        CohortProcess bad = cohort.process(() -> { }, ProcessOptions.builder()
+                .jvmOptions(List.of("-Xmx64m", "-XX:OnOutOfMemoryError=touch /tmp/cohort-oom-ran")).build());
+        CohortProcess good = cohort.process(() -> { }, ProcessOptions.builder()
+                .jvmOptions(List.of("-Xmx64m", "-XX:+UseSerialGC", "-Dapp.flag=1")).build());
+        bad.start();
+        good.start();
+        assertTrue(bad.join(LONG) && good.join(LONG));
+        Throwable why = bad.failure().orElseThrow();
+        assertTrue(String.valueOf(why.getMessage()).contains("-XX:OnOutOfMemoryError=touch /tmp/cohort-oom-ran")
+                && why.getMessage().contains("--allow-jvm-option"), why::toString);
+        assertEquals(OptionalInt.of(0), good.exitCode(), "the allowed options start the JVM as before");
+    }
+
+    @Test
     void namesAreNumberedPerExecutor() {
         CohortProcess a = cohort.process(() -> { });
         CohortProcess b = cohort.process(() -> { });

@@ -12,12 +12,16 @@ import io.cohort.worker.WorkerConfig;
 import io.cohort.worker.WorkerDaemon;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -68,6 +72,40 @@ class SecurityTest {
             assertEquals(42, f.get(30, TimeUnit.SECONDS));
             assertEquals("secure-1", f.workerId());
             assertEquals(1, ex.clusterInfo().workers().size());
+        }
+    }
+
+    /** This JVM's arguments as any local user sees them (/proc/PID/cmdline). */
+    static List<String> ownCommandLine() throws java.io.IOException {
+        byte[] raw = Files.readAllBytes(Path.of("/proc/" + ProcessHandle.current().pid() + "/cmdline"));
+        return List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
+    }
+
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void aProcessPoolUsesSharedObjectsOverTlsWithTokensAndNoChildShowsAToken() throws Exception {
+        try (CohortExecutor ex = Cohort.connect(client().trustCertificates(certs.caCert())
+                .authToken(CLIENT_TOKEN).build());
+             CohortPool pool = ex.pool(PoolOptions.builder().isolation(Isolation.PROCESS).build())) {
+            SharedLong hits = ex.sharedLong("hits", 0);
+            SharedMap<Integer, Long> pids = ex.sharedMap("pids");
+            List<List<String>> commandLines = pool.map((Integer i) -> {
+                hits.addAndGet(1);
+                pids.put(i, ProcessHandle.current().pid());
+                return ownCommandLine();
+            }, List.of(1, 2, 3, 4, 5, 6));
+            assertEquals(6, hits.get(), "every child JVM reached the coordinator over TLS with the worker token");
+            long daemon = ex.clusterInfo().workers().get(0).pid();
+            assertEquals(6, pids.size());
+            for (int i = 1; i <= 6; i++) {
+                assertTrue(pids.get(i) != daemon && pids.get(i) != ProcessHandle.current().pid(),
+                        "ran in a child JVM of the worker, not the daemon");
+            }
+            for (List<String> args : commandLines) {
+                assertTrue(args.contains("io.cohort.worker.ChildMain"), args::toString);
+                assertTrue(args.stream().noneMatch(a -> a.contains(WORKER_TOKEN) || a.contains(CLIENT_TOKEN)
+                        || a.matches(".*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*")), args::toString);
+            }
         }
     }
 

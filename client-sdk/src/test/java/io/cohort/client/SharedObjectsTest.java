@@ -247,6 +247,15 @@ class SharedObjectsTest {
     }
 
     @Test
+    void anArrayOverTheCoordinatorsLimitIsRefusedNamingTheFlagAndNothingIsKept() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> cohort.sharedLongArray("huge", Integer.MAX_VALUE - 8));
+        assertTrue(e.getMessage().contains("--shared-max-object-bytes") && e.getMessage().contains("huge"),
+                e.getMessage());
+        assertEquals(3, cohort.sharedLongArray("huge", 3).length(), "the name was not taken by the refused one");
+    }
+
+    @Test
     void afterCloseEveryHandleToTheObjectThrowsIllegalState() throws Exception {
         SharedLong counter = cohort.sharedLong("closing", 3);
         SharedLong same = cohort.sharedLong("closing", 0);

@@ -2,6 +2,7 @@ package io.cohort.coordinator;
 
 import io.cohort.common.Protocol;
 import io.cohort.coordinator.core.Budgets;
+import io.cohort.coordinator.shared.SharedLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -34,8 +35,10 @@ public final class CoordinatorConfig {
     private final long maxHeldBytesPerClient;
     private final int maxSessions;
     private final int maxCallsPerConnection;
+    private final SharedLimits sharedLimits;
 
     private CoordinatorConfig(Builder b) {
+        this.sharedLimits = b.sharedLimits;
         this.maxTasksPerClient = b.maxTasksPerClient;
         this.maxTaskBytesPerClient = b.maxTaskBytesPerClient;
         this.maxTaskBytes = b.maxTaskBytes;
@@ -69,7 +72,8 @@ public final class CoordinatorConfig {
                 .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient)
                 .maxTaskBytesPerClient(maxTaskBytesPerClient).maxTaskBytes(maxTaskBytes)
                 .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
-                .maxCallsPerConnection(maxCallsPerConnection);
+                .maxCallsPerConnection(maxCallsPerConnection)
+                .sharedLimits(sharedLimits);
     }
 
     public String host() {
@@ -156,6 +160,11 @@ public final class CoordinatorConfig {
         return maxCallsPerConnection;
     }
 
+    /** What shared objects may hold, per object, per session and in all. */
+    public SharedLimits sharedLimits() {
+        return sharedLimits;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -165,7 +174,8 @@ public final class CoordinatorConfig {
         return "CoordinatorConfig[host=" + host + ", port=" + port + ", heartbeatTimeout=" + heartbeatTimeout
                 + ", placementTimeout=" + placementTimeout + ", insecure=" + insecure + ", tls=" + tls()
                 + ", mutualTls=" + (clientCa != null) + ", tokens=" + authenticates() + ", journal=" + journal
-                + (journalDir == null ? "" : " in " + journalDir) + ", sessionGrace=" + sessionGrace + ", maxTasksPerClient=" + maxTasksPerClient + "]";
+                + (journalDir == null ? "" : " in " + journalDir) + ", sessionGrace=" + sessionGrace + ", maxTasksPerClient=" + maxTasksPerClient
+                + ", sharedLimits=" + sharedLimits + "]";
     }
 
     /** Not thread-safe. */
@@ -189,6 +199,7 @@ public final class CoordinatorConfig {
         private long maxHeldBytesPerClient;
         private int maxSessions;
         private int maxCallsPerConnection = 1024;
+        private SharedLimits sharedLimits = SharedLimits.forHeap(Runtime.getRuntime().maxMemory());
 
         private Builder() {}
 
@@ -318,6 +329,16 @@ public final class CoordinatorConfig {
         /** Calls (streams) one connection may have open at once; default 1024. */
         public Builder maxCallsPerConnection(int max) {
             this.maxCallsPerConnection = max;
+            return this;
+        }
+
+        /**
+         * What shared objects may hold: one object, one session's, all sessions'; default
+         * {@link SharedLimits#forHeap} of this JVM's max heap (a sixteenth up to 64 MiB, an
+         * eighth, a quarter; 10,000 objects a session).
+         */
+        public Builder sharedLimits(SharedLimits limits) {
+            this.sharedLimits = Objects.requireNonNull(limits, "sharedLimits");
             return this;
         }
 

@@ -3,6 +3,7 @@ package io.cohort.coordinator;
 import io.cohort.common.ByteSizeConverter;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
+import io.cohort.coordinator.shared.SharedLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -15,7 +16,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s]
  * [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--client-token-file F --worker-token-file F] [--insecure]
- * [--journal off|batch|always] [--journal-dir DIR] [--session-grace 60s] [--max-tasks-per-client N]}:
+ * [--journal off|batch|always] [--journal-dir DIR] [--session-grace 60s] [--max-tasks-per-client N]
+ * [--shared-max-object-bytes B] [--shared-max-session-bytes B] [--shared-max-session-objects N] [--shared-max-total-bytes B]}:
  * runs a coordinator until SIGTERM, then exits 0. Reusable as a picocli subcommand.
  */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
@@ -98,6 +100,25 @@ public final class CoordinatorMain implements Callable<Integer> {
             description = "Calls one connection may have open at once (default: ${DEFAULT-VALUE}).")
     int maxCallsPerConnection = CoordinatorConfig.DEFAULTS.maxCallsPerConnection();
 
+    @Option(names = "--shared-max-object-bytes", paramLabel = "BYTES",
+            description = "Bytes one shared object may hold (default: a sixteenth of the max heap, at most 64 MiB;"
+                    + " here ${DEFAULT-VALUE}).")
+    long sharedMaxObjectBytes = CoordinatorConfig.DEFAULTS.sharedLimits().maxObjectBytes();
+
+    @Option(names = "--shared-max-session-bytes", paramLabel = "BYTES",
+            description = "Bytes one session's shared objects may hold (default: an eighth of the max heap; here"
+                    + " ${DEFAULT-VALUE}).")
+    long sharedMaxSessionBytes = CoordinatorConfig.DEFAULTS.sharedLimits().maxSessionBytes();
+
+    @Option(names = "--shared-max-session-objects", paramLabel = "N",
+            description = "Shared objects one session may have at a time (default: ${DEFAULT-VALUE}).")
+    int sharedMaxSessionObjects = CoordinatorConfig.DEFAULTS.sharedLimits().maxSessionObjects();
+
+    @Option(names = "--shared-max-total-bytes", paramLabel = "BYTES",
+            description = "Bytes all sessions' shared objects may hold (default: a quarter of the max heap; here"
+                    + " ${DEFAULT-VALUE}).")
+    long sharedMaxTotalBytes = CoordinatorConfig.DEFAULTS.sharedLimits().maxTotalBytes();
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -140,6 +161,8 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .maxTaskBytesPerClient(maxTaskBytesPerClient).maxTaskBytes(maxTaskBytes)
                     .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
                     .maxCallsPerConnection(maxCallsPerConnection)
+                    .sharedLimits(new SharedLimits(sharedMaxObjectBytes, sharedMaxSessionBytes,
+                            sharedMaxSessionObjects, sharedMaxTotalBytes))
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .build();

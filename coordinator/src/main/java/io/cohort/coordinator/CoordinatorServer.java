@@ -10,6 +10,7 @@ import io.cohort.coordinator.server.Authenticator;
 import io.cohort.coordinator.server.PayloadRelay;
 import io.cohort.coordinator.server.SchedulerLoop;
 import io.cohort.coordinator.server.Services;
+import io.cohort.coordinator.shared.SharedAccess;
 import io.cohort.coordinator.shared.SharedLifecycle;
 import io.cohort.coordinator.shared.SharedService;
 import io.cohort.coordinator.shared.SharedStore;
@@ -75,8 +76,9 @@ public final class CoordinatorServer implements AutoCloseable {
         Budgets budgets = config.budgets(Runtime.getRuntime().maxMemory());
         Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis(),
                 config.sessionGrace().toMillis(), journal != null, budgets, new java.security.SecureRandom()::nextLong);
+        SharedAccess sharedAccess = new SharedAccess();
         if (journal != null) {
-            recover(journal, core, config);
+            recover(journal, core, config, sharedAccess);
         }
         long origin = System.nanoTime();
         NetworkThread network = new NetworkThread();
@@ -96,12 +98,18 @@ public final class CoordinatorServer implements AutoCloseable {
         PayloadRelay payloads = new PayloadRelay(PAYLOAD_OFFER_WAIT_MS);
         builder.addService(payloads.definition());
         SharedTimers sharedTimers = new SharedTimers();
-        SharedStore shared = new SharedStore(sharedTimers);
+        SharedStore shared = new SharedStore(sharedTimers, config.sharedLimits());
         List<Consumer<String>> welcomeListeners = new CopyOnWriteArrayList<>();
-        loop.observe(new Observers(new SharedLifecycle(shared), welcomeListeners));
-        builder.addService(new SharedService(shared));
+        loop.observe(new Observers(new SharedLifecycle(shared, sharedAccess, core::sessionOfTaskOnWorker),
+                welcomeListeners));
+        builder.addService(new SharedService(shared, sharedAccess));
         if (config.authenticates()) {
             builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
+        } else {
+            // Said once: without tokens the loopback interface is the only guard.
+            LOG.log(System.Logger.Level.WARNING, "no tokens: any local user who can connect to {0} can submit code"
+                    + " that runs as the workers'' owner, resume sessions and attach as a worker; give"
+                    + " --client-token-file and --worker-token-file to require them", config.host());
         }
         Server server = builder.build();
         loop.start();
@@ -175,12 +183,13 @@ public final class CoordinatorServer implements AutoCloseable {
         }
     }
 
-    private static void recover(Journal journal, Scheduler core, CoordinatorConfig config) {
+    private static void recover(Journal journal, Scheduler core, CoordinatorConfig config, SharedAccess access) {
         int tasks = 0;
         int held = 0;
         List<Journal.RecoveredSession> sessions = journal.recover();
         for (Journal.RecoveredSession s : sessions) {
             core.recoverSession(s.id(), s.clientName(), s.functions(), s.tasks(), s.held());
+            access.sessionLive(s.id());
             tasks += s.tasks().size();
             held += s.held().size();
         }

@@ -33,6 +33,8 @@ class CoordinatorMainTest {
         assertTrue(err.toString().contains("not a duration"), err.toString());
         assertEquals(2, new CommandLine(new CoordinatorMain()).setErr(new PrintWriter(new StringWriter()))
                 .execute("--port", "x"));
+        assertEquals(2, new CommandLine(new CoordinatorMain()).execute("--port", "0", "--shared-max-object-bytes", "0"),
+                "a shared-object limit below 1 is a usage error");
     }
 
     @Test

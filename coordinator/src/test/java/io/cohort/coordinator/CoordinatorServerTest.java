@@ -137,6 +137,42 @@ class CoordinatorServerTest {
     }
 
     @Test
+    void aCoordinatorWithoutTokensSaysSoOnceAtStartAndOneWithTokensDoesNot() throws Exception {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(CoordinatorServer.class.getName());
+        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel() == java.util.logging.Level.WARNING) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(h);
+        try {
+            try (CoordinatorServer open = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build())) {
+                assertEquals(1, warnings.size(), warnings::toString);
+                assertTrue(warnings.get(0).contains("no tokens") && warnings.get(0).contains("--client-token-file"),
+                        warnings.get(0));
+            }
+            try (CoordinatorServer guarded = CoordinatorServer.start(CoordinatorConfig.builder().port(0)
+                    .tokens("c-token", "w-token").build())) {
+                assertEquals(1, warnings.size(), "a coordinator with tokens says nothing: " + warnings);
+            }
+        } finally {
+            jul.removeHandler(h);
+        }
+    }
+
+    @Test
     void taskRoundTripWithFunctionSentBeforeItsAssign() throws Exception {
         Peer<AttachRequest, AttachResponse> w = worker().send(workerHello(""));
         AttachResponse welcome = w.next();

@@ -1,11 +1,14 @@
 package io.cohort.worker;
 
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Protocol;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
 import io.cohort.proto.v1.WorkerWelcome;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +23,7 @@ import java.net.URLClassLoader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -27,7 +31,9 @@ import java.util.concurrent.TimeUnit;
  * The daemon's handle on one child JVM ({@link ChildMain}).
  *
  * <p>Protocol: the daemon listens on a loopback port of its own for this child and passes
- * the port and a random token on the command line. The child connects and says
+ * the port on the command line; a random token and the daemon's credentials for the
+ * coordinator (TLS files and worker token, see {@link #writeSecrets}) go down the child's
+ * stdin, never on a command line, where any local user could read them. The child connects and says
  * {@code AttachRequest{hello{worker_id = token, pid}}}; the daemon answers
  * {@code AttachResponse{welcome{worker_id = the daemon's id}}}. Then the daemon sends
  * {@code AttachResponse}s (functions, one assign at a time, cancels: interrupt the task
@@ -72,7 +78,7 @@ final class ChildJvm {
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(jvmOptions);
             command.addAll(List.of("-cp", classPath(config.classLoader()), ChildMain.class.getName(),
-                    Integer.toString(server.getLocalPort()), token, config.coordinator(),
+                    Integer.toString(server.getLocalPort()), config.coordinator(),
                     processMode ? "process" : "pool", filterArgument(config)));
             ProcessBuilder builder = new ProcessBuilder(command);
             if (!pipeOutput) {
@@ -80,6 +86,7 @@ final class ChildJvm {
             }
             Process process = builder.start();
             try {
+                writeSecrets(process.getOutputStream(), token, config.security());
                 ChildJvm child = accept(server, process, token);
                 child.send(AttachResponse.newBuilder()
                         .setWelcome(WorkerWelcome.newBuilder().setProtocolVersion(Protocol.VERSION).setWorkerId(workerId))
@@ -91,6 +98,40 @@ final class ChildJvm {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The handshake token, then how to reach the coordinator as the daemon does: TLS trust,
+     * client certificate and key paths, and the worker token ("" for none). The pipe stays
+     * open: its end tells the child that the daemon died.
+     */
+    static void writeSecrets(OutputStream stdin, String token, ChannelSecurity security) throws IOException {
+        DataOutputStream out = new DataOutputStream(stdin);
+        out.writeUTF(token);
+        out.writeUTF(pathOrEmpty(security.trustCertificates()));
+        out.writeUTF(pathOrEmpty(security.certificate()));
+        out.writeUTF(pathOrEmpty(security.key()));
+        out.writeUTF(security.tokenValue().orElse(""));
+        out.flush();
+    }
+
+    /** What {@link #writeSecrets} wrote: the handshake token and the channel security. */
+    static Map.Entry<String, ChannelSecurity> readSecrets(InputStream stdin) throws IOException {
+        DataInputStream in = new DataInputStream(stdin);
+        String token = in.readUTF();
+        Path trust = pathOrNull(in.readUTF());
+        Path certificate = pathOrNull(in.readUTF());
+        Path key = pathOrNull(in.readUTF());
+        String workerToken = in.readUTF();
+        return Map.entry(token, new ChannelSecurity(trust, certificate, key, workerToken.isEmpty() ? null : workerToken));
+    }
+
+    private static String pathOrEmpty(Path p) {
+        return p == null ? "" : p.toAbsolutePath().toString();
+    }
+
+    private static Path pathOrNull(String s) {
+        return s.isEmpty() ? null : Path.of(s);
     }
 
     /** The daemon's deserialization filter pattern for the child, "" for the built-in refusals alone. */

@@ -1,5 +1,6 @@
 package io.cohort.worker;
 
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Codec;
 import io.cohort.common.DeserializationFilter;
 import io.cohort.common.Protocol;
@@ -21,6 +22,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
@@ -57,28 +59,37 @@ public final class ChildMain {
     }
 
     /**
-     * Arguments: daemon port, token, coordinator target, mode ("pool" or "process"), the
-     * daemon's deserialization filter pattern ("" for the built-in refusals alone).
+     * Arguments: daemon port, coordinator target, mode ("pool" or "process"), the daemon's
+     * deserialization filter pattern ("" for the built-in refusals alone). The handshake token
+     * and the credentials for the coordinator come on stdin ({@link ChildJvm#writeSecrets}).
      */
     public static void main(String[] args) throws IOException {
+        Map.Entry<String, ChannelSecurity> secrets;
+        try {
+            secrets = ChildJvm.readSecrets(System.in);
+        } catch (IOException daemonGone) {
+            Runtime.getRuntime().halt(ORPHANED);
+            return;
+        }
         haltWhenStdinEnds();
         Socket socket = new Socket(InetAddress.getLoopbackAddress(), Integer.parseInt(args[0]));
         socket.setTcpNoDelay(true);
         InputStream in = new BufferedInputStream(socket.getInputStream());
-        Codec codec = args[4].isEmpty() ? Codec.standard()
-                : Codec.filtered(DeserializationFilter.of(args[4], DeserializationFilter.WORKER_SETTING));
-        ChildMain child = new ChildMain(new BufferedOutputStream(socket.getOutputStream()), "process".equals(args[3]),
+        Codec codec = args[3].isEmpty() ? Codec.standard()
+                : Codec.filtered(DeserializationFilter.of(args[3], DeserializationFilter.WORKER_SETTING));
+        ChildMain child = new ChildMain(new BufferedOutputStream(socket.getOutputStream()), "process".equals(args[2]),
                 codec);
         child.send(AttachRequest.newBuilder().setHello(WorkerHello.newBuilder()
-                .setProtocolVersion(Protocol.VERSION).setWorkerId(args[1])
+                .setProtocolVersion(Protocol.VERSION).setWorkerId(secrets.getKey())
                 .setPid(ProcessHandle.current().pid())).build());
         child.taskThread.start();
-        String coordinator = args[2];
+        String coordinator = args[1];
         try {
             AttachResponse m;
             while ((m = AttachResponse.parseDelimitedFrom(in)) != null) {
                 if (m.hasWelcome() && !coordinator.isEmpty()) {
-                    TaskContext.installCoordinator(new LazyChannel(coordinator), m.getWelcome().getWorkerId(),
+                    TaskContext.installCoordinator(new LazyChannel(coordinator, secrets.getValue()),
+                            m.getWelcome().getWorkerId(),
                             child.codec);
                 }
                 if (m.hasWelcome()) {

@@ -1,6 +1,11 @@
 package io.cohort.worker;
 
+import io.cohort.common.ChannelSecurity;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.charset.Charset;
 import java.util.Optional;
 
@@ -11,10 +16,24 @@ import java.util.Optional;
  * statuses as {@link WorkerMain}; people run that one.
  *
  * <p>Flags: {@code --coordinator HOST:PORT} (required), {@code --id ID}, {@code --slots N},
- * {@code --parent-pid PID}, {@code --deserialization-filter PATTERN}, {@code --quiet}.
+ * {@code --parent-pid PID}, {@code --deserialization-filter PATTERN}, {@code --quiet}, and
+ * {@code --token-stdin}: the worker token is the first line of stdin, so that it never shows in
+ * a process list.
  */
 public final class EmbeddedWorkerMain {
     private EmbeddedWorkerMain() {
+    }
+
+    private static String firstLineOfStdin() {
+        try {
+            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            if (line == null || line.isBlank()) {
+                throw new IllegalArgumentException("--token-stdin: no token on stdin");
+            }
+            return line.strip();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--token-stdin: cannot read stdin: " + e.getMessage());
+        }
     }
 
     public static void main(String[] args) {
@@ -30,6 +49,10 @@ public final class EmbeddedWorkerMain {
                 String flag = args[i];
                 if (flag.equals("--quiet")) {
                     quiet = true;
+                    continue;
+                }
+                if (flag.equals("--token-stdin")) {
+                    b.security(new ChannelSecurity(null, null, null, firstLineOfStdin()));
                     continue;
                 }
                 if (i + 1 >= args.length) {

@@ -105,9 +105,15 @@ final class Processes implements AutoCloseable {
         TaskAssign a = r.assign;
         WorkerTaskResult.Builder result = WorkerTaskResult.newBuilder().setTaskKey(a.getTaskKey())
                 .setAttempt(a.getAttempt());
+        List<String> options = a.getSpec().getProcess().getJvmOptionsList();
+        java.util.Optional<String> refused = config.jvmOptionPolicy().refusal(options, workerId);
+        if (refused.isPresent()) {
+            return result.setStatus(TaskStatus.FAILED).setError(TaskErrors.plain("java.lang.IllegalArgumentException",
+                    refused.get(), workerId)).build();
+        }
         ChildJvm jvm;
         try {
-            jvm = ChildJvm.start(config, workerId, a.getSpec().getProcess().getJvmOptionsList(), true, true,
+            jvm = ChildJvm.start(config, workerId, options, true, true,
                     new ChildJvm.Listener() {
                         @Override
                         public void message(ChildJvm child, AttachRequest message) {

@@ -36,9 +36,11 @@ public final class WorkerConfig {
     private final Duration maxBackoff;
     private final String host;
     private final ChannelSecurity security;
+    private final JvmOptionPolicy jvmOptions;
 
     private WorkerConfig(Builder b) {
         this.security = b.security;
+        this.jvmOptions = b.jvmOptions;
         this.coordinator = b.coordinator;
         this.workerId = b.workerId;
         this.slots = b.slots;
@@ -139,12 +141,17 @@ public final class WorkerConfig {
         return host;
     }
 
+    /** Which JVM options process tasks may give their child JVMs. */
+    JvmOptionPolicy jvmOptionPolicy() {
+        return jvmOptions;
+    }
+
     @Override
     public String toString() {
         return "WorkerConfig{coordinator=" + coordinator + ", workerId=" + workerId + ", slots=" + slots
                 + ", prefetch=" + prefetch + ", maxPrefetch=" + maxPrefetch + ", resources=" + resources + ", labels=" + labels
                 + ", drainTimeout=" + drainTimeout + ", heartbeatInterval=" + heartbeatInterval
-                + ", deserializationFilter=" + deserializationFilter + "}";
+                + ", deserializationFilter=" + deserializationFilter + ", allowedJvmOptions=+" + jvmOptions.extra() + "}";
     }
 
     private static String localHostName() {
@@ -173,6 +180,7 @@ public final class WorkerConfig {
         private Duration maxBackoff = Duration.ofSeconds(5);
         private String host;
         private ChannelSecurity security = ChannelSecurity.PLAINTEXT;
+        private JvmOptionPolicy jvmOptions = JvmOptionPolicy.of(java.util.List.of());
 
         private Builder() {}
 
@@ -314,6 +322,16 @@ public final class WorkerConfig {
         /** TLS and the worker token; default {@link ChannelSecurity#PLAINTEXT}. */
         public Builder security(ChannelSecurity security) {
             this.security = Objects.requireNonNull(security, "security");
+            return this;
+        }
+
+        /**
+         * JVM options process tasks may use beyond the defaults (heap, stack and GC sizing,
+         * assertions, -D properties outside java.*, jdk.* and sun.*): Java regular expressions,
+         * each matched against a whole option. A task with another option fails, naming it.
+         */
+        public Builder allowJvmOptions(java.util.List<String> patterns) {
+            this.jvmOptions = JvmOptionPolicy.of(Objects.requireNonNull(patterns, "allowJvmOptions"));
             return this;
         }
 

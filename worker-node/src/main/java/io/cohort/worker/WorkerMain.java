@@ -91,6 +91,12 @@ public final class WorkerMain implements Callable<Integer> {
                     + "refusals alone.")
     String deserializationFilter;
 
+    @Option(names = "--allow-jvm-option", paramLabel = "REGEX",
+            description = "Also allow process tasks' JVM options matching this Java regex (whole option; repeatable)."
+                    + " Default: heap, stack and GC sizing, assertions, --enable-preview, --add-opens/--add-exports"
+                    + " and -D properties outside java.*, jdk.* and sun.*; anything else fails the task, naming it.")
+    List<String> allowJvmOptions = new ArrayList<>();
+
     @Option(names = "--parent-pid", paramLabel = "PID", description = "Halt as soon as this process ends.")
     Long parentPid;
 
@@ -124,6 +130,12 @@ public final class WorkerMain implements Callable<Integer> {
     static int run(WorkerConfig config, Optional<ProcessHandle> parent, boolean quiet, PrintWriter out, PrintWriter err) {
         if (quiet) {
             QUIET_LOGS.setLevel(java.util.logging.Level.WARNING);
+        }
+        if (config.security().tokenValue().isEmpty()) {
+            // Said once: a coordinator that takes no token lets any local user run code here.
+            System.getLogger(WorkerMain.class.getName()).log(System.Logger.Level.WARNING, "no worker token: this worker"
+                    + " runs whatever a coordinator without tokens hands it, and any local user can submit to such a"
+                    + " coordinator; give --token-file (the coordinator's --worker-token-file) to use tokens");
         }
         WorkerDaemon daemon = WorkerDaemon.start(config);
         parent.ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)));
@@ -226,6 +238,7 @@ public final class WorkerMain implements Callable<Integer> {
             if (deserializationFilter != null) {
                 b.deserializationFilter(deserializationFilter);
             }
+            b.allowJvmOptions(allowJvmOptions);
             return b.build();
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);

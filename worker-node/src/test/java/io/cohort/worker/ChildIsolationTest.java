@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Codec;
 import io.cohort.common.TaskBody;
 import io.cohort.proto.v1.AttachResponse;
@@ -23,6 +24,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,11 +34,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 
 /** Isolation.PROCESS tasks and process tasks, run by a real daemon in real child JVMs. */
 @Timeout(120)
 class ChildIsolationTest {
     private static final Codec CODEC = Codec.standard();
+    private static final String WORKER_TOKEN = "worker-token-not-for-ps";
 
     private FakeCoordinator coordinator;
     private WorkerDaemon daemon;
@@ -45,7 +52,10 @@ class ChildIsolationTest {
     @BeforeEach
     void setUp() throws Exception {
         coordinator = new FakeCoordinator();
+        // With a worker token, as a daemon of a cluster with tokens has; one more JVM option allowed.
         daemon = WorkerDaemon.start(WorkerConfig.builder().coordinator("in-process").slots(1)
+                .security(new ChannelSecurity(null, null, null, WORKER_TOKEN))
+                .allowJvmOptions(List.of("-XX:-UsePerfData"))
                 .initialBackoff(Duration.ofMillis(10)).build(), coordinator.channel);
         stream = coordinator.attach("w-1");
         entered = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -92,6 +102,19 @@ class ChildIsolationTest {
         }
     }
 
+    /** This JVM's command line, as any local user sees it (ps, /proc/PID/cmdline). */
+    static Object commandLine(Object input) throws IOException {
+        return commandLineOf(ProcessHandle.current().pid());
+    }
+
+    static List<String> commandLineOf(long pid) throws IOException {
+        byte[] raw = Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"));
+        // Each argument ends with a NUL; an empty one (the child's filter) is kept.
+        List<String> args = new ArrayList<>(List.of(new String(raw, StandardCharsets.UTF_8).split("\0", -1)));
+        args.remove(args.size() - 1);
+        return args;
+    }
+
     static Object printAndExit(Object input) {
         System.out.println("hello from the process");
         System.err.println("on stderr");
@@ -113,8 +136,12 @@ class ChildIsolationTest {
 
     /** A process task (TaskSpec.process), with JVM options to show they are accepted. */
     private TaskAssign processAssign(TaskBody body, Object input) {
+        return processAssign(body, input, List.of("-Xmx64m", "-XX:+UseSerialGC", "-Dapp.mode=test"));
+    }
+
+    private TaskAssign processAssign(TaskBody body, Object input, List<String> jvmOptions) {
         TaskSpec.Builder spec = TaskSpec.newBuilder().setBody(CODEC.encode(body))
-                .setProcess(ProcessSpec.newBuilder().setName("p").addJvmOptions("-Xmx64m"));
+                .setProcess(ProcessSpec.newBuilder().setName("p").addAllJvmOptions(jvmOptions));
         if (input != null) {
             spec.setArgument(CODEC.encode(input));
         }
@@ -227,5 +254,43 @@ class ChildIsolationTest {
         TaskAssign second = startEntered(sleeper.toBuilder().setTaskKey(++nextKey).build());
         cancel(second, 9);
         assertEquals(-9, CODEC.decode(stream.result(second.getTaskKey()).getValue(), getClass().getClassLoader()));
+    }
+
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void aChildsCommandLineHoldsNoTokenTheChildGetsItsCredentialsOnStdin() throws Exception {
+        WorkerTaskResult r = run(assign(ChildIsolationTest::commandLine, null, "g", 0, 0));
+        assertEquals(TaskStatus.SUCCEEDED, r.getStatus(), () -> r.getError().toString());
+        @SuppressWarnings("unchecked")
+        List<String> seen = (List<String>) CODEC.decode(r.getValue(), getClass().getClassLoader());
+        List<String> args = seen.subList(seen.indexOf(ChildMain.class.getName()) + 1, seen.size());
+        // Its port, the coordinator's target, its mode and its filter: no handshake token (a UUID
+        // before), no worker token.
+        assertEquals(4, args.size(), args::toString);
+        assertEquals("in-process", args.get(1));
+        assertEquals("pool", args.get(2));
+        assertTrue(seen.stream().noneMatch(a -> a.contains(WORKER_TOKEN)
+                || a.matches(".*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*")), seen::toString);
+        // The handle the task would use for shared objects carries the daemon's token: its channel was built from stdin.
+        WorkerTaskResult context = run(assign(ChildIsolationTest::taskContext, null, "g", 0, 0));
+        assertEquals("w-1 true", CODEC.decode(context.getValue(), getClass().getClassLoader()));
+    }
+
+    @Test
+    void aProcessWithAJvmOptionOutsideTheAllowListFailsNamingItAndStartsNoJvm() throws Exception {
+        for (String bad : List.of("-XX:OnOutOfMemoryError=touch /tmp/cohort-pwned", "-Xlog:gc:file=/tmp/cohort-overwritten",
+                "-javaagent:/tmp/agent.jar", "@/tmp/argfile", "-Djava.system.class.loader=Evil")) {
+            WorkerTaskResult r = run(processAssign(ChildIsolationTest::printAndExit, null, List.of("-Xmx64m", bad)));
+            assertEquals(TaskStatus.FAILED, r.getStatus(), bad);
+            assertEquals("java.lang.IllegalArgumentException", r.getError().getClassName());
+            assertTrue(r.getError().getMessage().contains("'" + bad + "'") && r.getError().getMessage()
+                    .contains("--allow-jvm-option"), r.getError().getMessage());
+            assertTrue(stream.items().stream().noneMatch(o -> o instanceof WorkerProcessOutput out
+                    && out.getTaskKey() == r.getTaskKey()), "no JVM was started for it");
+        }
+        // What the operator allowed (--allow-jvm-option) passes.
+        WorkerTaskResult allowed = run(processAssign(ChildIsolationTest::printAndExit, null,
+                List.of("-XX:-UsePerfData")));
+        assertEquals(7, CODEC.decode(allowed.getValue(), getClass().getClassLoader()));
     }
 }

@@ -1221,6 +1221,12 @@ public final class Scheduler {
         return story.of(taskKey);
     }
 
+    /** The session of a task on a worker (assigned or running), or null: who that worker acts for. */
+    public String sessionOfTaskOnWorker(long taskKey) {
+        Task t = onWorkers.get(taskKey);
+        return t == null ? null : t.session.id;
+    }
+
     public long queuedCount() {
         return queued;
     }

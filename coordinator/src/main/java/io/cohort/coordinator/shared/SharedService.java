@@ -1,5 +1,6 @@
 package io.cohort.coordinator.shared;
 
+import io.cohort.coordinator.server.Authenticator;
 import io.cohort.proto.v1.SharedAbandonRequest;
 import io.cohort.proto.v1.SharedAbandonResponse;
 import io.cohort.proto.v1.SharedCallRequest;
@@ -18,16 +19,19 @@ import io.grpc.stub.StreamObserver;
  */
 public final class SharedService extends SharedServiceGrpc.SharedServiceImplBase {
     private final SharedStore store;
+    private final SharedAccess access;
 
-    public SharedService(SharedStore store) {
+    public SharedService(SharedStore store, SharedAccess access) {
         this.store = store;
+        this.access = access;
     }
 
     @Override
     public void open(SharedOpenRequest request, StreamObserver<SharedOpenResponse> response) {
         SharedOpenResponse answer;
+        Authenticator.Role role = Authenticator.ROLE.get();
         try {
-            answer = store.open(request);
+            answer = store.open(request, () -> access.refusal(request.getSessionId(), request.getHolder(), role));
         } catch (StatusRuntimeException e) {
             response.onError(e);
             return;
@@ -38,6 +42,11 @@ public final class SharedService extends SharedServiceGrpc.SharedServiceImplBase
 
     @Override
     public void call(SharedCallRequest request, StreamObserver<SharedCallResponse> response) {
+        Status refused = access.refusal(request.getSessionId(), request.getHolder(), Authenticator.ROLE.get());
+        if (refused != null) {
+            response.onError(refused.asRuntimeException());
+            return;
+        }
         ServerCallStreamObserver<SharedCallResponse> call = (ServerCallStreamObserver<SharedCallResponse>) response;
         CallReply reply = new CallReply(call);
         // Set before the call can park: a cancel that comes first is seen by isCancelled.
@@ -50,6 +59,11 @@ public final class SharedService extends SharedServiceGrpc.SharedServiceImplBase
 
     @Override
     public void abandon(SharedAbandonRequest request, StreamObserver<SharedAbandonResponse> response) {
+        Status refused = access.refusal(request.getSessionId(), null, Authenticator.ROLE.get());
+        if (refused != null) {
+            response.onError(refused.asRuntimeException());
+            return;
+        }
         store.abandon(request.getSessionId(), request.getObjectId(), request.getRequestId());
         response.onNext(SharedAbandonResponse.getDefaultInstance());
         response.onCompleted();

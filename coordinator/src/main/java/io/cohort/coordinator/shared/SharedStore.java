@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The shared objects of all sessions. Every operation runs under one monitor, so each is
@@ -31,6 +32,10 @@ import java.util.function.Predicate;
  * whose call was cancelled is skipped; one that was granted just before its caller gave up is
  * undone by {@link #abandon}.
  *
+ * <p>Every object counts what it holds (see {@link SharedLimits}) against its session's and
+ * the coordinator's limits; a call that would pass one fails with RESOURCE_EXHAUSTED naming
+ * the limit and its flag, and changes nothing. A session's objects and usage go when it ends.
+ *
  * <p>Thread-safe. Lifecycle hooks ({@link #taskEnded}, {@link #workerLost},
  * {@link #sessionEnded}) are called by the scheduler thread and return quickly.
  */
@@ -39,6 +44,11 @@ public final class SharedStore {
     private static final int RECENT_TAKES = 64;
 
     private final Timers timers;
+    private final SharedLimits limits;
+    /** Guarded by this: session id -> what its objects hold. */
+    private final Map<String, Usage> usage = new HashMap<>();
+    /** Guarded by this: the bytes of all objects. */
+    private long totalBytes;
     /** Guarded by this. */
     private final Map<Long, Obj> objects = new HashMap<>();
     /** Guarded by this: session id -> name -> object. */
@@ -51,8 +61,15 @@ public final class SharedStore {
     private final List<Runnable> outbox = new ArrayList<>();
     private long nextId = 1;
 
-    public SharedStore(Timers timers) {
+    public SharedStore(Timers timers, SharedLimits limits) {
         this.timers = timers;
+        this.limits = limits;
+    }
+
+    /** One session's objects and their bytes. */
+    private static final class Usage {
+        int objects;
+        long bytes;
     }
 
     /** Who holds a lock. {@code session} is the namespace the call came from. */
@@ -66,7 +83,20 @@ public final class SharedStore {
     // ---- the service's entry points
 
     /** Finds or creates; throws StatusRuntimeException for a name of another type or a bad size. */
-    public synchronized SharedOpenResponse open(SharedOpenRequest r) {
+    public SharedOpenResponse open(SharedOpenRequest r) {
+        return open(r, () -> null);
+    }
+
+    /**
+     * As {@link #open(SharedOpenRequest)}, after {@code refusal} (a status, or null to go on),
+     * asked under the store's monitor: a session ended after it answered finds the new object
+     * in {@link #sessionEnded}, which waits for the monitor.
+     */
+    public synchronized SharedOpenResponse open(SharedOpenRequest r, Supplier<Status> refusal) {
+        Status refused = refusal.get();
+        if (refused != null) {
+            throw refused.asRuntimeException();
+        }
         Map<String, Obj> inSession = names.computeIfAbsent(r.getSessionId(), s -> new HashMap<>());
         Obj existing = inSession.get(r.getName());
         if (existing != null) {
@@ -77,7 +107,16 @@ public final class SharedStore {
             }
             return SharedOpenResponse.newBuilder().setObjectId(existing.id).setSize(existing.size()).build();
         }
+        long bytes = initialBytes(r);
+        Usage u = usage.computeIfAbsent(r.getSessionId(), s -> new Usage());
+        if (u.objects >= limits.maxSessionObjects()) {
+            throw exhausted("this session has " + u.objects + " shared objects, the most one session may have"
+                    + " (coordinator flag --shared-max-session-objects)");
+        }
+        checkRoom(u, typeName(r.getType()) + " '" + r.getName() + "'", bytes, bytes);
         Obj o = create(r);
+        u.objects++;
+        account(o, bytes);
         inSession.put(o.name, o);
         objects.put(o.id, o);
         return SharedOpenResponse.newBuilder().setObjectId(o.id).setSize(o.size()).build();
@@ -138,6 +177,7 @@ public final class SharedStore {
             if (inSession != null) {
                 new ArrayList<>(inSession.values()).forEach(SharedStore.this::delete);
             }
+            usage.remove(sessionId);
         });
         releaseWhere(h -> h.worker().isEmpty() && h.session().equals(sessionId));
     }
@@ -145,6 +185,11 @@ public final class SharedStore {
     /** Number of live objects (for tests and status). */
     public synchronized int size() {
         return objects.size();
+    }
+
+    /** Bytes the objects of all sessions hold, as counted against {@link SharedLimits#maxTotalBytes()}. */
+    public synchronized long bytes() {
+        return totalBytes;
     }
 
     private void releaseWhere(Predicate<Holder> which) {
@@ -224,6 +269,56 @@ public final class SharedStore {
         };
     }
 
+    /** What a new object takes before anything is put in it. */
+    private static long initialBytes(SharedOpenRequest r) {
+        boolean array = r.getType() == SharedType.SHARED_LONG_ARRAY || r.getType() == SharedType.SHARED_DOUBLE_ARRAY;
+        return SharedLimits.ENTRY_OVERHEAD + (array ? 8L * checkSize(r.getLongArg(), 0, "length") : 0);
+    }
+
+    /**
+     * Refuses growth that would take an object to {@code objectBytes}, its session {@code delta}
+     * further, or the coordinator past its total; {@code what} names the object.
+     */
+    private void checkRoom(Usage u, String what, long objectBytes, long delta) {
+        if (objectBytes > limits.maxObjectBytes()) {
+            throw exhausted("the " + what + " would take " + objectBytes + " bytes, over the limit of "
+                    + limits.maxObjectBytes() + " bytes for one shared object (coordinator flag --shared-max-object-bytes)");
+        }
+        if (u.bytes + delta > limits.maxSessionBytes()) {
+            throw exhausted("the " + what + " would take this session's shared objects to " + (u.bytes + delta)
+                    + " bytes, over the limit of " + limits.maxSessionBytes()
+                    + " bytes per session (coordinator flag --shared-max-session-bytes)");
+        }
+        if (totalBytes + delta > limits.maxTotalBytes()) {
+            throw exhausted("the " + what + " would take all sessions' shared objects past the coordinator's limit of "
+                    + limits.maxTotalBytes() + " bytes (coordinator flag --shared-max-total-bytes)");
+        }
+    }
+
+    private static StatusRuntimeException exhausted(String message) {
+        return Status.RESOURCE_EXHAUSTED.withDescription(message).asRuntimeException();
+    }
+
+    /** {@code o} grows by {@code delta} bytes, or the call fails naming the limit it would pass. */
+    private void grow(Obj o, long delta) {
+        if (delta > 0) {
+            checkRoom(usage.get(o.session), typeName(o.type) + " '" + o.name + "'", o.bytes + delta, delta);
+        }
+        account(o, delta);
+    }
+
+    /** Counts {@code delta} bytes for {@code o} without a check (what is given back, or must be kept). */
+    private void account(Obj o, long delta) {
+        o.bytes += delta;
+        usage.get(o.session).bytes += delta;
+        totalBytes += delta;
+    }
+
+    /** What a map entry or a list or queue element takes. */
+    private static long entryBytes(ByteString key, ByteString value) {
+        return SharedLimits.ENTRY_OVERHEAD + key.size() + value.size();
+    }
+
     private static int checkSize(long n, int min, String what) {
         if (n < min || n > Integer.MAX_VALUE - 8) {
             throw Status.INVALID_ARGUMENT.withDescription(what + " must be at least " + min + ", not " + n)
@@ -233,7 +328,14 @@ public final class SharedStore {
     }
 
     private void delete(Obj o) {
-        objects.remove(o.id);
+        if (objects.remove(o.id) == null) {
+            return;
+        }
+        account(o, -o.bytes);
+        Usage u = usage.get(o.session);
+        if (--u.objects == 0) {
+            usage.remove(o.session);
+        }
         Map<String, Obj> inSession = names.get(o.session);
         if (inSession != null && inSession.get(o.name) == o) {
             inSession.remove(o.name);
@@ -355,6 +457,8 @@ public final class SharedStore {
         final String session;
         final String name;
         final SharedType type;
+        /** What it holds, as counted against the limits; guarded by the store. */
+        long bytes;
 
         Obj(long id, SharedOpenRequest r) {
             this.id = id;
@@ -495,14 +599,33 @@ public final class SharedStore {
         Waiter op(SharedCallRequest r, Reply reply) {
             SharedCallResponse.Builder b = SharedCallResponse.newBuilder();
             ByteString old = null;
+            ByteString key = r.getKey();
             switch (r.getOp()) {
-                case MAP_GET -> old = map.get(r.getKey());
-                case MAP_PUT -> old = map.put(r.getKey(), r.getValue());
-                case MAP_PUT_IF_ABSENT -> old = map.putIfAbsent(r.getKey(), r.getValue());
-                case MAP_REMOVE -> old = map.remove(r.getKey());
-                case MAP_CONTAINS_KEY -> b.setFlag(map.containsKey(r.getKey()));
+                case MAP_GET -> old = map.get(key);
+                case MAP_PUT -> {
+                    ByteString before = map.get(key);
+                    grow(this, entryBytes(key, r.getValue()) - (before == null ? 0 : entryBytes(key, before)));
+                    old = map.put(key, r.getValue());
+                }
+                case MAP_PUT_IF_ABSENT -> {
+                    old = map.get(key);
+                    if (old == null) {
+                        grow(this, entryBytes(key, r.getValue()));
+                        map.put(key, r.getValue());
+                    }
+                }
+                case MAP_REMOVE -> {
+                    old = map.remove(key);
+                    if (old != null) {
+                        account(this, -entryBytes(key, old));
+                    }
+                }
+                case MAP_CONTAINS_KEY -> b.setFlag(map.containsKey(key));
                 case SIZE -> b.setLongValue(map.size());
-                case CLEAR -> map.clear();
+                case CLEAR -> {
+                    map.clear();
+                    account(this, SharedLimits.ENTRY_OVERHEAD - bytes);
+                }
                 case MAP_ENTRIES -> {
                     b.addAllKeys(map.keySet());
                     b.addAllValues(map.values());
@@ -529,18 +652,39 @@ public final class SharedStore {
             SharedCallResponse.Builder b = SharedCallResponse.newBuilder();
             switch (r.getOp()) {
                 case LIST_GET -> b.setValue(list.get(checkIndex(r.getIndex(), list.size())));
-                case LIST_SET -> b.setValue(list.set(checkIndex(r.getIndex(), list.size()), r.getValue()));
-                case LIST_ADD -> list.add(r.getValue());
+                case LIST_SET -> {
+                    int i = checkIndex(r.getIndex(), list.size());
+                    grow(this, (long) r.getValue().size() - list.get(i).size());
+                    b.setValue(list.set(i, r.getValue()));
+                }
+                case LIST_ADD -> {
+                    grow(this, entryBytes(ByteString.EMPTY, r.getValue()));
+                    list.add(r.getValue());
+                }
                 case LIST_INSERT -> {
                     if (r.getIndex() < 0 || r.getIndex() > list.size()) {
                         throw outOfRange(r.getIndex(), list.size());
                     }
+                    grow(this, entryBytes(ByteString.EMPTY, r.getValue()));
                     list.add(r.getIndex(), r.getValue());
                 }
-                case LIST_REMOVE_AT -> b.setValue(list.remove(checkIndex(r.getIndex(), list.size())));
-                case LIST_REMOVE_VALUE -> b.setFlag(list.remove(r.getValue()));
+                case LIST_REMOVE_AT -> {
+                    ByteString gone = list.remove(checkIndex(r.getIndex(), list.size()));
+                    account(this, -entryBytes(ByteString.EMPTY, gone));
+                    b.setValue(gone);
+                }
+                case LIST_REMOVE_VALUE -> {
+                    boolean removed = list.remove(r.getValue());
+                    if (removed) {
+                        account(this, -entryBytes(ByteString.EMPTY, r.getValue()));
+                    }
+                    b.setFlag(removed);
+                }
                 case SIZE -> b.setLongValue(list.size());
-                case CLEAR -> list.clear();
+                case CLEAR -> {
+                    list.clear();
+                    account(this, SharedLimits.ENTRY_OVERHEAD - bytes);
+                }
                 case LIST_ALL -> b.addAllValues(list);
                 default -> throw badOp(this, r);
             }
@@ -554,11 +698,18 @@ public final class SharedStore {
         final ArrayDeque<ByteString> items = new ArrayDeque<>();
         final ArrayDeque<Waiter> putters = new ArrayDeque<>();
         final ArrayDeque<Waiter> takers = new ArrayDeque<>();
-        /** request id -> item, for takes whose caller may give up after the grant. */
+        /**
+         * request id -> item, for takes whose caller may give up after the grant. Its items
+         * still count against the limits: they are held until forgotten.
+         */
         final LinkedHashMap<Long, ByteString> recentTakes = new LinkedHashMap<>() {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, ByteString> eldest) {
-                return size() > RECENT_TAKES;
+                if (size() <= RECENT_TAKES) {
+                    return false;
+                }
+                account(QueueObj.this, -entryBytes(ByteString.EMPTY, eldest.getValue()));
+                return true;
             }
         };
 
@@ -577,11 +728,16 @@ public final class SharedStore {
             switch (r.getOp()) {
                 case SIZE -> answer(reply, SharedCallResponse.newBuilder().setLongValue(items.size()).build());
                 case QUEUE_PUT -> {
+                    long more = entryBytes(ByteString.EMPTY, r.getValue());
+                    // Counted before it goes anywhere; a put past a limit is refused, not parked.
+                    grow(this, more);
                     if (offer(r.getValue())) {
                         answer(reply, flag(true));
                     } else if (r.hasTimeoutMs() && r.getTimeoutMs() <= 0) {
+                        account(this, -more);
                         answer(reply, flag(false));
                     } else {
+                        account(this, -more);   // a waiting put is counted when it gets in
                         Waiter w = park(this, r, reply);
                         w.item = r.getValue();
                         putters.add(w);
@@ -594,6 +750,7 @@ public final class SharedStore {
                         Waiter p = pollLive(putters);
                         if (p != null) {
                             items.add(p.item);
+                            account(this, entryBytes(ByteString.EMPTY, p.item));   // checked when it parked
                             grant(p, flag(true));
                         }
                         taken(r.getRequestId(), item, reply);
@@ -625,9 +782,11 @@ public final class SharedStore {
             return false;
         }
 
+        /** Answers a take; the item stays counted while it is remembered for a give-back. */
         private void taken(long requestId, ByteString item, Reply reply) {
-            if (requestId != 0) {
-                recentTakes.put(requestId, item);
+            ByteString replaced = requestId != 0 ? recentTakes.put(requestId, item) : item;
+            if (replaced != null) {
+                account(this, -entryBytes(ByteString.EMPTY, replaced));
             }
             answer(reply, SharedCallResponse.newBuilder().setValue(item).build());
         }
@@ -661,7 +820,7 @@ public final class SharedStore {
                     finish(t);
                     taken(t.requestId, item, t.reply);
                 } else {
-                    items.addFirst(item);
+                    items.addFirst(item);   // still counted: remembered takes are
                 }
             }
         }

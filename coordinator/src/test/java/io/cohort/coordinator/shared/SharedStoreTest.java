@@ -71,7 +71,7 @@ class SharedStoreTest {
     }
 
     private final ManualTimers timers = new ManualTimers();
-    private final SharedStore store = new SharedStore(timers);
+    private final SharedStore store = new SharedStore(timers, new SharedLimits(1 << 20, 4 << 20, 100, 8 << 20));
 
     private long open(SharedType type, long arg) {
         return store.open(SharedOpenRequest.newBuilder().setSessionId(S).setName(type.name()).setType(type)
@@ -205,5 +205,72 @@ class SharedStoreTest {
         assertEquals(Status.Code.OUT_OF_RANGE, call(req(l, SharedType.SHARED_LIST, SharedOp.LIST_GET).setIndex(1)).status.getCode());
         assertTrue(call(req(l, SharedType.SHARED_LIST, SharedOp.LIST_REMOVE_VALUE).setValue(k)).response.getFlag());
         assertEquals(0, call(req(l, SharedType.SHARED_LIST, SharedOp.SIZE)).response.getLongValue());
+    }
+
+    @Test
+    void whatObjectsHoldCountsAgainstTheLimitsAndIsGivenBack() {
+        long map = open(SharedType.SHARED_MAP, 0);
+        ByteString half = ByteString.copyFrom(new byte[600_000]);
+        assertTrue(call(req(map, SharedType.SHARED_MAP, SharedOp.MAP_PUT).setKey(ByteString.copyFromUtf8("a"))
+                .setValue(half)).status == null);
+        // A second such entry passes the 1 MiB an object may hold: refused, and the map unchanged.
+        Answer over = call(req(map, SharedType.SHARED_MAP, SharedOp.MAP_PUT).setKey(ByteString.copyFromUtf8("b"))
+                .setValue(half));
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, over.status.getCode());
+        assertTrue(over.status.getDescription().contains("--shared-max-object-bytes"), over.status.getDescription());
+        assertEquals(1, call(req(map, SharedType.SHARED_MAP, SharedOp.SIZE)).response.getLongValue());
+        // Replacing the entry counts the difference only.
+        assertTrue(call(req(map, SharedType.SHARED_MAP, SharedOp.MAP_PUT).setKey(ByteString.copyFromUtf8("a"))
+                .setValue(half)).status == null);
+
+        long list = open(SharedType.SHARED_LIST, 0);
+        long queue = open(SharedType.SHARED_QUEUE, 10);
+        for (long id : List.of(list, queue)) {
+            SharedType type = id == list ? SharedType.SHARED_LIST : SharedType.SHARED_QUEUE;
+            SharedOp add = id == list ? SharedOp.LIST_ADD : SharedOp.QUEUE_PUT;
+            assertTrue(call(req(id, type, add).setValue(half)).status == null);
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, call(req(id, type, add).setValue(half)).status.getCode());
+        }
+        long before = store.bytes();
+        call(req(map, SharedType.SHARED_MAP, SharedOp.MAP_REMOVE).setKey(ByteString.copyFromUtf8("a")));
+        call(req(list, SharedType.SHARED_LIST, SharedOp.LIST_REMOVE_AT).setIndex(0));
+        call(req(queue, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE));
+        assertEquals(before - 3 * (600_000 + SharedLimits.ENTRY_OVERHEAD) - 1, store.bytes());
+
+        // The session's 4 MiB: six arrays of 600 KB fit beside the emptied three, a seventh does not.
+        for (int i = 0; i < 6; i++) {
+            store.open(SharedOpenRequest.newBuilder().setSessionId(S).setName("arr" + i)
+                    .setType(SharedType.SHARED_LONG_ARRAY).setLongArg(75_000).build());
+        }
+        StatusRuntimeException session = assertThrows(StatusRuntimeException.class, () -> store.open(SharedOpenRequest
+                .newBuilder().setSessionId(S).setName("arr-last").setType(SharedType.SHARED_LONG_ARRAY)
+                .setLongArg(75_000).build()));
+        assertTrue(session.getStatus().getDescription().contains("--shared-max-session-bytes"),
+                session.getStatus().getDescription());
+        // When the session ends, its objects and their bytes go.
+        store.sessionEnded(S);
+        assertEquals(0, store.bytes());
+        assertEquals(0, store.size());
+    }
+
+    @Test
+    void aTakenItemKeptForAGiveBackStillCountsUntilItIsForgotten() {
+        long q = open(SharedType.SHARED_QUEUE, 100);
+        ByteString item = ByteString.copyFrom(new byte[1000]);
+        call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_PUT).setValue(item));
+        long held = store.bytes();
+        assertEquals(item, call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE).setRequestId(5)).response.getValue());
+        assertEquals(held, store.bytes(), "remembered for a give-back, so still held");
+        store.abandon(S, q, 5);
+        assertEquals(1, call(req(q, SharedType.SHARED_QUEUE, SharedOp.SIZE)).response.getLongValue());
+        assertEquals(held, store.bytes());
+        call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE));   // no request id: nothing to give back
+        assertEquals(held - 1000 - SharedLimits.ENTRY_OVERHEAD, store.bytes());
+        // Takes remembered past the last 64 are forgotten, and stop counting.
+        for (int i = 1; i <= 100; i++) {
+            call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_PUT).setValue(item));
+            call(req(q, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE).setRequestId(1000 + i));
+        }
+        assertEquals(held - 1000 - SharedLimits.ENTRY_OVERHEAD + 64 * (1000 + SharedLimits.ENTRY_OVERHEAD), store.bytes());
     }
 }
