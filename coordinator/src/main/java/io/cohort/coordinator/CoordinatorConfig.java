@@ -28,8 +28,10 @@ public final class CoordinatorConfig {
     private final Path journalDir;
     private final Duration sessionGrace;
     private final int maxTasksPerClient;
+    private final int maxWaitingPayloadFetches;
 
     private CoordinatorConfig(Builder b) {
+        this.maxWaitingPayloadFetches = b.maxWaitingPayloadFetches;
         this.maxTasksPerClient = b.maxTasksPerClient;
         this.journal = b.journal;
         this.journalDir = b.journalDir;
@@ -55,7 +57,8 @@ public final class CoordinatorConfig {
         return new Builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                 .placementTimeout(placementTimeout).insecure(insecure)
                 .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken)
-                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient);
+                .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient)
+                .maxWaitingPayloadFetches(maxWaitingPayloadFetches);
     }
 
     public String host() {
@@ -124,6 +127,10 @@ public final class CoordinatorConfig {
         return maxTasksPerClient;
     }
 
+    public int maxWaitingPayloadFetches() {
+        return maxWaitingPayloadFetches;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -152,6 +159,7 @@ public final class CoordinatorConfig {
         private Path journalDir;
         private Duration sessionGrace = Duration.ofSeconds(60);
         private int maxTasksPerClient = 2_000_000;
+        private int maxWaitingPayloadFetches = 1_024;
 
         private Builder() {}
 
@@ -242,6 +250,16 @@ public final class CoordinatorConfig {
             return this;
         }
 
+        /**
+         * Payload fetches that may wait at once for their payload to be offered (a task's
+         * message may overtake its argument's offer); each waits up to 60 s. More are refused
+         * with RESOURCE_EXHAUSTED. Default 1,024.
+         */
+        public Builder maxWaitingPayloadFetches(int max) {
+            this.maxWaitingPayloadFetches = max;
+            return this;
+        }
+
         /** Throws IllegalArgumentException naming the first bad field. */
         public CoordinatorConfig build() {
             if ((tlsCertificate == null) != (tlsKey == null)) {
@@ -276,6 +294,10 @@ public final class CoordinatorConfig {
             }
             if (maxTasksPerClient < 1) {
                 throw new IllegalArgumentException("maxTasksPerClient must be at least 1, not " + maxTasksPerClient);
+            }
+            if (maxWaitingPayloadFetches < 1) {
+                throw new IllegalArgumentException("maxWaitingPayloadFetches must be at least 1, not "
+                        + maxWaitingPayloadFetches);
             }
             if (sessionGrace.isNegative()) {
                 throw new IllegalArgumentException("sessionGrace must not be negative, not " + sessionGrace);

@@ -74,6 +74,11 @@ public final class CoordinatorMain implements Callable<Integer> {
             description = "Unanswered tasks one client may have here; more are rejected (default: ${DEFAULT-VALUE}).")
     int maxTasksPerClient = CoordinatorConfig.DEFAULTS.maxTasksPerClient();
 
+    @Option(names = "--max-waiting-payload-fetches", paramLabel = "N",
+            description = "Payload fetches that may wait at once for their payload's offer; more are refused"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int maxWaitingPayloadFetches = CoordinatorConfig.DEFAULTS.maxWaitingPayloadFetches();
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -112,7 +117,7 @@ public final class CoordinatorMain implements Callable<Integer> {
             config = CoordinatorConfig.builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                     .placementTimeout(placementTimeout).insecure(insecure).tls(tlsCert, tlsKey).clientCa(clientCa)
                     .journal(journalMode(), journalDirectory(journalMode())).sessionGrace(sessionGrace)
-                    .maxTasksPerClient(maxTasksPerClient)
+                    .maxTasksPerClient(maxTasksPerClient).maxWaitingPayloadFetches(maxWaitingPayloadFetches)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .build();
