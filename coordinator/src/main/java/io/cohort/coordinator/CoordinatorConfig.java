@@ -29,8 +29,10 @@ public final class CoordinatorConfig {
     private final Duration sessionGrace;
     private final int maxTasksPerClient;
     private final int maxWaitingPayloadFetches;
+    private final int maxIdleFunctionsPerClient;
 
     private CoordinatorConfig(Builder b) {
+        this.maxIdleFunctionsPerClient = b.maxIdleFunctionsPerClient;
         this.maxWaitingPayloadFetches = b.maxWaitingPayloadFetches;
         this.maxTasksPerClient = b.maxTasksPerClient;
         this.journal = b.journal;
@@ -58,7 +60,7 @@ public final class CoordinatorConfig {
                 .placementTimeout(placementTimeout).insecure(insecure)
                 .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken)
                 .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient)
-                .maxWaitingPayloadFetches(maxWaitingPayloadFetches);
+                .maxWaitingPayloadFetches(maxWaitingPayloadFetches).maxIdleFunctionsPerClient(maxIdleFunctionsPerClient);
     }
 
     public String host() {
@@ -131,6 +133,10 @@ public final class CoordinatorConfig {
         return maxWaitingPayloadFetches;
     }
 
+    public int maxIdleFunctionsPerClient() {
+        return maxIdleFunctionsPerClient;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -160,6 +166,7 @@ public final class CoordinatorConfig {
         private Duration sessionGrace = Duration.ofSeconds(60);
         private int maxTasksPerClient = 2_000_000;
         private int maxWaitingPayloadFetches = 1_024;
+        private int maxIdleFunctionsPerClient = 1_024;
 
         private Builder() {}
 
@@ -260,6 +267,17 @@ public final class CoordinatorConfig {
             return this;
         }
 
+        /**
+         * Function definitions a client session keeps that no task of it uses (each capturing
+         * lambda is a new one); beyond, the longest unused are dropped, and the client defines
+         * one again when it needs it. Default 1,024; at least 128, since a client sends up to 64
+         * definitions in one message before the tasks that use them.
+         */
+        public Builder maxIdleFunctionsPerClient(int max) {
+            this.maxIdleFunctionsPerClient = max;
+            return this;
+        }
+
         /** Throws IllegalArgumentException naming the first bad field. */
         public CoordinatorConfig build() {
             if ((tlsCertificate == null) != (tlsKey == null)) {
@@ -298,6 +316,10 @@ public final class CoordinatorConfig {
             if (maxWaitingPayloadFetches < 1) {
                 throw new IllegalArgumentException("maxWaitingPayloadFetches must be at least 1, not "
                         + maxWaitingPayloadFetches);
+            }
+            if (maxIdleFunctionsPerClient < 128) {
+                throw new IllegalArgumentException("maxIdleFunctionsPerClient must be at least 128, not "
+                        + maxIdleFunctionsPerClient);
             }
             if (sessionGrace.isNegative()) {
                 throw new IllegalArgumentException("sessionGrace must not be negative, not " + sessionGrace);

@@ -79,6 +79,11 @@ public final class CoordinatorMain implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     int maxWaitingPayloadFetches = CoordinatorConfig.DEFAULTS.maxWaitingPayloadFetches();
 
+    @Option(names = "--max-idle-functions-per-client", paramLabel = "N",
+            description = "Function definitions a client session keeps that none of its tasks uses; the longest"
+                    + " unused beyond are dropped, and defined again by the client when needed (default: ${DEFAULT-VALUE}).")
+    int maxIdleFunctionsPerClient = CoordinatorConfig.DEFAULTS.maxIdleFunctionsPerClient();
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -118,6 +123,7 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .placementTimeout(placementTimeout).insecure(insecure).tls(tlsCert, tlsKey).clientCa(clientCa)
                     .journal(journalMode(), journalDirectory(journalMode())).sessionGrace(sessionGrace)
                     .maxTasksPerClient(maxTasksPerClient).maxWaitingPayloadFetches(maxWaitingPayloadFetches)
+                    .maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .build();

@@ -74,6 +74,7 @@ public final class CoordinatorServer implements AutoCloseable {
         Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis(),
                 config.sessionGrace().toMillis(), journal != null, config.maxTasksPerClient(),
                 new java.security.SecureRandom()::nextLong);
+        core.limitIdleFunctions(config.maxIdleFunctionsPerClient());
         if (journal != null) {
             recover(journal, core, config);
         }

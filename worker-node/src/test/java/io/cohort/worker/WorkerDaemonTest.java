@@ -200,6 +200,33 @@ class WorkerDaemonTest {
     }
 
     @Test
+    void aFunctionTheCoordinatorSaysToForgetIsDroppedAndTakenAgainWhenSentAgain() throws Exception {
+        Stream s = start(1);
+        CountingBody.DECODED.set(0);
+        ByteString body = CODEC.encode(new CountingBody());
+        ByteString digest = Digests.sha256(body);
+        FunctionDef def = FunctionDef.newBuilder().setDigest(digest).setBody(body).build();
+        ByteString otherBody = CODEC.encode("another function, never run");
+        FunctionDef other = FunctionDef.newBuilder().setDigest(Digests.sha256(otherBody)).setBody(otherBody).build();
+        TaskAssign.Builder task = TaskAssign.newBuilder().setAttempt(1).setSpec(TaskSpec.newBuilder().setFunctionDigest(digest));
+        s.send(AttachResponse.newBuilder().addFunctions(def).addFunctions(other).addAssigns(task.setTaskKey(1)).build());
+        assertEquals("f(null)", value(s.result(1)));
+        assertEquals(2, daemon.functionsHeld());
+
+        s.send(AttachResponse.newBuilder().addForgetFunctions(digest).addAssigns(task.setTaskKey(2)).build());
+        WorkerTaskResult refused = s.result(2);
+        assertEquals(TaskStatus.FAILED, refused.getStatus());
+        assertTrue(refused.getError().getMessage().contains("not sent on this stream"), refused.getError().getMessage());
+        assertEquals(1, daemon.functionsHeld(), "only the function it was not told to forget");
+
+        // Forgotten and sent again in one message: the definition wins (forgets are applied first).
+        s.send(AttachResponse.newBuilder().addForgetFunctions(digest).addFunctions(def).addAssigns(task.setTaskKey(3)).build());
+        assertEquals("f(null)", value(s.result(3)));
+        assertEquals(2, CountingBody.DECODED.get(), "decoded again: the decoded function was dropped too");
+        assertEquals(2, daemon.functionsHeld());
+    }
+
+    @Test
     void aChunkReportsEachFailedElement() throws Exception {
         Stream s = start(1);
         TaskBody body = x -> {

@@ -341,6 +341,8 @@ public final class Journal implements AutoCloseable {
                 forgetStored(key(session, TASK, r.result().getTaskId()));
                 batch.delete(key(session, TASK, r.result().getTaskId()));
                 batch.put(key(session, RESULT, r.result().getTaskId()), r.result().toByteArray());
+            } else if (record instanceof Command.JournalForgetFunction f) {
+                batch.delete(key(session, FUNCTION, f.digest().toByteArray()));
             } else if (record instanceof Command.JournalFunction f) {
                 batch.put(key(session, FUNCTION, f.function().getDigest().toByteArray()), f.function().toByteArray());
             } else if (record instanceof Command.JournalSession s) {
