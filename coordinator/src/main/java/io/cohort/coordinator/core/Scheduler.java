@@ -126,6 +126,8 @@ public final class Scheduler {
     private boolean creditStarved;
     private boolean holdExtendedCredit;
     private Consumer<Command> out;
+    /** Commands made while recovering sessions, before any sink: handed to the first {@link #apply}. */
+    private final List<Command> deferred = new ArrayList<>(0);
     /** Definitions no task uses that a session keeps (more are dropped, longest idle first). */
     private int idleFunctionsPerSession = DEFAULT_IDLE_FUNCTIONS_PER_SESSION;
     static final int DEFAULT_IDLE_FUNCTIONS_PER_SESSION = 1024;
@@ -198,6 +200,10 @@ public final class Scheduler {
     /** Applies one event without assigning queued tasks; call {@link #dispatch} after a batch. */
     public void apply(Event event, Consumer<Command> sink) {
         out = sink;
+        if (!deferred.isEmpty()) {
+            deferred.forEach(sink);
+            deferred.clear();
+        }
         if (event instanceof Event.TaskSubmitted e) {
             submit(e);
         } else if (event instanceof Event.TaskEnded e) {
@@ -327,12 +333,18 @@ public final class Scheduler {
         s.detachedAt = now;
         sessionsById.put(id, s);
         detached.put(id, s);
+        Map<ByteString, FunctionDef> recovered = new HashMap<>();
         for (FunctionDef f : functions) {
-            s.functions.define(f, digest -> forgetFunction(s, digest));
+            recovered.put(f.getDigest(), f);
         }
+        // Journal records of definitions dropped here go with the first batch the scheduler handles.
+        Consumer<ByteString> dropped = digest -> deferred.add(new Command.JournalForgetFunction(s.id, digest));
         s.held.addAll(held);
         for (Event.TaskSubmitted e : tasks) {
-            FunctionDef function = e.spec().getFunctionDigest().isEmpty() ? null : s.functions.get(e.spec().getFunctionDigest());
+            FunctionDef function = e.spec().getFunctionDigest().isEmpty() ? null : recovered.get(e.spec().getFunctionDigest());
+            if (function != null) {
+                s.functions.define(function, dropped);   // in use below, before the next is defined: kept
+            }
             Demand demand;
             try {
                 demand = Demand.of(e.policy());
@@ -349,6 +361,9 @@ public final class Scheduler {
             }
             move(t, TaskState.QUEUED, "recovered from the journal", null);
             enqueue(t, false);
+        }
+        for (FunctionDef f : functions) {   // the unused ones, within the cap
+            s.functions.define(f, dropped);
         }
     }
 

@@ -84,6 +84,28 @@ class FunctionLifetimeTest {
     }
 
     @Test
+    void recoveryKeepsEveryFunctionARecoveredTaskUsesAndDropsUnusedOnesBeyondTheCap() {
+        Scheduler s = new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS, 60_000, true);
+        s.limitIdleFunctions(3);
+        List<FunctionDef> defs = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            defs.add(Sim.function("journalled " + i));
+        }
+        List<Event.TaskSubmitted> tasks = List.of(
+                new Event.TaskSubmitted(0, 1, TaskSpec.newBuilder().setFunctionDigest(defs.get(0).getDigest()).build(),
+                        TaskPolicy.getDefaultInstance()),
+                new Event.TaskSubmitted(0, 2, TaskSpec.newBuilder().setFunctionDigest(defs.get(1).getDigest()).build(),
+                        TaskPolicy.getDefaultInstance()));
+        s.recoverSession("s-journalled", "before", defs, tasks, List.of());
+        assertEquals(2 + 3, s.functionsOf("s-journalled"));
+        Sim sim = new Sim(s);
+        List<Command> first = sim.tick(1);
+        assertEquals(295, forgotten(first).size(), "their journal records go with the first batch");
+        assertEquals(2, s.status().getQueuedTasks(), "both recovered tasks kept their functions");
+        assertTrue(forgotten(first).stream().noneMatch(d -> d.equals(defs.get(0).getDigest()) || d.equals(defs.get(1).getDigest())));
+    }
+
+    @Test
     void aWorkerIsToldToForgetFunctionsNoneOfItsTasksUsesAndIsSentOneAgainWhenNeeded() {
         Sim sim = new Sim();
         sim.client(C1);
