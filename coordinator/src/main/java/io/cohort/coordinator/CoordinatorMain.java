@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s]
  * [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--client-token-file F --worker-token-file F] [--insecure]
- * [--journal off|batch|always] [--journal-dir DIR] [--session-grace 60s] [--max-tasks-per-client N]}:
+ * [--journal off|batch|always] [--journal-dir DIR] [--session-grace 60s] [--max-tasks-per-client N]
+ * [--max-waiting-payload-fetches N] [--max-idle-functions-per-client N]}:
  * runs a coordinator until SIGTERM, then exits 0. Reusable as a picocli subcommand.
  */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,

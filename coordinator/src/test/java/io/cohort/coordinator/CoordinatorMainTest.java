@@ -33,6 +33,10 @@ class CoordinatorMainTest {
         assertTrue(err.toString().contains("not a duration"), err.toString());
         assertEquals(2, new CommandLine(new CoordinatorMain()).setErr(new PrintWriter(new StringWriter()))
                 .execute("--port", "x"));
+        assertEquals(2, new CommandLine(new CoordinatorMain()).execute("--port", "0",
+                "--max-idle-functions-per-client", "5"), "a message's definitions could be dropped before its tasks");
+        assertEquals(2, new CommandLine(new CoordinatorMain()).execute("--port", "0",
+                "--max-waiting-payload-fetches", "0"));
     }
 
     @Test
