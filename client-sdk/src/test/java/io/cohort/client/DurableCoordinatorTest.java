@@ -196,14 +196,14 @@ class DurableCoordinatorTest {
      */
     @Test
     void aCoordinatorRecoversMoreAcceptedTaskBytesThanItsHeapAtThatHeap() throws Exception {
-        int port = freePort();
-        String target = "127.0.0.1:" + port;
-        Codec codec = Codec.standard();
-        ByteString body = codec.encode(new Fingerprint());
         List<String> heap = List.of("-Xmx64m");
         int size = 4 << 20;
         int perLife = 8;   // 32 MiB queued in each life, 64 MiB in all: as much as the heap
+        int port = freePort();
+        String target = "127.0.0.1:" + port;
         ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+        Codec codec = Codec.standard();
+        ByteString body = codec.encode(new Fingerprint());
         try (WorkerProcesses workers = new WorkerProcesses()) {
             List<String> sessionIds = new ArrayList<>();
             Process life = coordinator(port, heap, "--session-grace", "600s");

@@ -175,14 +175,19 @@ class WorkerDaemonTest {
         }
     }
 
+    /** A CountingBody's definition, its decode count set to 0. */
+    private static FunctionDef countingFunction() {
+        CountingBody.DECODED.set(0);
+        ByteString body = CODEC.encode(new CountingBody());
+        return FunctionDef.newBuilder().setDigest(Digests.sha256(body)).setBody(body).build();
+    }
+
     @Test
     void functionsAreDecodedOncePerDigest() throws Exception {
         Stream s = start(2);
-        CountingBody.DECODED.set(0);
-        ByteString body = CODEC.encode(new CountingBody());
-        ByteString digest = Digests.sha256(body);
-        AttachResponse.Builder msg = AttachResponse.newBuilder()
-                .addFunctions(FunctionDef.newBuilder().setDigest(digest).setBody(body));
+        FunctionDef def = countingFunction();
+        ByteString digest = def.getDigest();
+        AttachResponse.Builder msg = AttachResponse.newBuilder().addFunctions(def);
         for (int i = 1; i <= 5; i++) {
             msg.addAssigns(TaskAssign.newBuilder().setTaskKey(i).setAttempt(1).setSpec(TaskSpec.newBuilder()
                     .setFunctionDigest(digest).setArgument(CODEC.encode(i))));
@@ -202,10 +207,8 @@ class WorkerDaemonTest {
     @Test
     void aFunctionTheCoordinatorSaysToForgetIsDroppedAndTakenAgainWhenSentAgain() throws Exception {
         Stream s = start(1);
-        CountingBody.DECODED.set(0);
-        ByteString body = CODEC.encode(new CountingBody());
-        ByteString digest = Digests.sha256(body);
-        FunctionDef def = FunctionDef.newBuilder().setDigest(digest).setBody(body).build();
+        FunctionDef def = countingFunction();
+        ByteString digest = def.getDigest();
         ByteString otherBody = CODEC.encode("another function, never run");
         FunctionDef other = FunctionDef.newBuilder().setDigest(Digests.sha256(otherBody)).setBody(otherBody).build();
         TaskAssign.Builder task = TaskAssign.newBuilder().setAttempt(1).setSpec(TaskSpec.newBuilder().setFunctionDigest(digest));

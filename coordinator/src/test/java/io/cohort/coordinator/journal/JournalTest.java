@@ -81,6 +81,25 @@ class JournalTest {
     }
 
     @Test
+    void aDroppedFunctionDoesNotComeBack() throws IOException {
+        ByteString body = ByteString.copyFromUtf8("dropped");
+        FunctionDef f = FunctionDef.newBuilder().setBody(body).setDigest(Digests.sha256(body)).build();
+        ByteString keptBody = ByteString.copyFromUtf8("kept");
+        FunctionDef kept = FunctionDef.newBuilder().setBody(keptBody).setDigest(Digests.sha256(keptBody)).build();
+        try (Journal j = Journal.open(dir, JournalMode.ALWAYS)) {
+            j.add(new Command.JournalSession("s-a", "alpha"));
+            j.add(new Command.JournalFunction("s-a", f));
+            j.add(new Command.JournalFunction("s-a", kept));
+            j.commit();
+            j.add(new Command.JournalForgetFunction("s-a", f.getDigest()));
+            j.commit();
+        }
+        try (Journal j = Journal.open(dir, JournalMode.BATCH)) {
+            assertEquals(List.of(kept), j.recover().get(0).functions());
+        }
+    }
+
+    @Test
     void aLogCutShortOrWithGarbageAtItsEndRecoversUpToItsLastWholeRecord() throws IOException {
         try (Journal j = Journal.open(dir, JournalMode.BATCH)) {
             j.add(new Command.JournalSession("s-a", "alpha"));
