@@ -80,6 +80,8 @@ public final class Journal implements AutoCloseable {
      * smaller ones are loaded (a payload fetch costs more than the bytes it saves).
      */
     public static final int STORED_ARGUMENT_FROM = 64 * 1024;
+    /** Payload ids of arguments left on disk start so (the rest is random). */
+    private static final String STORED_ID_PREFIX = "journal-";
 
     /** What one session left in the journal. */
     public record RecoveredSession(String id, String clientName, List<FunctionDef> functions,
@@ -270,7 +272,7 @@ public final class Journal implements AutoCloseable {
                 || spec.getIsolation() == Isolation.PROCESS || spec.hasProcess()) {
             return new Event.TaskSubmitted(0, taskId, spec, t.getPolicy());
         }
-        String id = "journal-" + UUID.randomUUID();
+        String id = STORED_ID_PREFIX + UUID.randomUUID();
         stored.put(id, key);
         storedByKey.put(keyString(key), id);
         // Parsed again from a copy: the aliased parse's other fields would keep the whole record alive.
@@ -305,9 +307,12 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    /** Whether {@code payloadId} names an argument left on disk by {@link #recover}. Thread-safe. */
+    /**
+     * Whether {@code payloadId} is the id of an argument left on disk by {@link #recover}, held
+     * still or gone with its task (then {@link #readArgument} says so at once). Thread-safe.
+     */
     public boolean storesArgument(String payloadId) {
-        return stored.containsKey(payloadId);
+        return payloadId.startsWith(STORED_ID_PREFIX);
     }
 
     /** Arguments left on disk whose tasks have not ended (for tests). */

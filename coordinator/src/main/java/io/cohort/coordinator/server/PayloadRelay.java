@@ -52,7 +52,7 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
 
     /** Payloads kept on the coordinator's disk. */
     public interface Stored {
-        /** Whether {@code id} names one (cheap, no I/O). */
+        /** Whether {@code id} is one of its ids, held or gone (cheap, no I/O): never offered by anyone. */
         boolean has(String id);
 
         /** Its bytes, read now; null when it is gone. */
