@@ -227,9 +227,10 @@ public final class CoordinatorConfig {
         }
 
         /**
-         * Keep a journal in {@code dir} (created if missing), so that a coordinator restarted
-         * after a crash carries on with the tasks it had accepted; default OFF. One directory
-         * serves one coordinator at a time.
+         * Keep a journal in {@code dir} (created owner-only if missing; one of another user, or
+         * open to group or others, is refused), so that a coordinator restarted after a crash
+         * carries on with the tasks it had accepted; default OFF. One directory serves one
+         * coordinator at a time.
          */
         public Builder journal(JournalMode mode, Path dir) {
             this.journal = Objects.requireNonNull(mode, "journal");
