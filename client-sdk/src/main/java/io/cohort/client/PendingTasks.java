@@ -1,5 +1,6 @@
 package io.cohort.client;
 
+import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.ProcessOutput;
 import io.cohort.proto.v1.TaskSubmit;
 import java.util.ArrayList;
@@ -17,7 +18,11 @@ import java.util.function.Consumer;
  * for their futures to complete. Thread-safe.
  */
 final class PendingTasks {
-    record Pending(TaskFuture<?> future, TaskSubmit submit) {}
+    /**
+     * {@code function}: the definition the task uses (null for a task with a body), kept so that
+     * it can be defined again; {@code redefined}: how often that was done for it on refusal.
+     */
+    record Pending(TaskFuture<?> future, TaskSubmit submit, FunctionDef function, AtomicInteger redefined) {}
 
     private final Map<Long, Pending> byId = new ConcurrentHashMap<>();
     /** Where the pid and output lines of process tasks go, by task id, until their results arrive. */
@@ -31,8 +36,8 @@ final class PendingTasks {
         unanswered.incrementAndGet();
     }
 
-    void add(TaskFuture<?> future, TaskSubmit submit, Consumer<ProcessOutput> output) {
-        byId.put(submit.getTaskId(), new Pending(future, submit));
+    void add(TaskFuture<?> future, TaskSubmit submit, FunctionDef function, Consumer<ProcessOutput> output) {
+        byId.put(submit.getTaskId(), new Pending(future, submit, function, function == null ? null : new AtomicInteger()));
         if (output != null) {
             processOutput.put(submit.getTaskId(), output);
         }

@@ -3,6 +3,7 @@ package io.cohort.client;
 import com.google.protobuf.ByteString;
 import io.cohort.common.TaskBody;
 import io.cohort.proto.v1.AdminServiceGrpc;
+import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.StatusRequest;
 import io.cohort.proto.v1.SharedOpenResponse;
 import io.cohort.proto.v1.SharedType;
@@ -92,11 +93,11 @@ final class RemoteExecutor implements CohortExecutor {
     <A, R> TaskFuture<R> submitShaped(RemoteFunction<A, R> fn, A input, TaskOptions options,
                                       java.util.function.Consumer<TaskSpec.Builder> shape) {
         checkOpen();
-        ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
-        TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(digest)
+        FunctionDef function = session.function(fn, TaskBodies.of(fn));
+        TaskSpec.Builder spec = TaskSpec.newBuilder().setFunctionDigest(function.getDigest())
                 .setArgument(session.encodeArgument(input));
         shape.accept(spec);
-        return session.submit(spec.build(), Policies.of(options), false, () -> apply(fn, input));
+        return session.submit(spec.build(), Policies.of(options), false, () -> apply(fn, input), function);
     }
 
     @Override
@@ -195,7 +196,8 @@ final class RemoteExecutor implements CohortExecutor {
                                 Admission admission) {
         checkOpen();
         long start = System.nanoTime();
-        ByteString digest = session.functionDigest(fn, TaskBodies.of(fn));
+        FunctionDef function = session.function(fn, TaskBodies.of(fn));
+        ByteString digest = function.getDigest();
         TaskPolicy policy = Policies.of(options.taskOptions());
         OptionalInt userChunk = options.chunkSize();
         OptionalInt userBuffer = options.bufferSize();
@@ -221,7 +223,7 @@ final class RemoteExecutor implements CohortExecutor {
                 TaskSpec built = spec.build();
                 return new MapResult.Sent(admission.admit(() -> {
                     checkOpen();
-                    return session.submit(built, policy, !single, null);
+                    return session.submit(built, policy, !single, null, function);
                 }), argument.size());
             }
 

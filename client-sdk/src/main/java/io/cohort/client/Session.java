@@ -77,15 +77,26 @@ final class Session implements AutoCloseable {
     private final Object functionLock = new Object();
     /** Guarded by functionLock. Keys are the user's function objects (identity for lambdas). */
     private final Map<Object, ByteString> digestByFunction = new WeakHashMap<>();
-    /** Guarded by functionLock. */
-    private final java.util.Set<ByteString> sentDigests = new java.util.HashSet<>();
+    /**
+     * Definitions no unanswered task needs that the session remembers having sent, most recently
+     * used last. Beyond this many the coordinator may have dropped them too, so one forgotten
+     * here is sent again before its next task.
+     */
+    static final int KEPT_FUNCTIONS = 1024;
+    /** How often one task is defined and sent again after the coordinator said it lacks its function. */
+    private static final int REDEFINE_AT_MOST = 3;
     private volatile Throwable ended;
     private volatile boolean closeRequested;
     private final String clientName;
     /** How long a lost stream is retried before the pending futures fail; 0: not at all. */
     private final long reconnectMillis;
-    /** Guarded by functionLock: every function defined, to define again on a new stream. */
-    private final Map<ByteString, FunctionDef> functionDefs = new java.util.HashMap<>();
+    /** Guarded by functionLock: the definitions sent on this stream that the session remembers (see KEPT_FUNCTIONS). */
+    private final Map<ByteString, FunctionDef> functionDefs = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<ByteString, FunctionDef> eldest) {
+            return size() > KEPT_FUNCTIONS;
+        }
+    };
     /** The stream in use, or being opened. */
     private volatile Inbound current;
     /** The id of the session last welcomed; a reconnect asks to resume it. Null before the first welcome. */
@@ -215,7 +226,7 @@ final class Session implements AutoCloseable {
         int sent = 0;
         synchronized (functionLock) {   // submit() holds it too: no task slips between clear and re-send
             outbound.clear();   // what was queued was meant for the lost stream
-            outbound.addAll(functionDefs.values());
+            functionDefs.clear();   // each is defined again before the first task that needs it
             for (Long id : pending.ids()) {
                 PendingTasks.Pending p = pending.get(id);
                 if (p == null) {
@@ -234,6 +245,9 @@ final class Session implements AutoCloseable {
                     continue;
                 }
                 f.requeued();
+                if (p.function() != null && functionDefs.put(p.function().getDigest(), p.function()) == null) {
+                    outbound.add(p.function());
+                }
                 outbound.add(p.submit());
                 sent++;
             }
@@ -278,27 +292,56 @@ final class Session implements AutoCloseable {
         return loader;
     }
 
-    /** The digest of a function, sending its definition first if this session has not yet. */
     /** Where completions and dependent stages run; never a transport thread. */
     Executor callbacks() {
         return callbacks;
     }
 
-    ByteString functionDigest(Object function, TaskBody body) {
+    /**
+     * The definition of a function, encoded once while this session remembers it; {@link
+     * #submit} sends it before the first task that needs it.
+     */
+    FunctionDef function(Object function, TaskBody body) {
         synchronized (functionLock) {
             ByteString digest = digestByFunction.get(function);
-            if (digest == null) {
+            FunctionDef def = digest == null ? null : functionDefs.get(digest);
+            if (def == null) {
                 ByteString bytes = encodeTask(body);
                 digest = Digests.sha256(bytes);
-                if (sentDigests.add(digest)) {
-                    FunctionDef def = FunctionDef.newBuilder().setDigest(digest).setBody(bytes).build();
-                    functionDefs.put(digest, def);
-                    outbound.add(def);
-                }
+                def = FunctionDef.newBuilder().setDigest(digest).setBody(bytes).build();
                 digestByFunction.put(function, digest);
             }
-            return digest;
+            return def;
         }
+    }
+
+    /** Definitions the session remembers having sent (tests). */
+    int functionsKept() {
+        synchronized (functionLock) {
+            return functionDefs.size();
+        }
+    }
+
+    /**
+     * The coordinator refused a task for want of its function (it drops those no task uses):
+     * defines it again and sends the task again, a few times at most. False when it cannot.
+     */
+    private boolean redefine(TaskResult r) {
+        PendingTasks.Pending p = pending.get(r.getTaskId());
+        if (p == null || p.function() == null || !p.function().getDigest().equals(r.getUndefinedFunction())
+                || p.redefined().incrementAndGet() > REDEFINE_AT_MOST || ended != null) {
+            return false;
+        }
+        synchronized (functionLock) {
+            if (!connected || pending.get(r.getTaskId()) != p) {
+                return true;   // a new stream sends it again anyway, or it is answered already
+            }
+            functionDefs.put(p.function().getDigest(), p.function());
+            outbound.add(p.function());
+            outbound.add(p.submit());
+        }
+        drain();
+        return true;
     }
 
     /** Encodes a task's body or argument; what cannot be encoded is refused before anything is sent. */
@@ -356,7 +399,12 @@ final class Session implements AutoCloseable {
 
     /** Sends one task; the future completes when its result arrives. */
     <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original) {
-        return submit(spec, policy, chunk, original, null);
+        return submit(spec, policy, chunk, original, null, null);
+    }
+
+    /** Sends one task of {@code function} (from {@link #function}), defining it first if need be. */
+    <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original, FunctionDef function) {
+        return submit(spec, policy, chunk, original, null, function);
     }
 
     /**
@@ -364,7 +412,7 @@ final class Session implements AutoCloseable {
      * transport thread (so it must be quick), before the result completes the future.
      */
     <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, Consumer<ProcessOutput> output) {
-        return submit(spec, policy, false, null, output);
+        return submit(spec, policy, false, null, output, null);
     }
 
     /** Asks the worker to terminate (15) or kill (9) a running process task. */
@@ -376,7 +424,7 @@ final class Session implements AutoCloseable {
     }
 
     private <T> TaskFuture<T> submit(TaskSpec spec, TaskPolicy policy, boolean chunk, Runnable original,
-                                     Consumer<ProcessOutput> output) {
+                                     Consumer<ProcessOutput> output, FunctionDef function) {
         InFlightLimit limit = inFlight;
         long bytes = inFlightBytes(spec, policy);
         if (limit != null) {
@@ -405,7 +453,11 @@ final class Session implements AutoCloseable {
         pending.expect();
         TaskSubmit submit = TaskSubmit.newBuilder().setTaskId(id).setSpec(spec).setPolicy(policy).build();
         synchronized (functionLock) {
-            pending.add(future, submit, output);
+            pending.add(future, submit, function, output);
+            if (function != null && functionDefs.get(function.getDigest()) == null) {
+                functionDefs.put(function.getDigest(), function);   // may forget the longest unused
+                outbound.add(function);
+            }
             outbound.add(submit);
         }
         drain();
@@ -649,6 +701,9 @@ final class Session implements AutoCloseable {
                 List<TaskResult> results = new ArrayList<>(arrived.size());
                 long bytes = 0;
                 for (TaskResult r : arrived) {
+                    if (r.getStatus() == TaskStatus.REJECTED && !r.getUndefinedFunction().isEmpty() && redefine(r)) {
+                        continue;   // sent again with its function: its answer is still to come
+                    }
                     PendingTasks.Pending p = pending.claim(r.getTaskId());
                     if (p != null) {
                         TaskFuture<?> f = p.future();

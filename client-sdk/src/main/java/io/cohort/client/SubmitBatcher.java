@@ -24,6 +24,12 @@ import java.util.Queue;
 final class SubmitBatcher {
     /** A batch is cut at about this many bytes, well under the message limit. */
     static final int BATCH_BYTES = 1 << 20;
+    /**
+     * A batch is cut before this many function definitions: the coordinator applies a message's
+     * definitions before its tasks and keeps at least 128 unused ones, so none of a message's
+     * definitions can be dropped before the tasks that follow it arrive.
+     */
+    static final int BATCH_FUNCTIONS = 64;
 
     private SubmitBatcher() {}
 
@@ -33,6 +39,7 @@ final class SubmitBatcher {
         Columnizer columns = null;
         boolean richSeen = false;
         long bytes = 0;
+        int functions = 0;
         Object item;
         while (bytes < BATCH_BYTES && (item = outbound.peek()) != null) {
             if (item instanceof TaskSubmit submit) {
@@ -50,6 +57,9 @@ final class SubmitBatcher {
                     richSeen = true;
                 }
             } else if (item instanceof FunctionDef def) {
+                if (functions++ == BATCH_FUNCTIONS) {
+                    break;
+                }
                 batch.addFunctions(def);
                 bytes += def.getSerializedSize();
             } else {

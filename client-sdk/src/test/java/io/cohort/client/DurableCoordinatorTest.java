@@ -168,6 +168,87 @@ class DurableCoordinatorTest {
         }
     }
 
+    /** A task's argument's fingerprint: what the task returns, and what the test expects of it. */
+    private static final class Fingerprint implements TaskBody {
+        @Override
+        public Object call(Object input) {
+            return fingerprint((byte[]) input);
+        }
+    }
+
+    private static long fingerprint(byte[] bytes) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(bytes);
+        return crc.getValue() ^ ((long) bytes.length << 32);
+    }
+
+    private static byte[] argument(long taskId, int size) {
+        byte[] b = new byte[size];
+        new java.util.Random(taskId).nextBytes(b);
+        return b;
+    }
+
+    /**
+     * More task bytes than the coordinator's heap were accepted (in two lives of the coordinator,
+     * each holding half), then it is killed: it starts again at the same small heap, since
+     * recovery leaves large arguments on disk until a worker fetches them, and every task runs
+     * with its own argument.
+     */
+    @Test
+    void aCoordinatorRecoversMoreAcceptedTaskBytesThanItsHeapAtThatHeap() throws Exception {
+        List<String> heap = List.of("-Xmx64m");
+        int size = 4 << 20;
+        int perLife = 8;   // 32 MiB queued in each life, 64 MiB in all: as much as the heap
+        int port = freePort();
+        String target = "127.0.0.1:" + port;
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
+        Codec codec = Codec.standard();
+        ByteString body = codec.encode(new Fingerprint());
+        try (WorkerProcesses workers = new WorkerProcesses()) {
+            List<String> sessionIds = new ArrayList<>();
+            Process life = coordinator(port, heap, "--session-grace", "600s");
+            long taskId = 0;
+            for (int round = 1; round <= 2; round++) {
+                RawSession raw = new RawSession(channel, "");
+                sessionIds.add(raw.welcome.get(60, TimeUnit.SECONDS).getWelcome().getSessionId());
+                for (int i = 0; i < perLife; i++) {
+                    taskId++;
+                    raw.requests.onNext(SessionRequest.newBuilder().addSubmits(TaskSubmit.newBuilder().setTaskId(taskId)
+                            .setSpec(TaskSpec.newBuilder().setBody(body).setArgument(codec.encode(argument(taskId, size)))))
+                            .build());
+                }
+                int expected = round * perLife;
+                awaitStatus(channel, s -> s.getQueuedTasks() == expected, expected + " tasks queued");
+                kill(life);
+                life = coordinator(port, heap, "--session-grace", "600s");
+                StatusResponse recovered = awaitStatus(channel, s -> true, "the restarted coordinator answers");
+                assertEquals(expected, recovered.getQueuedTasks(), "recovered from the journal");
+            }
+            int total = 2 * perLife;
+            workers.start(target, "w1");
+            awaitStatus(channel, s -> s.getCompletedTasks() == total, "all " + total + " tasks ran");
+            assertTrue(life.isAlive(), "the coordinator is still up");
+
+            Map<Long, Long> values = new TreeMap<>();
+            for (String sessionId : sessionIds) {
+                RawSession resumed = new RawSession(channel, sessionId);
+                assertTrue(resumed.welcome.get(60, TimeUnit.SECONDS).getWelcome().getResumed());
+                for (int i = 0; i < perLife; i++) {
+                    TaskResult r = resumed.results.poll(60, TimeUnit.SECONDS);
+                    assertTrue(r != null, "a held result for each task of session " + sessionId);
+                    assertEquals(TaskStatus.SUCCEEDED, r.getStatus(), r.toString());
+                    assertEquals(null, values.put(r.getTaskId(), (Long) codec.decode(r.getValue(),
+                            getClass().getClassLoader())), "one result per task");
+                }
+            }
+            assertEquals(total, values.size());
+            values.forEach((id, v) -> assertEquals(fingerprint(argument(id, size)), v, "task " + id + "'s result"));
+        } finally {
+            channel.shutdownNow();
+            started.forEach(Process::destroyForcibly);
+        }
+    }
+
     /** A raw client stream that collects what it is sent. */
     private static final class RawSession {
         final CompletableFuture<SessionResponse> welcome = new CompletableFuture<>();
@@ -220,10 +301,20 @@ class DurableCoordinatorTest {
 
     /** Starts a coordinator JVM with a journal in the test's directory; returns once it listens. */
     private Process coordinator(int port) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "io.cohort.coordinator.CoordinatorMain",
+        return coordinator(port, List.of());
+    }
+
+    /** As {@link #coordinator(int)}, with options for its JVM and more flags. */
+    private Process coordinator(int port, List<String> jvmOptions, String... flags)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.coordinator.CoordinatorMain",
                 "--port", Integer.toString(port), "--journal", "batch", "--journal-dir", dir.resolve("journal").toString(),
-                "--heartbeat-timeout", "5s").redirectErrorStream(true).start();
+                "--heartbeat-timeout", "5s"));
+        command.addAll(List.of(flags));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         started.add(p);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<Void> listening = new CompletableFuture<>();

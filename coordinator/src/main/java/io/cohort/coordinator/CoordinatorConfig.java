@@ -37,8 +37,13 @@ public final class CoordinatorConfig {
     private final int maxCallsPerConnection;
     private final SharedLimits sharedLimits;
 
+    private final int maxWaitingPayloadFetches;
+    private final int maxIdleFunctionsPerClient;
+
     private CoordinatorConfig(Builder b) {
         this.sharedLimits = b.sharedLimits;
+        this.maxIdleFunctionsPerClient = b.maxIdleFunctionsPerClient;
+        this.maxWaitingPayloadFetches = b.maxWaitingPayloadFetches;
         this.maxTasksPerClient = b.maxTasksPerClient;
         this.maxTaskBytesPerClient = b.maxTaskBytesPerClient;
         this.maxTaskBytes = b.maxTaskBytes;
@@ -73,7 +78,8 @@ public final class CoordinatorConfig {
                 .maxTaskBytesPerClient(maxTaskBytesPerClient).maxTaskBytes(maxTaskBytes)
                 .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
                 .maxCallsPerConnection(maxCallsPerConnection)
-                .sharedLimits(sharedLimits);
+                .sharedLimits(sharedLimits)
+                .maxWaitingPayloadFetches(maxWaitingPayloadFetches).maxIdleFunctionsPerClient(maxIdleFunctionsPerClient);
     }
 
     public String host() {
@@ -165,6 +171,14 @@ public final class CoordinatorConfig {
         return sharedLimits;
     }
 
+    public int maxWaitingPayloadFetches() {
+        return maxWaitingPayloadFetches;
+    }
+
+    public int maxIdleFunctionsPerClient() {
+        return maxIdleFunctionsPerClient;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -200,6 +214,8 @@ public final class CoordinatorConfig {
         private int maxSessions;
         private int maxCallsPerConnection = 1024;
         private SharedLimits sharedLimits = SharedLimits.forHeap(Runtime.getRuntime().maxMemory());
+        private int maxWaitingPayloadFetches = 1_024;
+        private int maxIdleFunctionsPerClient = 1_024;
 
         private Builder() {}
 
@@ -260,9 +276,10 @@ public final class CoordinatorConfig {
         }
 
         /**
-         * Keep a journal in {@code dir} (created if missing), so that a coordinator restarted
-         * after a crash carries on with the tasks it had accepted; default OFF. One directory
-         * serves one coordinator at a time.
+         * Keep a journal in {@code dir} (created owner-only if missing; one of another user, or
+         * open to group or others, is refused), so that a coordinator restarted after a crash
+         * carries on with the tasks it had accepted; default OFF. One directory serves one
+         * coordinator at a time.
          */
         public Builder journal(JournalMode mode, Path dir) {
             this.journal = Objects.requireNonNull(mode, "journal");
@@ -307,6 +324,16 @@ public final class CoordinatorConfig {
         }
 
         /**
+         * Payload fetches that may wait at once for their payload to be offered (a task's
+         * message may overtake its argument's offer); each waits up to 60 s. More are refused
+         * with RESOURCE_EXHAUSTED. Default 1,024.
+         */
+        public Builder maxWaitingPayloadFetches(int max) {
+            this.maxWaitingPayloadFetches = max;
+            return this;
+        }
+
+        /**
          * Bytes of results held for one session that is not taking them (waiting to be resumed,
          * or not reading its stream); past it, none of its queued tasks is started until it does.
          * 0 (the default): the same as {@link #maxTaskBytesPerClient}'s default.
@@ -339,6 +366,17 @@ public final class CoordinatorConfig {
          */
         public Builder sharedLimits(SharedLimits limits) {
             this.sharedLimits = Objects.requireNonNull(limits, "sharedLimits");
+            return this;
+        }
+
+        /**
+         * Function definitions a client session keeps that no task of it uses (each capturing
+         * lambda is a new one); beyond, the longest unused are dropped, and the client defines
+         * one again when it needs it. Default 1,024; at least 128, since a client sends up to 64
+         * definitions in one message before the tasks that use them.
+         */
+        public Builder maxIdleFunctionsPerClient(int max) {
+            this.maxIdleFunctionsPerClient = max;
             return this;
         }
 
@@ -382,6 +420,14 @@ public final class CoordinatorConfig {
             }
             if (maxCallsPerConnection < 1) {
                 throw new IllegalArgumentException("maxCallsPerConnection must be at least 1, not " + maxCallsPerConnection);
+            }
+            if (maxWaitingPayloadFetches < 1) {
+                throw new IllegalArgumentException("maxWaitingPayloadFetches must be at least 1, not "
+                        + maxWaitingPayloadFetches);
+            }
+            if (maxIdleFunctionsPerClient < 128) {
+                throw new IllegalArgumentException("maxIdleFunctionsPerClient must be at least 128, not "
+                        + maxIdleFunctionsPerClient);
             }
             if (sessionGrace.isNegative()) {
                 throw new IllegalArgumentException("sessionGrace must not be negative, not " + sessionGrace);

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
  * {@code coordinator [--host H] [--port P] [--heartbeat-timeout 10s] [--placement-timeout 30s]
  * [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]] [--client-token-file F --worker-token-file F] [--insecure]
  * [--journal off|batch|always] [--journal-dir DIR] [--session-grace 60s] [--max-tasks-per-client N]
- * [--shared-max-object-bytes B] [--shared-max-session-bytes B] [--shared-max-session-objects N] [--shared-max-total-bytes B]}:
+ * [--shared-max-object-bytes B] [--shared-max-session-bytes B] [--shared-max-session-objects N] [--shared-max-total-bytes B]
+ * [--max-waiting-payload-fetches N] [--max-idle-functions-per-client N]}:
  * runs a coordinator until SIGTERM, then exits 0. Reusable as a picocli subcommand.
  */
 @Command(name = "coordinator", mixinStandardHelpOptions = true,
@@ -119,6 +120,16 @@ public final class CoordinatorMain implements Callable<Integer> {
                     + " ${DEFAULT-VALUE}).")
     long sharedMaxTotalBytes = CoordinatorConfig.DEFAULTS.sharedLimits().maxTotalBytes();
 
+    @Option(names = "--max-waiting-payload-fetches", paramLabel = "N",
+            description = "Payload fetches that may wait at once for their payload's offer; more are refused"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int maxWaitingPayloadFetches = CoordinatorConfig.DEFAULTS.maxWaitingPayloadFetches();
+
+    @Option(names = "--max-idle-functions-per-client", paramLabel = "N",
+            description = "Function definitions a client session keeps that none of its tasks uses; the longest"
+                    + " unused beyond are dropped, and defined again by the client when needed (default: ${DEFAULT-VALUE}).")
+    int maxIdleFunctionsPerClient = CoordinatorConfig.DEFAULTS.maxIdleFunctionsPerClient();
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -163,6 +174,8 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .maxCallsPerConnection(maxCallsPerConnection)
                     .sharedLimits(new SharedLimits(sharedMaxObjectBytes, sharedMaxSessionBytes,
                             sharedMaxSessionObjects, sharedMaxTotalBytes))
+                   .maxWaitingPayloadFetches(maxWaitingPayloadFetches)
+                    .maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .build();

@@ -77,6 +77,7 @@ public final class CoordinatorServer implements AutoCloseable {
         Scheduler core = new Scheduler(config.heartbeatTimeout().toMillis(), config.placementTimeout().toMillis(),
                 config.sessionGrace().toMillis(), journal != null, budgets, new java.security.SecureRandom()::nextLong);
         SharedAccess sharedAccess = new SharedAccess();
+        core.limitIdleFunctions(config.maxIdleFunctionsPerClient());
         if (journal != null) {
             recover(journal, core, config, sharedAccess);
         }
@@ -95,7 +96,18 @@ public final class CoordinatorServer implements AutoCloseable {
         for (ServerServiceDefinition s : Services.all(loop)) {
             builder.addService(s);
         }
-        PayloadRelay payloads = new PayloadRelay(PAYLOAD_OFFER_WAIT_MS);
+        PayloadRelay payloads = new PayloadRelay(PAYLOAD_OFFER_WAIT_MS, config.maxWaitingPayloadFetches(),
+                journal == null ? null : new PayloadRelay.Stored() {
+                    @Override
+                    public boolean has(String id) {
+                        return journal.storesArgument(id);
+                    }
+
+                    @Override
+                    public com.google.protobuf.ByteString read(String id) throws IOException {
+                        return journal.readArgument(id);
+                    }
+                });
         builder.addService(payloads.definition());
         SharedTimers sharedTimers = new SharedTimers();
         SharedStore shared = new SharedStore(sharedTimers, config.sharedLimits());
@@ -184,18 +196,18 @@ public final class CoordinatorServer implements AutoCloseable {
     }
 
     private static void recover(Journal journal, Scheduler core, CoordinatorConfig config, SharedAccess access) {
-        int tasks = 0;
-        int held = 0;
-        List<Journal.RecoveredSession> sessions = journal.recover();
-        for (Journal.RecoveredSession s : sessions) {
+        int[] counts = new int[3];
+        journal.recover(s -> {
             core.recoverSession(s.id(), s.clientName(), s.functions(), s.tasks(), s.held());
             access.sessionLive(s.id());
-            tasks += s.tasks().size();
-            held += s.held().size();
-        }
-        LOG.log(System.Logger.Level.INFO, "journal {0} ({1}): {2} sessions, {3} tasks and {4} results recovered;"
-                + " sessions wait {5} s to be resumed", config.journalDir().orElseThrow(), config.journal(),
-                sessions.size(), tasks, held, config.sessionGrace().toSeconds());
+            counts[0]++;
+            counts[1] += s.tasks().size();
+            counts[2] += s.held().size();
+        });
+        LOG.log(System.Logger.Level.INFO, "journal {0} ({1}): {2} sessions, {3} tasks ({4} large arguments left on"
+                + " disk until a worker fetches them) and {5} results recovered; sessions wait {6} s to be resumed",
+                config.journalDir().orElseThrow(), config.journal(), counts[0], counts[1], journal.storedArguments(),
+                counts[2], config.sessionGrace().toSeconds());
     }
 
     private static ServerCredentials credentials(CoordinatorConfig config) throws IOException {

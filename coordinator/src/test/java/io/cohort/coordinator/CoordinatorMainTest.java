@@ -35,6 +35,10 @@ class CoordinatorMainTest {
                 .execute("--port", "x"));
         assertEquals(2, new CommandLine(new CoordinatorMain()).execute("--port", "0", "--shared-max-object-bytes", "0"),
                 "a shared-object limit below 1 is a usage error");
+        assertEquals(2, new CommandLine(new CoordinatorMain()).execute("--port", "0",
+                "--max-idle-functions-per-client", "5"), "a message's definitions could be dropped before its tasks");
+        assertEquals(2, new CommandLine(new CoordinatorMain()).execute("--port", "0",
+                "--max-waiting-payload-fetches", "0"));
     }
 
     @Test

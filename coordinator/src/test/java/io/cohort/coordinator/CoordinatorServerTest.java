@@ -63,7 +63,11 @@ class CoordinatorServerTest {
     void stop() throws Exception {
         for (Peer<?, ?> p : peers) {
             if (!p.ended.isDone()) {
-                p.requests.onCompleted();
+                try {
+                    p.requests.onCompleted();
+                } catch (IllegalStateException halfClosedByTheTest) {
+                    // statusAndDrain half-closes a worker itself; its stream may not have ended yet
+                }
             }
         }
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -580,6 +584,41 @@ class CoordinatorServerTest {
             } finally {
                 ch.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void payloadFetchesWaitingForTheirOfferBeyondTheFlagAreRefused() throws Exception {
+        CoordinatorServer small = CoordinatorServer.start(CoordinatorConfig.builder().port(0)
+                .maxWaitingPayloadFetches(1).build());
+        ManagedChannel c = Grpc.newChannelBuilder(small.target(), InsecureChannelCredentials.create()).build();
+        try {
+            // Two fetches of payloads nobody offers: one waits (60 s), the other is refused at once.
+            java.util.concurrent.CompletableFuture<Status> refused = new java.util.concurrent.CompletableFuture<>();
+            for (String id : List.of("never-a", "never-b")) {
+                io.cohort.proto.v1.PayloadServiceGrpc.newStub(c).fetch(io.cohort.proto.v1.FetchRequest.newBuilder()
+                        .setId(id).build(), new io.grpc.stub.StreamObserver<>() {
+                            @Override
+                            public void onNext(io.cohort.proto.v1.PayloadChunk chunk) {
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                refused.complete(Status.fromThrowable(t));
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                refused.complete(Status.OK);
+                            }
+                        });
+            }
+            Status status = refused.get(30, TimeUnit.SECONDS);
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, status.getCode(), status.toString());
+            assertTrue(status.getDescription().contains("--max-waiting-payload-fetches"), status.getDescription());
+        } finally {
+            c.shutdownNow();
+            small.close();
         }
     }
 

@@ -119,6 +119,7 @@ public final class ChildMain {
     }
 
     private void handle(AttachResponse m) {
+        runner.forget(m.getForgetFunctionsList());
         for (FunctionDef f : m.getFunctionsList()) {
             runner.define(f);
         }

@@ -112,6 +112,14 @@ final class Children implements AutoCloseable {
             child.exited(child.jvm, child.exitCode);   // it died idle, after its reader looked for a task
         }
         AttachResponse.Builder m = AttachResponse.newBuilder();
+        // What this worker was told to forget, the child forgets too.
+        for (java.util.Iterator<ByteString> it = child.functions.iterator(); it.hasNext(); ) {
+            ByteString sent = it.next();
+            if (runner.functionBody(sent) == null) {
+                it.remove();
+                m.addForgetFunctions(sent);
+            }
+        }
         ByteString digest = assign.getSpec().getFunctionDigest();
         if (!digest.isEmpty() && child.functions.add(digest)) {
             ByteString body = runner.functionBody(digest);

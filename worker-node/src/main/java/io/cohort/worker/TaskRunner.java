@@ -16,6 +16,7 @@ import io.cohort.proto.v1.TaskSpec;
 import io.cohort.proto.v1.TaskStatus;
 import io.cohort.proto.v1.WorkerTaskResult;
 import io.grpc.Channel;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +60,14 @@ final class TaskRunner {
         functionBytes.put(def.getDigest(), def.getBody());
     }
 
+    /** Forgets functions the coordinator said no task here uses any more (it sends one again when needed). */
+    void forget(List<ByteString> digests) {
+        for (ByteString d : digests) {
+            functionBytes.remove(d);
+            functions.remove(d);
+        }
+    }
+
     /** The encoded body of a function sent on the current stream, or null (to hand to a child JVM). */
     ByteString functionBody(ByteString digest) {
         return functionBytes.get(digest);
@@ -68,6 +77,11 @@ final class TaskRunner {
     void clearFunctions() {
         functionBytes.clear();
         functions.clear();
+    }
+
+    /** Function definitions held (encoded), decoded or not. */
+    int functionsHeld() {
+        return functionBytes.size();
     }
 
     int cachedFunctions() {

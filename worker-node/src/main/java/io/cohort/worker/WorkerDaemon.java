@@ -165,6 +165,11 @@ public final class WorkerDaemon implements AutoCloseable {
     }
 
     /** Completes with the worker id on the first welcome. */
+    /** Function definitions the worker holds now (tests). */
+    int functionsHeld() {
+        return runner.functionsHeld();
+    }
+
     public CompletableFuture<String> attached() {
         return attached;
     }
@@ -281,13 +286,15 @@ public final class WorkerDaemon implements AutoCloseable {
                 welcomed(a, welcome);
                 events.add(new WorkerState.Welcomed(welcome.getWorkerId()));
             }
-            if (response.getFunctionsCount() > 0) {
+            if (response.getFunctionsCount() > 0 || response.getForgetFunctionsCount() > 0) {
+                // Forgotten first: a function sent again in the same message stays.
+                runner.forget(response.getForgetFunctionsList());
                 List<com.google.protobuf.ByteString> digests = new ArrayList<>(response.getFunctionsCount());
                 for (FunctionDef f : response.getFunctionsList()) {
                     runner.define(f);
                     digests.add(f.getDigest());
                 }
-                events.add(new WorkerState.FunctionsDefined(digests));
+                events.add(new WorkerState.FunctionsDefined(response.getForgetFunctionsList(), digests));
             }
             List<TaskAssign> assigns;
             try {

@@ -60,8 +60,15 @@ final class WorkerState {
     /** The coordinator accepted the attachment. */
     record Welcomed(String workerId) implements Event {}
 
-    /** Functions (by digest) that assigns on this stream may refer to. */
-    record FunctionsDefined(List<ByteString> digests) implements Event {}
+    /**
+     * Functions (by digest) that assigns on this stream may refer to, after forgetting those
+     * the coordinator said no task here uses any more.
+     */
+    record FunctionsDefined(List<ByteString> forgotten, List<ByteString> digests) implements Event {
+        FunctionsDefined(List<ByteString> digests) {
+            this(List.of(), digests);
+        }
+    }
 
     /** A batch of assigned tasks. */
     record Assigned(List<TaskAssign> assigns) implements Event {}
@@ -183,6 +190,7 @@ final class WorkerState {
             attached = true;
         } else if (event instanceof FunctionsDefined e) {
             if (attached) {
+                e.forgotten().forEach(functions::remove);
                 functions.addAll(e.digests());
             }
         } else if (event instanceof Assigned e) {

@@ -175,14 +175,19 @@ class WorkerDaemonTest {
         }
     }
 
+    /** A CountingBody's definition, its decode count set to 0. */
+    private static FunctionDef countingFunction() {
+        CountingBody.DECODED.set(0);
+        ByteString body = CODEC.encode(new CountingBody());
+        return FunctionDef.newBuilder().setDigest(Digests.sha256(body)).setBody(body).build();
+    }
+
     @Test
     void functionsAreDecodedOncePerDigest() throws Exception {
         Stream s = start(2);
-        CountingBody.DECODED.set(0);
-        ByteString body = CODEC.encode(new CountingBody());
-        ByteString digest = Digests.sha256(body);
-        AttachResponse.Builder msg = AttachResponse.newBuilder()
-                .addFunctions(FunctionDef.newBuilder().setDigest(digest).setBody(body));
+        FunctionDef def = countingFunction();
+        ByteString digest = def.getDigest();
+        AttachResponse.Builder msg = AttachResponse.newBuilder().addFunctions(def);
         for (int i = 1; i <= 5; i++) {
             msg.addAssigns(TaskAssign.newBuilder().setTaskKey(i).setAttempt(1).setSpec(TaskSpec.newBuilder()
                     .setFunctionDigest(digest).setArgument(CODEC.encode(i))));
@@ -197,6 +202,31 @@ class WorkerDaemonTest {
                 .setSpec(TaskSpec.newBuilder().setFunctionDigest(digest))).build());
         assertEquals("f(null)", value(s.result(6)));
         assertTrue(CountingBody.DECODED.get() <= 2);
+    }
+
+    @Test
+    void aFunctionTheCoordinatorSaysToForgetIsDroppedAndTakenAgainWhenSentAgain() throws Exception {
+        Stream s = start(1);
+        FunctionDef def = countingFunction();
+        ByteString digest = def.getDigest();
+        ByteString otherBody = CODEC.encode("another function, never run");
+        FunctionDef other = FunctionDef.newBuilder().setDigest(Digests.sha256(otherBody)).setBody(otherBody).build();
+        TaskAssign.Builder task = TaskAssign.newBuilder().setAttempt(1).setSpec(TaskSpec.newBuilder().setFunctionDigest(digest));
+        s.send(AttachResponse.newBuilder().addFunctions(def).addFunctions(other).addAssigns(task.setTaskKey(1)).build());
+        assertEquals("f(null)", value(s.result(1)));
+        assertEquals(2, daemon.functionsHeld());
+
+        s.send(AttachResponse.newBuilder().addForgetFunctions(digest).addAssigns(task.setTaskKey(2)).build());
+        WorkerTaskResult refused = s.result(2);
+        assertEquals(TaskStatus.FAILED, refused.getStatus());
+        assertTrue(refused.getError().getMessage().contains("not sent on this stream"), refused.getError().getMessage());
+        assertEquals(1, daemon.functionsHeld(), "only the function it was not told to forget");
+
+        // Forgotten and sent again in one message: the definition wins (forgets are applied first).
+        s.send(AttachResponse.newBuilder().addForgetFunctions(digest).addFunctions(def).addAssigns(task.setTaskKey(3)).build());
+        assertEquals("f(null)", value(s.result(3)));
+        assertEquals(2, CountingBody.DECODED.get(), "decoded again: the decoded function was dropped too");
+        assertEquals(2, daemon.functionsHeld());
     }
 
     @Test

@@ -25,8 +25,16 @@ public sealed interface Command {
 
     record WelcomeWorker(long stream, String workerId, int heartbeatTimeoutMs) implements ToStream {}
 
-    /** {@code function} is the task's FunctionDef when this worker was not sent it yet, else null. */
-    record Assign(long stream, String workerId, FunctionDef function, TaskAssign assign) implements ToStream {}
+    /**
+     * {@code function} is the task's FunctionDef when this worker was not sent it yet, else null;
+     * {@code forgetFunctions}: digests the worker may drop (no task there uses them), applied first.
+     */
+    record Assign(long stream, String workerId, FunctionDef function, TaskAssign assign,
+                  java.util.List<com.google.protobuf.ByteString> forgetFunctions) implements ToStream {
+        public Assign(long stream, String workerId, FunctionDef function, TaskAssign assign) {
+            this(stream, workerId, function, assign, java.util.List.of());
+        }
+    }
 
     record CancelOrder(long stream, String workerId, TaskCancelOrder order) implements ToStream {}
 
@@ -59,6 +67,9 @@ public sealed interface Command {
 
     /** A task accepted and not answered yet. */
     record JournalTask(String sessionId, long taskId, TaskSpec spec, TaskPolicy policy) implements ToJournal {}
+
+    /** A definition the session dropped once no task used it. */
+    record JournalForgetFunction(String sessionId, com.google.protobuf.ByteString digest) implements ToJournal {}
 
     /** A result held for a session whose stream is gone; it replaces the task's record. */
     record JournalResult(String sessionId, TaskResult result) implements ToJournal {}

@@ -130,6 +130,13 @@ public final class Scheduler {
     private boolean creditStarved;
     private boolean holdExtendedCredit;
     private Consumer<Command> out;
+    /** Commands made while recovering sessions, before any sink: handed to the first {@link #apply}. */
+    private final List<Command> deferred = new ArrayList<>(0);
+    /** Definitions no task uses that a session keeps (more are dropped, longest idle first). */
+    private int idleFunctionsPerSession = DEFAULT_IDLE_FUNCTIONS_PER_SESSION;
+    static final int DEFAULT_IDLE_FUNCTIONS_PER_SESSION = 1024;
+    /** Definitions no task on it uses that a worker is left with; beyond, it is told to forget the longest idle. */
+    static final int IDLE_FUNCTIONS_PER_WORKER = 256;
 
     public Scheduler(long heartbeatTimeoutMs, long placementTimeoutMs) {
         this(heartbeatTimeoutMs, placementTimeoutMs, 0, false);
@@ -159,6 +166,30 @@ public final class Scheduler {
         this.journaling = journaling;
     }
 
+    /**
+     * Function definitions no live task uses that each session keeps; beyond, the longest idle
+     * are dropped, and a task naming one is rejected with {@code undefined_function} so that its
+     * client defines it again. Call before the first event.
+     */
+    public void limitIdleFunctions(int perSession) {
+        if (perSession < 1) {
+            throw new IllegalArgumentException("idle functions per session must be at least 1, not " + perSession);
+        }
+        this.idleFunctionsPerSession = perSession;
+    }
+
+    /** Function definitions a session holds now (tests, status). */
+    public int functionsOf(String sessionId) {
+        Session s = sessionsById.get(sessionId);
+        return s == null ? 0 : s.functions.size();
+    }
+
+    /** Function definitions a worker holds now, as far as this scheduler knows (tests). */
+    public int functionsOnWorker(String workerId) {
+        WorkerNode w = workers.get(workerId);
+        return w == null ? 0 : w.sentFunctions.size();
+    }
+
     /** Applies one event and dispatches; returns every command in order. */
     public List<Command> handle(Event event) {
         List<Command> commands = new ArrayList<>();
@@ -170,6 +201,10 @@ public final class Scheduler {
     /** Applies one event without assigning queued tasks; call {@link #dispatch} after a batch. */
     public void apply(Event event, Consumer<Command> sink) {
         out = sink;
+        if (!deferred.isEmpty()) {
+            deferred.forEach(sink);
+            deferred.clear();
+        }
         if (event instanceof Event.TaskSubmitted e) {
             submit(e);
         } else if (event instanceof Event.TaskEnded e) {
@@ -244,7 +279,7 @@ public final class Scheduler {
                         + sessionsById.size() + " open sessions, its limit (--max-sessions): try again later"));
                 return;
             }
-            s = new Session(e.stream(), newSessionId(), e.clientName());
+            s = new Session(e.stream(), newSessionId(), e.clientName(), idleFunctionsPerSession);
             sessions.put(e.stream(), s);
             sessionsById.put(s.id, s);
             out.accept(welcome(s, false));
@@ -334,18 +369,24 @@ public final class Scheduler {
      */
     public void recoverSession(String id, String clientName, List<FunctionDef> functions,
                                List<Event.TaskSubmitted> tasks, List<TaskResult> held) {
-        Session s = new Session(Session.DETACHED, id, clientName);
+        Session s = new Session(Session.DETACHED, id, clientName, idleFunctionsPerSession);
         s.detachedAt = now;
         sessionsById.put(id, s);
         detached.put(id, s);
+        Map<ByteString, FunctionDef> recovered = new HashMap<>();
         for (FunctionDef f : functions) {
-            s.functions.put(f.getDigest(), f);
+            recovered.put(f.getDigest(), f);
         }
+        // Journal records of definitions dropped here go with the first batch the scheduler handles.
+        Consumer<ByteString> dropped = digest -> deferred.add(new Command.JournalForgetFunction(s.id, digest));
         for (TaskResult r : held) {
             hold(s, r);
         }
         for (Event.TaskSubmitted e : tasks) {
-            FunctionDef function = e.spec().getFunctionDigest().isEmpty() ? null : s.functions.get(e.spec().getFunctionDigest());
+            FunctionDef function = e.spec().getFunctionDigest().isEmpty() ? null : recovered.get(e.spec().getFunctionDigest());
+            if (function != null) {
+                s.functions.define(function, dropped);   // in use below, before the next is defined: kept
+            }
             Demand demand;
             try {
                 demand = Demand.of(e.policy());
@@ -357,8 +398,14 @@ public final class Scheduler {
             }
             Task t = new Task(nextTaskKey++, e.taskId(), s, e.spec(), e.policy(), function, demand);
             admit(t);   // over a budget or not: it was accepted before the restart
+            if (function != null) {
+                s.functions.use(function.getDigest());
+            }
             move(t, TaskState.QUEUED, "recovered from the journal", null);
             enqueue(t, false);
+        }
+        for (FunctionDef f : functions) {   // the unused ones, within the cap
+            s.functions.define(f, dropped);
         }
     }
 
@@ -372,9 +419,16 @@ public final class Scheduler {
                 violation(stream, "function digest " + hex(f.getDigest()) + " is not the SHA-256 of its body");
                 return;
             }
-            if (s.functions.putIfAbsent(f.getDigest(), f) == null && journaling) {
+            if (s.functions.define(f, digest -> forgetFunction(s, digest)) && journaling) {
                 out.accept(new Command.JournalFunction(s.id, f));
             }
+        }
+    }
+
+    /** A session's definition no task used was dropped: its journal record goes too. */
+    private void forgetFunction(Session s, ByteString digest) {
+        if (journaling && !s.closed) {
+            out.accept(new Command.JournalForgetFunction(s.id, digest));
         }
     }
 
@@ -394,6 +448,7 @@ public final class Scheduler {
         TaskPolicy policy = e.policy();
         String problem = null;
         FunctionDef function = null;
+        ByteString undefined = null;
         Demand demand = Demand.NONE;
         boolean hasBody = !spec.getBody().isEmpty();
         boolean hasDigest = !spec.getFunctionDigest().isEmpty();
@@ -404,7 +459,10 @@ public final class Scheduler {
         } else if (hasDigest) {
             function = s.functions.get(spec.getFunctionDigest());
             if (function == null) {
-                problem = "its function digest " + hex(spec.getFunctionDigest()) + " was not defined in this session";
+                undefined = spec.getFunctionDigest();
+                problem = "its function digest " + hex(spec.getFunctionDigest()) + " is not defined in this session"
+                        + " (never, or it was dropped once no task used it: a session keeps "
+                        + idleFunctionsPerSession + " unused definitions, --max-idle-functions-per-client)";
             }
         }
         if (problem == null) {
@@ -418,12 +476,19 @@ public final class Scheduler {
         String overBudget = problem == null ? overBudget(s, t) : null;
         if (problem != null || overBudget != null) {
             move(t, TaskState.REJECTED, "invalid", null);
-            send(t, TaskResult.newBuilder().setStatus(TaskStatus.REJECTED).setError(TaskErrors.plain(
+            TaskResult.Builder rejected = TaskResult.newBuilder().setStatus(TaskStatus.REJECTED).setError(TaskErrors.plain(
                     problem != null ? COHORT_EXCEPTION_CLASS : REJECTED_EXECUTION_CLASS,
-                    describe(t) + " was rejected: " + (problem != null ? problem : overBudget), "")));
+                    describe(t) + " was rejected: " + (problem != null ? problem : overBudget), ""));
+            if (undefined != null) {
+                rejected.setUndefinedFunction(undefined);
+            }
+            send(t, rejected);
             return;
         }
         admit(t);
+        if (function != null) {
+            s.functions.use(function.getDigest());
+        }
         move(t, TaskState.QUEUED, "submitted", null);
         enqueue(t, false);
         if (journaling) {
@@ -1122,10 +1187,21 @@ public final class Scheduler {
             available.add(w);
         }
         onWorkers.put(t.key, t);
-        FunctionDef function = t.function != null && w.sentFunctions.add(t.function.getDigest()) ? t.function : null;
+        FunctionDef function = null;
+        if (t.function != null) {
+            if (w.sentFunctions.define(t.function, w.forgetNext::add)) {
+                function = t.function;
+            }
+            w.sentFunctions.use(t.function.getDigest());
+        }
+        List<ByteString> forget = List.of();
+        if (!w.forgetNext.isEmpty()) {   // the worker applies these before the function sent with them
+            forget = List.copyOf(w.forgetNext);
+            w.forgetNext.clear();
+        }
         TaskAssign.Builder a = TaskAssign.newBuilder().setTaskKey(t.key).setAttempt(t.attempt).setSpec(t.spec)
                 .setTimeoutMs(t.policy.getTimeoutMs()).setName(t.policy.getName());
-        out.accept(new Command.Assign(w.stream, w.id, function, a.build()));
+        out.accept(new Command.Assign(w.stream, w.id, function, a.build(), forget));
     }
 
     /** Frees the task's place on its worker (the worker reference stays, for the result). */
@@ -1147,6 +1223,10 @@ public final class Scheduler {
             available.add(w);
         }
         onWorkers.remove(t.key);
+        if (t.function != null) {
+            // Told to forget with the next function it is sent; nothing to send for that now.
+            w.sentFunctions.release(t.function.getDigest(), w.forgetNext::add);
+        }
         dirty = true;
     }
 
@@ -1157,6 +1237,9 @@ public final class Scheduler {
         if (t.session.live.remove(t.taskId, t)) {
             t.session.taskBytes -= t.bytes;
             taskBytes -= t.bytes;
+            if (t.function != null) {
+                t.session.functions.release(t.function.getDigest(), digest -> forgetFunction(t.session, digest));
+            }
         }
         boolean held = result != null && send(t, result);
         if (journaling && !held && !t.session.closed) {
@@ -1242,10 +1325,16 @@ public final class Scheduler {
     }
 
     public StatusResponse status() {
+        long functions = 0;
+        for (Session s : sessionsById.values()) {
+            functions += s.functions.size();
+        }
         StatusResponse.Builder b = StatusResponse.newBuilder()
-                .setQueuedTasks(queued).setRunningTasks(running).setCompletedTasks(completed);
+                .setQueuedTasks(queued).setRunningTasks(running).setCompletedTasks(completed)
+                .setFunctionDefinitions(functions);
         for (WorkerNode w : workers.values()) {
-            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE));
+            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE)
+                    .toBuilder().setFunctionDefinitions(w.sentFunctions.size()));
         }
         List<WorkerStatus> recent = new ArrayList<>(lost.values());
         for (int i = recent.size() - 1; i >= 0; i--) {
@@ -1270,8 +1359,12 @@ public final class Scheduler {
             unanswered += sessionBytes;
             check(s.attached() ? sessions.get(s.stream) == s && s.held.isEmpty() : detached.get(s.id) == s,
                     "session " + s.id + " in the wrong map");
+            check(s.functions.liveUses() == s.live.values().stream().filter(t -> t.function != null).count(),
+                    "session " + s.id + "'s functions count " + s.functions.liveUses() + " uses by live tasks");
             for (Map.Entry<Long, Task> e : s.live.entrySet()) {
                 Task t = e.getValue();
+                check(t.function == null || s.functions.contains(t.function.getDigest()),
+                        "a live task's function was dropped");
                 check(t.taskId == e.getKey() && t.session == s, "session map entry mismatch");
                 check(!t.state.done() && t.state != TaskState.NEW, "live task in state " + t.state);
                 if (t.state == TaskState.QUEUED && t.isProcess()) {
@@ -1320,7 +1413,11 @@ public final class Scheduler {
             int runningHere = 0;
             int slotTasks = 0;
             int suspects = 0;
+            check(w.sentFunctions.liveUses() == w.unfinished.stream().filter(t -> t.function != null).count(),
+                    "worker " + w.id + "'s functions count " + w.sentFunctions.liveUses() + " uses by its tasks");
             for (Task t : w.unfinished) {
+                check(t.function == null || w.sentFunctions.contains(t.function.getDigest()),
+                        "the function of a task on worker " + w.id + " was forgotten there");
                 slotTasks += t.isProcess() ? 0 : 1;
                 suspects += t.suspectOnWorker ? 1 : 0;
                 check(onWorkers.get(t.key) == t && t.worker == w, "unfinished task not on this worker");
@@ -1445,7 +1542,7 @@ public final class Scheduler {
         final String id;
         final String clientName;
         final Map<Long, Task> live = new HashMap<>();
-        final Map<ByteString, FunctionDef> functions = new HashMap<>();
+        final FunctionTable functions;
         final Map<Integer, SessionQueue> queues = new HashMap<>(2);
         boolean closed;
         long detachedAt;
@@ -1466,10 +1563,11 @@ public final class Scheduler {
             return stream != DETACHED;
         }
 
-        Session(long stream, String id, String clientName) {
+        Session(long stream, String id, String clientName, int idleFunctions) {
             this.stream = stream;
             this.id = id;
             this.clientName = clientName;
+            this.functions = new FunctionTable(idleFunctions);
         }
     }
 
@@ -1558,7 +1656,9 @@ public final class Scheduler {
         int slotTasks;
         /** Serialized size of the unfinished tasks' specs. */
         long heldBytes;
-        final Set<ByteString> sentFunctions = new HashSet<>();
+        /** Functions it was sent; those that go idle beyond the cap wait in forgetNext to be sent with the next assign. */
+        final FunctionTable sentFunctions = new FunctionTable(IDLE_FUNCTIONS_PER_WORKER);
+        final List<ByteString> forgetNext = new ArrayList<>(0);
         int runningCount;
         boolean draining;
         boolean lost;

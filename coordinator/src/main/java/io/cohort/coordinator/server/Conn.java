@@ -73,6 +73,7 @@ final class Conn {
             }
         } else if (c instanceof Command.Assign a) {
             AttachResponse.Builder b = (AttachResponse.Builder) pending;
+            b.addAllForgetFunctions(a.forgetFunctions());   // applied before the functions of the same message
             if (a.function() != null) {
                 b.addFunctions(a.function());   // applied before the assigns of the same message
             }

@@ -1,6 +1,8 @@
 package io.cohort.coordinator.server;
 
+import com.google.protobuf.ByteString;
 import io.cohort.common.AliasingParse;
+import io.cohort.common.Protocol;
 import io.cohort.proto.v1.FetchRequest;
 import io.cohort.proto.v1.OfferRequest;
 import io.cohort.proto.v1.OfferResponse;
@@ -12,14 +14,17 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,26 +36,65 @@ import java.util.concurrent.atomic.AtomicLong;
  * goes to is ready to take more, so what the coordinator holds of a payload is bounded by the
  * flow-control windows of the two streams and one chunk, whatever the payload's size. One
  * fetch runs per offer at a time; others queue behind it. A fetch that comes before its offer
- * (the task's submit may overtake the offer's first message) waits a bounded time. Each
- * offer's state is guarded by the offer itself; handlers run on transport threads and never
- * block. Thread-safe.
+ * (the task's submit may overtake the offer's first message) waits a bounded time, and only so
+ * many wait at once. Each offer's state is guarded by the offer itself; handlers run on
+ * transport threads and never block.
+ *
+ * <p>Payloads can also come from {@link Stored} bytes on the coordinator's disk (a recovered
+ * task's argument, left in the journal): read on a thread of their own, a few at a time, and
+ * sent chunk by chunk as the fetch is ready. Thread-safe.
  */
 public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBase implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PayloadRelay.class.getName());
     /** How long a fetch waits for the payload to be offered. */
+    /** Stored payloads read into memory at once: each may be as large as an inline argument. */
+    static final int STORED_AT_ONCE = 2;
+
+    /** Payloads kept on the coordinator's disk. */
+    public interface Stored {
+        /** Whether {@code id} is one of its ids, held or gone (cheap, no I/O): never offered by anyone. */
+        boolean has(String id);
+
+        /** Its bytes, read now; null when it is gone. */
+        ByteString read(String id) throws IOException;
+    }
+
     private final long offerWaitMillis;
+    private final int maxWaitingFetches;
+    private final Stored stored;
     private final Map<String, Offer> offers = new ConcurrentHashMap<>();
-    /** Guarded by itself: fetches that came before their offer. */
+    /** Guarded by itself: fetches that came before their offer, and how many. */
     private final Map<String, List<Fetch>> waiting = new HashMap<>();
+    private int waitingCount;
     private final AtomicLong fetchIds = new AtomicLong();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "cohort-payload-timer");
         t.setDaemon(true);
         return t;
     });
+    private final ExecutorService storedReader = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "cohort-payload-disk");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Guarded by itself: stored fetches waiting for one of the {@link #STORED_AT_ONCE} places. */
+    private final ArrayDeque<Fetch> storedQueue = new ArrayDeque<>();
+    private int storedActive;
 
+    /** With no stored payloads and no limit on fetches waiting for their offer (tests). */
     public PayloadRelay(long offerWaitMillis) {
+        this(offerWaitMillis, Integer.MAX_VALUE, null);
+    }
+
+    /**
+     * {@code maxWaitingFetches}: fetches that may wait for their offer at once (more are refused
+     * with RESOURCE_EXHAUSTED); {@code stored}: payloads on disk, or null.
+     */
+    public PayloadRelay(long offerWaitMillis, int maxWaitingFetches, Stored stored) {
         this.offerWaitMillis = offerWaitMillis;
+        this.maxWaitingFetches = maxWaitingFetches;
+        this.stored = stored;
+        timer.setRemoveOnCancelPolicy(true);
     }
 
     /** The service, with chunks parsed into their own buffers rather than copied out again. */
@@ -85,13 +129,24 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
         Fetch f = new Fetch(request.getId(), call);
         call.setOnReadyHandler(f::ready);
         call.setOnCancelHandler(f::cancelled);
+        if (stored != null && stored.has(f.id)) {
+            startStored(f);
+            return;
+        }
         Offer o = offers.get(f.id);
         if (o == null) {
             synchronized (waiting) {
                 o = offers.get(f.id);   // offered meanwhile?
                 if (o == null) {
+                    if (waitingCount >= maxWaitingFetches) {
+                        f.fail(Status.RESOURCE_EXHAUSTED.withDescription(waitingCount + " payload fetches already wait"
+                                + " for their offer, the coordinator's limit (--max-waiting-payload-fetches); fetch "
+                                + f.id + " was refused"));
+                        return;
+                    }
                     waiting.computeIfAbsent(f.id, k -> new ArrayList<>()).add(f);
-                    timer.schedule(() -> giveUp(f), offerWaitMillis, TimeUnit.MILLISECONDS);
+                    waitingCount++;
+                    f.timeout = timer.schedule(() -> giveUp(f), offerWaitMillis, TimeUnit.MILLISECONDS);
                     return;
                 }
             }
@@ -99,14 +154,30 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
         o.add(f);
     }
 
+    /** Fetches waiting for their offer now (for tests). */
+    int waitingFetches() {
+        synchronized (waiting) {
+            return waitingCount;
+        }
+    }
+
+    /** Takes {@code f} from the fetches waiting for their offer; false if it was not there. Holds waiting. */
+    private boolean unwait(Fetch f) {
+        List<Fetch> list = waiting.get(f.id);
+        if (list == null || !list.remove(f)) {
+            return false;
+        }
+        if (list.isEmpty()) {
+            waiting.remove(f.id);
+        }
+        waitingCount--;
+        return true;
+    }
+
     private void giveUp(Fetch f) {
         synchronized (waiting) {
-            List<Fetch> list = waiting.get(f.id);
-            if (list == null || !list.remove(f)) {
+            if (!unwait(f)) {
                 return;
-            }
-            if (list.isEmpty()) {
-                waiting.remove(f.id);
             }
         }
         f.fail(Status.NOT_FOUND.withDescription("no payload " + f.id + " was offered within " + offerWaitMillis
@@ -116,6 +187,60 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
     @Override
     public void close() {
         timer.shutdownNow();
+        storedReader.shutdownNow();
+    }
+
+    // ---- payloads on disk
+
+    private void startStored(Fetch f) {
+        synchronized (storedQueue) {
+            if (storedActive >= STORED_AT_ONCE) {
+                storedQueue.add(f);
+                return;
+            }
+            storedActive++;
+        }
+        readStored(f);
+    }
+
+    private void readStored(Fetch f) {
+        try {
+            storedReader.execute(() -> {
+                ByteString bytes;
+                try {
+                    bytes = f.call.isCancelled() ? null : stored.read(f.id);
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "cannot read stored payload " + f.id, e);
+                    f.fail(Status.INTERNAL.withDescription("cannot read payload " + f.id + " from the coordinator's"
+                            + " disk: " + e.getMessage()));
+                    storedDone();
+                    return;
+                }
+                if (f.call.isCancelled()) {
+                    storedDone();
+                } else if (bytes == null) {
+                    f.fail(Status.NOT_FOUND.withDescription("payload " + f.id + " is gone (its task has ended)"));
+                    storedDone();
+                } else {
+                    f.sendStored(bytes);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            f.fail(Status.UNAVAILABLE.withDescription("the coordinator is stopping"));
+        }
+    }
+
+    /** A stored fetch ended (sent, failed or cancelled): the next one may read. */
+    private void storedDone() {
+        Fetch next;
+        synchronized (storedQueue) {
+            next = storedQueue.poll();
+            if (next == null) {
+                storedActive--;
+                return;
+            }
+        }
+        readStored(next);
     }
 
     /** One fetching stream. */
@@ -124,6 +249,14 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
         final ServerCallStreamObserver<PayloadChunk> call;
         /** The offer serving it, once there is one. */
         volatile Offer offer;
+        /** Its give-up while it waits for its offer. */
+        volatile ScheduledFuture<?> timeout;
+        // Guarded by this: stored bytes being sent, and how far.
+        private ByteString storedBytes;
+        private int sent;
+        private boolean storedEnded;
+        /** In {@link #pumpStored}: a ready callback made inside onNext must not send out of turn. */
+        private boolean pumping;
 
         Fetch(String id, ServerCallStreamObserver<PayloadChunk> call) {
             this.id = id;
@@ -134,6 +267,8 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
             Offer o = offer;
             if (o != null) {
                 o.fetchReady(this);
+            } else {
+                pumpStored();
             }
         }
 
@@ -143,11 +278,68 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
                 o.fetchGone(this);
                 return;
             }
-            synchronized (waiting) {
-                List<Fetch> list = waiting.get(id);
-                if (list != null && list.remove(this) && list.isEmpty()) {
-                    waiting.remove(id);
+            synchronized (this) {
+                if (storedBytes != null && !storedEnded) {
+                    storedEnded = true;
+                    storedBytes = null;
+                    storedDone();
+                    return;
                 }
+            }
+            boolean removed;
+            synchronized (waiting) {
+                removed = unwait(this);
+            }
+            ScheduledFuture<?> t = timeout;
+            if (removed && t != null) {
+                t.cancel(false);
+            }
+        }
+
+        /** Waits no more for an offer: one came. */
+        void matched() {
+            ScheduledFuture<?> t = timeout;
+            if (t != null) {
+                t.cancel(false);
+            }
+        }
+
+        void sendStored(ByteString bytes) {
+            synchronized (this) {
+                storedBytes = bytes;
+            }
+            pumpStored();
+        }
+
+        /** Sends stored chunks while the fetch's stream is ready; completes it after the last. */
+        private synchronized void pumpStored() {
+            ByteString bytes = storedBytes;
+            if (bytes == null || storedEnded || pumping) {
+                return;
+            }
+            pumping = true;
+            try {
+                while (!call.isCancelled() && sent < bytes.size() && call.isReady()) {
+                    int n = Math.min(Protocol.CHUNK_BYTES, bytes.size() - sent);
+                    call.onNext(PayloadChunk.newBuilder().setData(bytes.substring(sent, sent + n)).build());
+                    sent += n;
+                }
+                if (call.isCancelled()) {
+                    // ends below
+                } else if (sent < bytes.size()) {
+                    return;   // on-ready sends more
+                } else {
+                    call.onCompleted();
+                }
+            } catch (RuntimeException cancelled) {
+                // the fetch went away meanwhile: its cancel handler frees its place if it has not
+            } finally {
+                pumping = false;
+            }
+            if (!storedEnded) {   // else its cancel handler ended it meanwhile
+                storedEnded = true;
+                storedBytes = null;
+                storedDone();
             }
         }
 
@@ -239,9 +431,13 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
                     return;
                 }
                 early = waiting.remove(ref.getId());
+                if (early != null) {
+                    waitingCount -= early.size();
+                }
             }
             if (early != null) {
                 for (Fetch f : early) {
+                    f.matched();
                     f.offer = this;
                     queue.add(f);
                 }

@@ -97,7 +97,7 @@ class SchedulerTest {
         sim.worker(W1, "", 4, 0);
         FunctionDef f = Sim.function("fn");
         String[] expected = {"neither a body nor a function digest", "both a body and a function digest",
-                "was not defined in this session", "resource gpu must be a finite amount"};
+                "is not defined in this session", "resource gpu must be a finite amount"};
         TaskSpec[] specs = {TaskSpec.getDefaultInstance(),
                 TaskSpec.newBuilder().setBody(ByteString.copyFromUtf8("b")).setFunctionDigest(f.getDigest()).build(),
                 TaskSpec.newBuilder().setFunctionDigest(f.getDigest()).build(), Sim.BODY};
@@ -109,6 +109,8 @@ class SchedulerTest {
             assertEquals(Scheduler.COHORT_EXCEPTION_CLASS, r.getError().getClassName());
             assertTrue(r.getError().getMessage().contains(expected[i]), r.getError().getMessage());
             assertTrue(r.getError().getMessage().startsWith("task " + i), r.getError().getMessage());
+            assertEquals(i == 2 ? f.getDigest() : ByteString.EMPTY, r.getUndefinedFunction(),
+                    "only an unknown digest says which function to define again");
         }
         assertEquals(4, sim.s.completedCount());
     }

@@ -1,6 +1,8 @@
 package io.cohort.coordinator.journal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,8 +20,10 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,6 +81,25 @@ class JournalTest {
     }
 
     @Test
+    void aDroppedFunctionDoesNotComeBack() throws IOException {
+        ByteString body = ByteString.copyFromUtf8("dropped");
+        FunctionDef f = FunctionDef.newBuilder().setBody(body).setDigest(Digests.sha256(body)).build();
+        ByteString keptBody = ByteString.copyFromUtf8("kept");
+        FunctionDef kept = FunctionDef.newBuilder().setBody(keptBody).setDigest(Digests.sha256(keptBody)).build();
+        try (Journal j = Journal.open(dir, JournalMode.ALWAYS)) {
+            j.add(new Command.JournalSession("s-a", "alpha"));
+            j.add(new Command.JournalFunction("s-a", f));
+            j.add(new Command.JournalFunction("s-a", kept));
+            j.commit();
+            j.add(new Command.JournalForgetFunction("s-a", f.getDigest()));
+            j.commit();
+        }
+        try (Journal j = Journal.open(dir, JournalMode.BATCH)) {
+            assertEquals(List.of(kept), j.recover().get(0).functions());
+        }
+    }
+
+    @Test
     void aLogCutShortOrWithGarbageAtItsEndRecoversUpToItsLastWholeRecord() throws IOException {
         try (Journal j = Journal.open(dir, JournalMode.BATCH)) {
             j.add(new Command.JournalSession("s-a", "alpha"));
@@ -110,6 +133,105 @@ class JournalTest {
             IOException e = assertThrows(IOException.class, () -> Journal.open(dir, JournalMode.BATCH));
             assertTrue(e.getMessage().contains("another coordinator"), e.getMessage());
         }
+    }
+
+    @Test
+    void aRecoveredLargeArgumentStaysOnDiskUntilFetchedAndOutlivesCompaction() throws IOException {
+        byte[] big = new byte[Journal.STORED_ARGUMENT_FROM + 1];
+        new Random(7).nextBytes(big);
+        ByteString small = ByteString.copyFromUtf8("small");
+        try (Journal j = Journal.open(dir, JournalMode.ALWAYS)) {
+            j.add(new Command.JournalSession("s-a", "alpha"));
+            j.add(new Command.JournalTask("s-a", 1, SPEC.toBuilder().setArgument(ByteString.copyFrom(big)).build(),
+                    TaskPolicy.newBuilder().setName("big").build()));
+            j.add(new Command.JournalTask("s-a", 2, SPEC.toBuilder().setArgument(small).build(),
+                    TaskPolicy.getDefaultInstance()));
+            j.add(new Command.JournalTask("s-a", 3, SPEC.toBuilder().setArgument(ByteString.copyFrom(big))
+                    .setIsolation(io.cohort.proto.v1.Isolation.PROCESS).build(), TaskPolicy.getDefaultInstance()));
+            j.commit();
+        }
+        try (Journal j = Journal.open(dir, JournalMode.BATCH)) {
+            List<Event.TaskSubmitted> tasks = j.recover().get(0).tasks();
+            TaskSpec large = tasks.get(0).spec();
+            assertFalse(large.hasArgument(), "the large argument is not in memory");
+            assertEquals(big.length, large.getArgumentPayload().getSize());
+            assertEquals("big", tasks.get(0).policy().getName());
+            assertEquals(small, tasks.get(1).spec().getArgument(), "a small argument is loaded");
+            assertEquals(big.length, tasks.get(2).spec().getArgument().size(),
+                    "an isolated task's argument is loaded: child JVMs cannot fetch payloads");
+            String id = large.getArgumentPayload().getId();
+            assertTrue(j.storesArgument(id));
+            assertNull(j.readArgument("journal-made-up"));
+
+            // Compaction rewrites every file: the task's record, and so its argument, stays.
+            j.add(new Command.JournalForget("s-a", 2));
+            j.commit();
+            compact(j);
+            assertEquals(ByteString.copyFrom(big), j.readArgument(id));
+
+            // Once the task is answered, its argument goes with its record.
+            j.add(new Command.JournalResult("s-a", TaskResult.newBuilder().setTaskId(1).setStatus(TaskStatus.SUCCEEDED).build()));
+            j.commit();
+            assertNull(j.readArgument(id));
+            assertEquals(0, j.storedArguments());
+        }
+    }
+
+    private static void compact(Journal j) {
+        try {
+            java.lang.reflect.Field f = Journal.class.getDeclaredField("db");
+            f.setAccessible(true);
+            org.rocksdb.RocksDB db = (org.rocksdb.RocksDB) f.get(j);
+            db.flush(new org.rocksdb.FlushOptions().setWaitForFlush(true));
+            db.compactRange();
+        } catch (ReflectiveOperationException | org.rocksdb.RocksDBException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void theJournalDirectoryIsCreatedOwnerOnlyAndSoAreItsFiles() throws IOException {
+        Path journal = dir.resolve("new").resolve("journal");
+        try (Journal j = Journal.open(journal, JournalMode.BATCH)) {
+            j.add(new Command.JournalSession("s-a", "alpha"));
+            j.add(task("s-a", 1));
+            j.commit();
+            compact(j);   // new table files too
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(journal)));
+            try (Stream<Path> files = Files.list(journal)) {
+                List<Path> all = files.filter(Files::isRegularFile).toList();
+                assertTrue(all.stream().anyMatch(p -> p.toString().endsWith(".sst")), all.toString());
+                for (Path p : all) {
+                    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aJournalDirectoryOpenToOthersIsRefusedSayingWhatToDo() throws IOException {
+        Path journal = Files.createDirectory(dir.resolve("journal"));
+        Files.setPosixFilePermissions(journal, PosixFilePermissions.fromString("rwxr-xr-x"));
+        IOException e = assertThrows(IOException.class, () -> Journal.open(journal, JournalMode.BATCH));
+        assertTrue(e.getMessage().contains(journal.toString()) && e.getMessage().contains("chmod 700"), e.getMessage());
+        Files.setPosixFilePermissions(journal, PosixFilePermissions.fromString("rwx------"));
+        Journal.open(journal, JournalMode.BATCH).close();
+    }
+
+    @Test
+    void aJournalDirectoryOfAnotherUserIsRefused() throws IOException {
+        Path other = Files.createDirectory(dir.resolve("theirs"));
+        long me = new com.sun.security.auth.module.UnixSystem().getUid();
+        if (me == 0) {
+            Files.setAttribute(other, "unix:uid", 65534);   // root gives it to nobody
+        } else {
+            other = Path.of("/").toRealPath();   // root's, and rwxr-xr-x
+            org.junit.jupiter.api.Assumptions.assumeTrue(((Integer) Files.getAttribute(other, "unix:uid")) != me);
+        }
+        Path theirs = other;
+        IOException e = assertThrows(IOException.class, () -> Journal.open(theirs, JournalMode.BATCH));
+        assertTrue(e.getMessage().contains(theirs + " belongs to") && e.getMessage().contains("--journal-dir"),
+                e.getMessage());
     }
 
     private Path newestLog() throws IOException {
