@@ -86,7 +86,7 @@ class ClientAllowListTest {
 
     @Test
     void aClientWhosePatternNamesThemGetsTheClassesThemselves() throws Exception {
-        try (CohortExecutor named = Cohort.connect(ClientConfig.builder().target(cohort.target())
+        try (CohortExecutor named = Cohort.connect(cohort.anotherClient()
                 .deserializationFilter("example.fenced.*").build())) {
             assertEquals(4, named.submit(() -> new Plain(4)).get(60, TimeUnit.SECONDS).n);
             Throwable cause = failure(named.submit(ClientAllowListTest::fail));

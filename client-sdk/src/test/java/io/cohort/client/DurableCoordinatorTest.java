@@ -206,7 +206,10 @@ class DurableCoordinatorTest {
         ByteString body = codec.encode(new Fingerprint());
         try (WorkerProcesses workers = new WorkerProcesses()) {
             List<String> sessionIds = new ArrayList<>();
-            Process life = coordinator(port, heap, "--session-grace", "600s");
+            // The operator lets it hold half its heap in tasks (the default budget is 40%): more
+            // than that is accepted in two lives, and recovered at once.
+            String[] flags = {"--session-grace", "600s", "--max-task-bytes", "40m", "--max-task-bytes-per-client", "40m"};
+            Process life = coordinator(port, heap, flags);
             long taskId = 0;
             for (int round = 1; round <= 2; round++) {
                 RawSession raw = new RawSession(channel, "");
@@ -220,7 +223,7 @@ class DurableCoordinatorTest {
                 int expected = round * perLife;
                 awaitStatus(channel, s -> s.getQueuedTasks() == expected, expected + " tasks queued");
                 kill(life);
-                life = coordinator(port, heap, "--session-grace", "600s");
+                life = coordinator(port, heap, flags);
                 StatusResponse recovered = awaitStatus(channel, s -> true, "the restarted coordinator answers");
                 assertEquals(expected, recovered.getQueuedTasks(), "recovered from the journal");
             }
