@@ -62,7 +62,9 @@ class MultiHostTest {
 
         TestCertificates certs = TestCertificates.create(dir, COORDINATOR);
         Path clientToken = Files.writeString(dir.resolve("client.token"), "client-token-for-the-bed");
+        java.nio.file.Files.setPosixFilePermissions(clientToken, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path workerToken = Files.writeString(dir.resolve("worker.token"), "worker-token-for-the-bed");
+        java.nio.file.Files.setPosixFilePermissions(workerToken, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Lines coordinator = new Lines(java("coord", "io.cohort.coordinator.CoordinatorMain", "--host", COORDINATOR,
                 "--port", "7070", "--heartbeat-timeout", "5s", "--tls-cert", certs.serverCert().toString(),
                 "--tls-key", certs.serverKey().toString(), "--client-token-file", clientToken.toString(),

@@ -45,6 +45,7 @@ class SecurityTest {
         coordinator = CoordinatorServer.start(CoordinatorConfig.builder().port(0)
                 .tls(certs.serverCert(), certs.serverKey()).tokens(CLIENT_TOKEN, WORKER_TOKEN).build());
         Path tokenFile = Files.writeString(dir.resolve("worker.token"), WORKER_TOKEN + "\n");
+        java.nio.file.Files.setPosixFilePermissions(tokenFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         workers = new WorkerProcesses();
         workers.start(coordinator.target(), "secure-1", "--tls-ca", certs.caCert().toString(),
                 "--token-file", tokenFile.toString());

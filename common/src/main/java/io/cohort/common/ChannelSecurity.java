@@ -46,8 +46,15 @@ public record ChannelSecurity(Path trustCertificates, Path certificate, Path key
         return Optional.ofNullable(token);
     }
 
-    /** A channel builder for {@code target} with this security and the protocol's flow-control window applied. */
+    /**
+     * A channel builder for {@code target} with this security and the protocol's flow-control
+     * window applied. A token about to travel in plaintext beyond loopback is logged as a warning.
+     */
     public NettyChannelBuilder channelBuilder(String target) {
+        String exposed = exposesToken(target);
+        if (exposed != null) {
+            System.getLogger(ChannelSecurity.class.getName()).log(System.Logger.Level.WARNING, exposed);
+        }
         return NettyChannelBuilder.forTarget(target, credentials()).flowControlWindow(Protocol.FLOW_CONTROL_WINDOW);
     }
 
@@ -81,9 +88,49 @@ public record ChannelSecurity(Path trustCertificates, Path certificate, Path key
         };
     }
 
-    /** Reads a token from a file (trimmed), so that it never shows in a process list. */
+    /**
+     * Why a channel to {@code target} would give its token away: a token over plaintext to a host
+     * that is not loopback (only a coordinator started with --insecure accepts that); null when
+     * it would not.
+     */
+    String exposesToken(String target) {
+        if (token == null || tls()) {
+            return null;
+        }
+        String host = target.startsWith("[") ? target.substring(1, Math.max(1, target.indexOf(']')))
+                : target.lastIndexOf(':') > 0 ? target.substring(0, target.lastIndexOf(':')) : target;
+        try {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+                if (!a.isLoopbackAddress()) {
+                    return "the token for " + target + " travels in plaintext: anyone on the way can read it and use"
+                            + " it; give the coordinator TLS (and this side the certificates to trust)";
+                }
+            }
+            return null;
+        } catch (java.net.UnknownHostException e) {
+            return null;   // the connection fails anyway, and says why
+        }
+    }
+
+    /**
+     * Reads a token from a file (trimmed), so that it never shows in a process list. The file
+     * must be its owner's alone (as ssh asks of a key): one group or others may read is refused.
+     */
     public static String readToken(Path file) {
         try {
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+                perms.removeAll(java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE));
+                if (!perms.isEmpty()) {
+                    throw new IllegalArgumentException("token file " + file + " is open to other users ("
+                            + java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file))
+                            + "): whoever reads it can act in its role; make it yours alone (chmod 600 " + file + ")");
+                }
+            } catch (UnsupportedOperationException notPosix) {
+                // no POSIX permissions to check (e.g. Windows): its ACLs are the owner's business
+            }
             String token = Files.readString(file).trim();
             if (token.isEmpty()) {
                 throw new IllegalArgumentException("token file " + file + " is empty");
