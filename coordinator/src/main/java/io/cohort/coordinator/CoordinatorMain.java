@@ -120,6 +120,11 @@ public final class CoordinatorMain implements Callable<Integer> {
                     + " ${DEFAULT-VALUE}).")
     long sharedMaxTotalBytes = CoordinatorConfig.DEFAULTS.sharedLimits().maxTotalBytes();
 
+    @Option(names = "--shared-max-waiters", paramLabel = "N",
+            description = "Calls that may wait at once on shared objects (a take on an empty queue, a lock held"
+                    + " elsewhere...); more are refused (default: ${DEFAULT-VALUE}).")
+    int sharedMaxWaiters = CoordinatorConfig.DEFAULTS.sharedLimits().maxWaiters();
+
     @Option(names = "--max-waiting-payload-fetches", paramLabel = "N",
             description = "Payload fetches that may wait at once for their payload's offer; more are refused"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -173,7 +178,7 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
                     .maxCallsPerConnection(maxCallsPerConnection)
                     .sharedLimits(new SharedLimits(sharedMaxObjectBytes, sharedMaxSessionBytes,
-                            sharedMaxSessionObjects, sharedMaxTotalBytes))
+                            sharedMaxSessionObjects, sharedMaxTotalBytes, sharedMaxWaiters))
                    .maxWaitingPayloadFetches(maxWaitingPayloadFetches)
                     .maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),

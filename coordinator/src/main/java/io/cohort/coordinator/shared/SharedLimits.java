@@ -11,16 +11,26 @@ package io.cohort.coordinator.shared;
  * @param maxSessionObjects objects one session may have at a time ({@code --shared-max-session-objects})
  * @param maxTotalBytes    all objects of all sessions ({@code --shared-max-total-bytes})
  */
-public record SharedLimits(long maxObjectBytes, long maxSessionBytes, int maxSessionObjects, long maxTotalBytes) {
+public record SharedLimits(long maxObjectBytes, long maxSessionBytes, int maxSessionObjects, long maxTotalBytes,
+                           int maxWaiters) {
+    /** Calls parked at once on shared objects (a take on an empty queue, a lock wait...), by default. */
+    public static final int DEFAULT_MAX_WAITERS = 10_000;
+
     /** What an object, a map entry or a list element costs beyond its bytes (headers, references). */
     public static final long ENTRY_OVERHEAD = 64;
 
     public SharedLimits {
-        if (maxObjectBytes < 1 || maxSessionBytes < 1 || maxSessionObjects < 1 || maxTotalBytes < 1) {
+        if (maxObjectBytes < 1 || maxSessionBytes < 1 || maxSessionObjects < 1 || maxTotalBytes < 1 || maxWaiters < 1) {
             throw new IllegalArgumentException("shared-object limits must be at least 1: --shared-max-object-bytes "
                     + maxObjectBytes + ", --shared-max-session-bytes " + maxSessionBytes
-                    + ", --shared-max-session-objects " + maxSessionObjects + ", --shared-max-total-bytes " + maxTotalBytes);
+                    + ", --shared-max-session-objects " + maxSessionObjects + ", --shared-max-total-bytes " + maxTotalBytes
+                    + ", --shared-max-waiters " + maxWaiters);
         }
+    }
+
+    /** With the default cap of parked calls. */
+    public SharedLimits(long maxObjectBytes, long maxSessionBytes, int maxSessionObjects, long maxTotalBytes) {
+        this(maxObjectBytes, maxSessionBytes, maxSessionObjects, maxTotalBytes, DEFAULT_MAX_WAITERS);
     }
 
     /**

@@ -61,6 +61,14 @@ public final class SharedStore {
     private final List<Runnable> outbox = new ArrayList<>();
     private long nextId = 1;
 
+    /** Calls parked now (waiters not yet done); guarded by this. */
+    private int parkedCalls;
+
+    /** Calls parked now on shared objects. */
+    public synchronized int parkedCalls() {
+        return parkedCalls;
+    }
+
     public SharedStore(Timers timers, SharedLimits limits) {
         this.timers = timers;
         this.limits = limits;
@@ -350,7 +358,14 @@ public final class SharedStore {
         }
     }
 
+    /** Parks a call; one past {@link SharedLimits#maxWaiters} is refused before anything else changes. */
     private Waiter park(Obj o, SharedCallRequest r, Reply reply) {
+        if (parkedCalls >= limits.maxWaiters()) {
+            throw Status.RESOURCE_EXHAUSTED.withDescription(parkedCalls + " calls already wait on shared objects, the"
+                    + " coordinator's limit (coordinator flag --shared-max-waiters): try again, or with a timeout of 0")
+                    .asRuntimeException();
+        }
+        parkedCalls++;
         Waiter w = new Waiter(o, r.getRequestId(), reply, Holder.of(r.getSessionId(), r.getHolder()));
         if (r.hasTimeoutMs()) {
             w.cancelTimer = timers.after(r.getTimeoutMs(), () -> timedOut(w));
@@ -363,6 +378,9 @@ public final class SharedStore {
     }
 
     private void finish(Waiter w) {
+        if (!w.done) {
+            parkedCalls--;
+        }
         w.done = true;
         if (w.cancelTimer != null) {
             w.cancelTimer.run();

@@ -138,6 +138,30 @@ class SharedStoreTest {
     }
 
     @Test
+    void callsWaitingOnSharedObjectsAreCappedAndTheCapFreesAsTheyEnd() {
+        SharedStore capped = new SharedStore(timers, new SharedLimits(1 << 20, 4 << 20, 100, 8 << 20, 2));
+        long id = capped.open(SharedOpenRequest.newBuilder().setSessionId(S).setName("q").setType(SharedType.SHARED_QUEUE)
+                .setLongArg(1).build()).getObjectId();
+        java.util.function.Supplier<Answer> take = () -> {
+            Answer a = new Answer();
+            capped.call(req(id, SharedType.SHARED_QUEUE, SharedOp.QUEUE_TAKE).setTimeoutMs(1000).build(), a);
+            return a;
+        };
+        Answer first = take.get();
+        Answer second = take.get();
+        Answer third = take.get();
+        assertFalse(first.answered() || second.answered(), "two wait");
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, third.status.getCode());
+        assertTrue(third.status.getDescription().contains("--shared-max-waiters"), third.status.getDescription());
+        assertEquals(2, capped.parkedCalls());
+
+        timers.fireAll();   // both time out
+        assertTrue(first.answered() && second.answered());
+        assertEquals(0, capped.parkedCalls(), "ended waits give their room back");
+        assertFalse(take.get().answered(), "so a new call may wait again");
+    }
+
+    @Test
     void queueHandsOverAndTimesOut() {
         long id = open(SharedType.SHARED_QUEUE, 1);
         ByteString a = ByteString.copyFromUtf8("a");
