@@ -23,11 +23,7 @@ import io.cohort.proto.v1.TaskSubmit;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,7 +50,7 @@ class DurableCoordinatorTest {
     Path dir;
 
     /** Coordinator JVMs started by the test, killed by pid when it ends. */
-    private final List<Process> started = new ArrayList<>();
+    private final CoordinatorProcesses coordinators = new CoordinatorProcesses();
 
     private static final class Square implements TaskBody {
         @Override
@@ -65,7 +61,7 @@ class DurableCoordinatorTest {
 
     @Test
     void acceptedTasksAndHeldResultsSurviveKillNineOfTheCoordinator() throws Exception {
-        int port = freePort();
+        int port = CoordinatorProcesses.freePort();
         String target = "127.0.0.1:" + port;
         Codec codec = Codec.standard();
         ByteString body = codec.encode(new Square());
@@ -120,13 +116,13 @@ class DurableCoordinatorTest {
             values.forEach((id, v) -> assertEquals((int) (id * id), v));
         } finally {
             channel.shutdownNow();
-            started.forEach(Process::destroyForcibly);
+            coordinators.close();
         }
     }
 
     @Test
     void aClientCarriesOnInTheSameSessionAcrossAKilledCoordinator() throws Exception {
-        int port = freePort();
+        int port = CoordinatorProcesses.freePort();
         String target = "127.0.0.1:" + port;
         Process first = coordinator(port);
         try (WorkerProcesses workers = new WorkerProcesses(); Gate gate = new Gate()) {
@@ -164,28 +160,8 @@ class DurableCoordinatorTest {
                 completions.forEach((v, n) -> assertEquals(1, n, "future of " + v + " completed once"));
             }
         } finally {
-            started.forEach(Process::destroyForcibly);
+            coordinators.close();
         }
-    }
-
-    /** A task's argument's fingerprint: what the task returns, and what the test expects of it. */
-    private static final class Fingerprint implements TaskBody {
-        @Override
-        public Object call(Object input) {
-            return fingerprint((byte[]) input);
-        }
-    }
-
-    private static long fingerprint(byte[] bytes) {
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(bytes);
-        return crc.getValue() ^ ((long) bytes.length << 32);
-    }
-
-    private static byte[] argument(long taskId, int size) {
-        byte[] b = new byte[size];
-        new java.util.Random(taskId).nextBytes(b);
-        return b;
     }
 
     /**
@@ -199,11 +175,11 @@ class DurableCoordinatorTest {
         List<String> heap = List.of("-Xmx64m");
         int size = 4 << 20;
         int perLife = 8;   // 32 MiB queued in each life, 64 MiB in all: as much as the heap
-        int port = freePort();
+        int port = CoordinatorProcesses.freePort();
         String target = "127.0.0.1:" + port;
         ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
         Codec codec = Codec.standard();
-        ByteString body = codec.encode(new Fingerprint());
+        ByteString body = codec.encode(new Fingerprints.Body());
         try (WorkerProcesses workers = new WorkerProcesses()) {
             List<String> sessionIds = new ArrayList<>();
             // The operator lets it hold half its heap in tasks (the default budget is 40%): more
@@ -217,7 +193,7 @@ class DurableCoordinatorTest {
                 for (int i = 0; i < perLife; i++) {
                     taskId++;
                     raw.requests.onNext(SessionRequest.newBuilder().addSubmits(TaskSubmit.newBuilder().setTaskId(taskId)
-                            .setSpec(TaskSpec.newBuilder().setBody(body).setArgument(codec.encode(argument(taskId, size)))))
+                            .setSpec(TaskSpec.newBuilder().setBody(body).setArgument(codec.encode(Fingerprints.argument(taskId, size)))))
                             .build());
                 }
                 int expected = round * perLife;
@@ -245,10 +221,10 @@ class DurableCoordinatorTest {
                 }
             }
             assertEquals(total, values.size());
-            values.forEach((id, v) -> assertEquals(fingerprint(argument(id, size)), v, "task " + id + "'s result"));
+            values.forEach((id, v) -> assertEquals(Fingerprints.of(Fingerprints.argument(id, size)), v, "task " + id + "'s result"));
         } finally {
             channel.shutdownNow();
-            started.forEach(Process::destroyForcibly);
+            coordinators.close();
         }
     }
 
@@ -303,56 +279,21 @@ class DurableCoordinatorTest {
     }
 
     /** Starts a coordinator JVM with a journal in the test's directory; returns once it listens. */
-    private Process coordinator(int port) throws IOException, InterruptedException {
+    private Process coordinator(int port) throws IOException {
         return coordinator(port, List.of());
     }
 
     /** As {@link #coordinator(int)}, with options for its JVM and more flags. */
-    private Process coordinator(int port, List<String> jvmOptions, String... flags)
-            throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.coordinator.CoordinatorMain",
-                "--port", Integer.toString(port), "--journal", "batch", "--journal-dir", dir.resolve("journal").toString(),
-                "--heartbeat-timeout", "5s"));
-        command.addAll(List.of(flags));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        started.add(p);
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Void> listening = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try {
-                for (String line; (line = out.readLine()) != null; ) {
-                    System.out.println("[coordinator " + p.pid() + "] " + line);
-                    if (line.contains("listening on")) {
-                        listening.complete(null);
-                    }
-                }
-                listening.completeExceptionally(new AssertionError("the coordinator exited: " + p.waitFor()));
-            } catch (IOException | InterruptedException e) {
-                listening.completeExceptionally(e);
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        try {
-            listening.get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new AssertionError("the coordinator did not start", e);
-        }
-        return p;
+    private Process coordinator(int port, List<String> jvmOptions, String... flags) throws IOException {
+        List<String> all = new ArrayList<>(List.of("--port", Integer.toString(port), "--journal", "batch",
+                "--journal-dir", dir.resolve("journal").toString(), "--heartbeat-timeout", "5s"));
+        all.addAll(List.of(flags));
+        return coordinators.start(jvmOptions, all.toArray(String[]::new));
     }
 
     /** kill -9, by the pid we started, and wait until it is gone. */
     private static void kill(Process p) throws InterruptedException {
         p.destroyForcibly();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 }

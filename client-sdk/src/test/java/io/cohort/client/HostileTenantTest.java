@@ -12,7 +12,6 @@ import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Codec;
 import io.cohort.common.ColumnBatches;
 import io.cohort.common.Protocol;
-import io.cohort.common.TaskBody;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
@@ -70,7 +69,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import java.util.zip.CRC32;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -99,6 +97,7 @@ class HostileTenantTest {
     private final Outcomes outcomes = new Outcomes();
     private final String clientToken = randomToken();
     private final String workerToken = randomToken();
+    private Path workerTokenFile;
 
     @AfterEach
     void stop() {
@@ -113,36 +112,11 @@ class HostileTenantTest {
         coordinators.close();
     }
 
-    /** A hostile task's body: returns its argument's fingerprint, so an accepted one is checked too. */
-    private static final class FingerprintBody implements TaskBody {
-        @Override
-        public Object call(Object input) {
-            return fingerprint((byte[]) input);
-        }
-    }
-
-    static long fingerprint(byte[] bytes) {
-        CRC32 crc = new CRC32();
-        crc.update(bytes);
-        return crc.getValue() ^ ((long) bytes.length << 32);
-    }
-
-    private static byte[] argument(long seed, int size) {
-        byte[] b = new byte[size];
-        new java.util.Random(seed).nextBytes(b);
-        return b;
-    }
-
     @Test
     void hostileTenantsNeitherExhaustTheCoordinatorNorHurtAGoodClient() throws Exception {
         int port = CoordinatorProcesses.freePort();
         String target = "127.0.0.1:" + port;
-        Path clientTokenFile = CoordinatorProcesses.tokenFile(dir, "client.token", clientToken);
-        Path workerTokenFile = CoordinatorProcesses.tokenFile(dir, "worker.token", workerToken);
-        Process coordinator = coordinators.start(List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError"),
-                "--port", Integer.toString(port), "--journal", "off",
-                "--client-token-file", clientTokenFile.toString(), "--worker-token-file", workerTokenFile.toString(),
-                "--max-tasks-per-client", "500", "--max-sessions", "100", "--max-calls-per-connection", "64",
+        Process coordinator = coordinator(port, "128m", "--max-tasks-per-client", "500", "--max-sessions", "100", "--max-calls-per-connection", "64",
                 "--shared-max-session-objects", "50", "--max-waiting-payload-fetches", "16",
                 "--heartbeat-timeout", "20s");
         workers.start(target, "w1", "--token-file", workerTokenFile.toString());
@@ -214,9 +188,9 @@ class HostileTenantTest {
         List<byte[]> arguments = new ArrayList<>();
         boolean refused = false;
         for (int i = 0; i < 40 && !refused; i++) {
-            byte[] arg = argument(1000 + i, BIG);
+            byte[] arg = Fingerprints.argument(1000 + i, BIG);
             try {
-                big.add(greedy.submit(HostileTenantTest::fingerprint, arg));
+                big.add(greedy.submit(Fingerprints::of, arg));
                 arguments.add(arg);
             } catch (RejectedExecutionException e) {
                 outcomes.sdk("1 greedy big", e);
@@ -242,7 +216,7 @@ class HostileTenantTest {
         for (int i = 0; i < big.size(); i++) {
             Long v = settle("1 greedy big", big.get(i));
             if (v != null) {
-                assertEquals(fingerprint(arguments.get(i)), v, "greedy big task " + i);
+                assertEquals(Fingerprints.of(arguments.get(i)), v, "greedy big task " + i);
             }
         }
         for (int i = 0; i < small.size(); i++) {
@@ -268,8 +242,8 @@ class HostileTenantTest {
     /** A raw session that ignores the byte budget it was told: 40 submits of 7 MB, sent without waiting. */
     private void rawOversizedSubmits(RawSession s, CountDownLatch underway) {
         Codec codec = Codec.standard();
-        ByteString body = codec.encode(new FingerprintBody());
-        byte[] arg = argument(7, BIG);
+        ByteString body = codec.encode(new Fingerprints.Body());
+        byte[] arg = Fingerprints.argument(7, BIG);
         ByteString encoded = codec.encode(arg);
         assertTrue(s.welcome.join().getMaxTaskBytesInFlight() > 0, "the coordinator told its byte budget");
         underway.countDown();
@@ -293,7 +267,7 @@ class HostileTenantTest {
             }
             assertTrue(answered.add(r.getTaskId()), "one result per task");
             if (r.getStatus() == TaskStatus.SUCCEEDED) {
-                assertEquals(fingerprint(arg), (Long) codec.decode(r.getValue(), getClass().getClassLoader()));
+                assertEquals(Fingerprints.of(arg), (Long) codec.decode(r.getValue(), getClass().getClassLoader()));
                 outcomes.ok("1 raw big", "ran");
             } else {
                 assertEquals(TaskStatus.REJECTED, r.getStatus(), r.getError().toString());
@@ -497,26 +471,16 @@ class HostileTenantTest {
             throw st.asRuntimeException();
         });
         outcomes.call("5 roles", () -> {
-            CompletableFuture<Status> ended = new CompletableFuture<>();
-            StreamObserver<AttachRequest> req = WorkerServiceGrpc.newStub(asClient).attach(new StreamObserver<>() {
+            Ending<AttachResponse> attach = new Ending<>() {
                 @Override
                 public void onNext(AttachResponse r) {
                     ended.complete(Status.OK.withDescription("welcomed"));
                 }
-
-                @Override
-                public void onError(Throwable t) {
-                    ended.complete(Status.fromThrowable(t));
-                }
-
-                @Override
-                public void onCompleted() {
-                    ended.complete(Status.OK);
-                }
-            });
+            };
+            StreamObserver<AttachRequest> req = WorkerServiceGrpc.newStub(asClient).attach(attach);
             req.onNext(AttachRequest.newBuilder().setHello(WorkerHello.newBuilder().setProtocolVersion(Protocol.VERSION)
                     .setWorkerId("client-as-worker").setHost("localhost").setPid(1).setSlots(8)).build());
-            Status st = await(ended, 30, "attach with the client token is answered");
+            Status st = await(attach.ended, 30, "attach with the client token is answered");
             req.onError(new IllegalStateException("done"));
             throw st.asRuntimeException();
         });
@@ -552,11 +516,7 @@ class HostileTenantTest {
     void fortyTasksOfSevenMegabytesWithNoWorkerWaitWithinTheBudget() throws Exception {
         int port = CoordinatorProcesses.freePort();
         String target = "127.0.0.1:" + port;
-        Path clientTokenFile = CoordinatorProcesses.tokenFile(dir, "client.token", clientToken);
-        Path workerTokenFile = CoordinatorProcesses.tokenFile(dir, "worker.token", workerToken);
-        Process coordinator = coordinators.start(List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
-                "--port", Integer.toString(port), "--journal", "off", "--placement-timeout", "300s",
-                "--client-token-file", clientTokenFile.toString(), "--worker-token-file", workerTokenFile.toString());
+        Process coordinator = coordinator(port, "256m", "--placement-timeout", "300s");
         ManagedChannel admin = channel(target, clientToken);
         int n = 40;
 
@@ -565,7 +525,7 @@ class HostileTenantTest {
         RejectedExecutionException refused = null;
         for (int i = 0; i < n && refused == null; i++) {
             try {
-                taken.add(refusing.submit(HostileTenantTest::fingerprint, argument(i, BIG)));
+                taken.add(refusing.submit(Fingerprints::of, Fingerprints.argument(i, BIG)));
             } catch (RejectedExecutionException e) {
                 refused = e;
             }
@@ -581,7 +541,7 @@ class HostileTenantTest {
         java.util.concurrent.atomic.AtomicInteger submitted = new java.util.concurrent.atomic.AtomicInteger();
         Thread submitter = new Thread(() -> {
             for (int i = 0; i < n; i++) {
-                all.add(waiting.submit(HostileTenantTest::fingerprint, argument(100 + i, BIG)));
+                all.add(waiting.submit(Fingerprints::of, Fingerprints.argument(100 + i, BIG)));
                 submitted.incrementAndGet();
             }
         }, "submitter");
@@ -597,10 +557,10 @@ class HostileTenantTest {
         submitter.join(TimeUnit.SECONDS.toMillis(150));
         assertFalse(submitter.isAlive(), "every submit got room once a worker ran tasks");
         for (int i = 0; i < n; i++) {
-            assertEquals(fingerprint(argument(100 + i, BIG)), all.get(i).get(120, TimeUnit.SECONDS), "task " + i);
+            assertEquals(Fingerprints.of(Fingerprints.argument(100 + i, BIG)), all.get(i).get(120, TimeUnit.SECONDS), "task " + i);
         }
         for (int i = 0; i < refusingTaken; i++) {
-            assertEquals(fingerprint(argument(i, BIG)), taken.get(i).get(120, TimeUnit.SECONDS), "taken task " + i);
+            assertEquals(Fingerprints.of(Fingerprints.argument(i, BIG)), taken.get(i).get(120, TimeUnit.SECONDS), "taken task " + i);
         }
         assertTrue(coordinator.isAlive(), "the coordinator is still up");
         assertFalse(coordinators.output().contains("OutOfMemoryError"), "the coordinator never ran out of memory");
@@ -612,6 +572,19 @@ class HostileTenantTest {
     }
 
     // ---- plumbing
+
+    /**
+     * A coordinator JVM on {@code port} at this max heap that exits on OutOfMemoryError, with no
+     * journal and both tokens (the worker's in {@link #workerTokenFile}), and these flags.
+     */
+    private Process coordinator(int port, String maxHeap, String... flags) throws java.io.IOException {
+        Path clientTokenFile = CoordinatorProcesses.tokenFile(dir, "client.token", clientToken);
+        workerTokenFile = CoordinatorProcesses.tokenFile(dir, "worker.token", workerToken);
+        List<String> all = new ArrayList<>(List.of("--port", Integer.toString(port), "--journal", "off",
+                "--client-token-file", clientTokenFile.toString(), "--worker-token-file", workerTokenFile.toString()));
+        all.addAll(List.of(flags));
+        return coordinators.start(List.of("-Xmx" + maxHeap, "-XX:+ExitOnOutOfMemoryError"), all.toArray(String[]::new));
+    }
 
     private ClientConfig.Builder sdk(String target) {
         return ClientConfig.builder().target(target).authToken(clientToken).connectTimeout(Duration.ofSeconds(60));
@@ -814,11 +787,26 @@ class HostileTenantTest {
         }
     }
 
+    /** A call's responses, kept for the status it ends with. */
+    private abstract static class Ending<T> implements StreamObserver<T> {
+        final CompletableFuture<Status> ended = new CompletableFuture<>();
+
+        @Override
+        public void onError(Throwable t) {
+            ended.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            ended.complete(Status.OK.withDescription("completed"));
+        }
+    }
+
     /** A raw payload offer: the fetch ids the coordinator asks for, and chunks sent on demand. */
-    private static final class Offerer implements ClientResponseObserver<OfferRequest, OfferResponse> {
+    private static final class Offerer extends Ending<OfferResponse>
+            implements ClientResponseObserver<OfferRequest, OfferResponse> {
         final String id;
         final CompletableFuture<Long> fetchIds = new CompletableFuture<>();
-        final CompletableFuture<Status> ended = new CompletableFuture<>();
         ClientCallStreamObserver<OfferRequest> call;
 
         Offerer(ManagedChannel channel, String id, long size) {
@@ -844,21 +832,12 @@ class HostileTenantTest {
             }
         }
 
-        @Override
-        public void onError(Throwable t) {
-            ended.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-            ended.complete(Status.OK);
-        }
     }
 
     /** A raw payload fetch: bytes received, and the status it ended with. */
-    private static final class Fetcher implements ClientResponseObserver<FetchRequest, PayloadChunk> {
+    private static final class Fetcher extends Ending<PayloadChunk>
+            implements ClientResponseObserver<FetchRequest, PayloadChunk> {
         final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
-        final CompletableFuture<Status> ended = new CompletableFuture<>();
         ClientCallStreamObserver<FetchRequest> call;
 
         Fetcher(ManagedChannel channel, String id) {
@@ -875,15 +854,6 @@ class HostileTenantTest {
             bytes.addAndGet(c.getData().size());
         }
 
-        @Override
-        public void onError(Throwable t) {
-            ended.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-            ended.complete(Status.OK.withDescription("completed with " + bytes.get() + " bytes"));
-        }
 
         Status outcome(int seconds) {
             return await(ended, seconds, "a payload fetch ends");
