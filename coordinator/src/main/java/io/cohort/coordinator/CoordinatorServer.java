@@ -48,6 +48,7 @@ public final class CoordinatorServer implements AutoCloseable {
     /** How long a fetch of a large payload waits for its offer (the offer may come after the task). */
     private static final long PAYLOAD_OFFER_WAIT_MS = 60_000;
     private PayloadRelay payloads;
+    private SharedStore shared;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners, NetworkThread network) {
@@ -138,6 +139,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 String.valueOf(server.getPort()));
         CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners, network);
         started.payloads = payloads;
+        started.shared = shared;
         return started;
     }
 
@@ -220,6 +222,16 @@ public final class CoordinatorServer implements AutoCloseable {
             tls.trustManager(config.clientCa().get().toFile()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
         }
         return tls.build();
+    }
+
+    /** Its shared objects (for tests: what they hold). */
+    SharedStore sharedStore() {
+        return shared;
+    }
+
+    /** Its payload relay (for tests: what it holds). */
+    PayloadRelay payloadRelay() {
+        return payloads;
     }
 
     /** The bound port (the real one when the config asked for 0). */
