@@ -42,12 +42,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,22 +63,7 @@ import org.junit.jupiter.api.Test;
  * completes exactly once with its own result.
  */
 class CoordinatorFuzzTest {
-    private static final Logger COHORT = Logger.getLogger("io.cohort");
-    private static final List<LogRecord> ERRORS = new CopyOnWriteArrayList<>();
-    private static final Handler ERROR_HANDLER = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            if (record.getLevel().intValue() >= Level.SEVERE.intValue()) {
-                ERRORS.add(record);
-            }
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
+    private static LoggedErrors errors;
     private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(byte[] value) {
@@ -112,12 +92,12 @@ class CoordinatorFuzzTest {
 
     @BeforeAll
     static void watchErrors() {
-        COHORT.addHandler(ERROR_HANDLER);
+        errors = LoggedErrors.watch();
     }
 
     @AfterAll
     static void stopWatching() {
-        COHORT.removeHandler(ERROR_HANDLER);
+        errors.close();
     }
 
     private static MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<?, ?> typed) {
@@ -128,7 +108,7 @@ class CoordinatorFuzzTest {
 
     @BeforeEach
     void start() throws Exception {
-        ERRORS.clear();
+        errors.clear();
         server = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build());
         channel = Grpc.newChannelBuilder(server.target(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES).build();
@@ -324,7 +304,7 @@ class CoordinatorFuzzTest {
             good.submit(r, GOOD_TASKS_PER_CASE);
             runHostile(h);
             good.awaitAll();
-            assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
+            assertEquals(List.of(), errors.messages(), "errors logged");
             assertTrue(AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .status(StatusRequest.getDefaultInstance()).getWorkersCount() >= 1);
         });
@@ -358,7 +338,7 @@ class CoordinatorFuzzTest {
             good.awaitAll();
         }
         good.assertStreamsOpen();
-        assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
+        assertEquals(List.of(), errors.messages(), "errors logged");
         assertNotEquals(0, good.completed());
     }
 
@@ -386,7 +366,7 @@ class CoordinatorFuzzTest {
             good.awaitAll();
         }
         good.assertStreamsOpen();
-        assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
+        assertEquals(List.of(), errors.messages(), "errors logged");
     }
 
     @Test
