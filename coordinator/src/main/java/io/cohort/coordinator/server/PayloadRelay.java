@@ -154,6 +154,11 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
         o.add(f);
     }
 
+    /** Whether {@code id} is offered now (for tests). */
+    boolean isOffered(String id) {
+        return offers.containsKey(id);
+    }
+
     /** Fetches waiting for their offer now (for tests). */
     int waitingFetches() {
         synchronized (waiting) {

@@ -307,6 +307,8 @@ class PayloadRelayFuzzTest {
             ByteString bytes = ByteString.copyFrom(b);
             realBytes.add(bytes);
             Payloads.Offer offer = Payloads.offer(channel, bytes, p.once());
+            // Fetched once offered: a fetch that overtakes its offer waits 50 ms here, too short on a loaded machine.
+            awaitCondition("payload offered", () -> relay.isOffered(offer.ref().getId()));
             List<Fetcher> fs = new ArrayList<>();
             for (int i = 0; i < (p.once() ? 1 : p.fetches()); i++) {
                 fs.add(new Fetcher(offer.ref().getId()));
@@ -328,18 +330,10 @@ class PayloadRelayFuzzTest {
                 }
             }
         }
-        // Real payloads: every fetch byte-exact; one refused because too many fetches waited is tried again.
+        // Real payloads: every fetch byte-exact.
         for (int i = 0; i < realOffers.size(); i++) {
-            for (Fetcher first : realFetches.get(i)) {
-                Fetcher f = first;
-                Status s = f.status();
-                if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
-                    assertTrue(s.getDescription().contains("--max-waiting-payload-fetches"), s.getDescription());
-                    awaitCondition("fetches waiting for their offer", () -> relay.waitingFetches() < MAX_WAITING);
-                    f = new Fetcher(f.id);
-                    s = f.status();
-                }
-                Status end = s;
+            for (Fetcher f : realFetches.get(i)) {
+                Status end = f.status();
                 assertEquals(Status.Code.OK, end.getCode(), () -> "a real payload's fetch ended with " + end);
                 assertEquals(realBytes.get(i), f.done.get(), "real payload " + i + " fetched");
             }
