@@ -137,7 +137,7 @@ public final class Fuzz {
     }
 
     /** Cases run, time and failures: the figures the fuzz reports quote. */
-    static void report(String name, int ran, long startNanos, long seed, int failures, boolean longRun) {
+    private static void report(String name, int ran, long startNanos, long seed, int failures, boolean longRun) {
         System.out.printf("fuzz %s: %d cases in %.1f s, %d failures (base seed %d%s)%n", name, ran,
                 (System.nanoTime() - startNanos) / 1e9, failures, seed, longRun ? ", -D" + CASES_PROPERTY : "");
     }
