@@ -10,6 +10,7 @@ import io.cohort.coordinator.server.Authenticator;
 import io.cohort.coordinator.server.PayloadRelay;
 import io.cohort.coordinator.server.SchedulerLoop;
 import io.cohort.coordinator.server.Services;
+import io.cohort.coordinator.server.UndecodableRequests;
 import io.cohort.coordinator.shared.SharedAccess;
 import io.cohort.coordinator.shared.SharedLifecycle;
 import io.cohort.coordinator.shared.SharedService;
@@ -109,13 +110,13 @@ public final class CoordinatorServer implements AutoCloseable {
                         return journal.readArgument(id);
                     }
                 });
-        builder.addService(payloads.definition());
+        builder.addService(UndecodableRequests.refused(payloads.definition()));
         SharedTimers sharedTimers = new SharedTimers();
         SharedStore shared = new SharedStore(sharedTimers, config.sharedLimits());
         List<Consumer<String>> welcomeListeners = new CopyOnWriteArrayList<>();
         loop.observe(new Observers(new SharedLifecycle(shared, sharedAccess, core::sessionOfTaskOnWorker),
                 welcomeListeners));
-        builder.addService(new SharedService(shared, sharedAccess));
+        builder.addService(UndecodableRequests.refused(new SharedService(shared, sharedAccess).bindService()));
         if (config.authenticates()) {
             builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
         } else {

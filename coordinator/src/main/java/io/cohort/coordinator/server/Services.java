@@ -27,7 +27,7 @@ public final class Services {
     private Services() {}
 
     public static List<ServerServiceDefinition> all(SchedulerLoop loop) {
-        return List.of(parsedByTheLoop(new Client(loop)), parsedByTheLoop(new Worker(loop)), new Admin(loop).bindService());
+        return List.of(parsedByTheLoop(new Client(loop)), parsedByTheLoop(new Worker(loop)), UndecodableRequests.refused(new Admin(loop).bindService()));
     }
 
     /** A request frame that does not decode; the scheduler thread closes its stream with INVALID_ARGUMENT. */
