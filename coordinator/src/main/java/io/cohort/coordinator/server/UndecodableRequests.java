@@ -9,6 +9,7 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import java.io.InputStream;
+import java.util.function.Function;
 
 /**
  * A call of one request (unary or server-streaming) whose request does not decode ends with
@@ -37,11 +38,14 @@ public final class UndecodableRequests {
         return b.build();
     }
 
+    /**
+     * {@code strict}, except that a request that does not decode parses as what
+     * {@code undecodable} makes of the problem, instead of throwing.
+     */
     @SuppressWarnings("unchecked")
-    private static <Q, A> ServerMethodDefinition<Object, A> refusing(ServerMethodDefinition<Q, A> m) {
-        MethodDescriptor<Q, A> typed = m.getMethodDescriptor();
-        MethodDescriptor.Marshaller<Q> strict = typed.getRequestMarshaller();
-        MethodDescriptor.Marshaller<Object> lenient = new MethodDescriptor.Marshaller<>() {
+    static <Q> MethodDescriptor.Marshaller<Object> lenient(MethodDescriptor.Marshaller<Q> strict,
+                                                           Function<String, Object> undecodable) {
+        return new MethodDescriptor.Marshaller<>() {
             @Override
             public InputStream stream(Object value) {
                 return strict.stream((Q) value);
@@ -53,10 +57,16 @@ public final class UndecodableRequests {
                     return strict.parse(in);
                 } catch (RuntimeException e) {
                     Throwable cause = e.getCause() == null ? e : e.getCause();
-                    return new Undecodable("a message that does not decode: " + cause.getMessage());
+                    return undecodable.apply("a message that does not decode: " + cause.getMessage());
                 }
             }
         };
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <Q, A> ServerMethodDefinition<Object, A> refusing(ServerMethodDefinition<Q, A> m) {
+        MethodDescriptor<Q, A> typed = m.getMethodDescriptor();
+        MethodDescriptor.Marshaller<Object> lenient = lenient(typed.getRequestMarshaller(), Undecodable::new);
         ServerCallHandler<Object, A> inner = (ServerCallHandler<Object, A>) (ServerCallHandler<?, A>) m.getServerCallHandler();
         ServerCallHandler<Object, A> handler = (call, headers) -> new Refusing<>(inner.startCall(call, headers), call);
         return ServerMethodDefinition.create(typed.toBuilder(lenient, typed.getResponseMarshaller()).build(), handler);
