@@ -16,6 +16,7 @@ import io.cohort.proto.v1.PayloadServiceGrpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -396,4 +397,72 @@ class PayloadRelayFuzzTest {
                 && (SEEN.containsKey(Status.Code.UNAVAILABLE) || SEEN.containsKey(Status.Code.DATA_LOSS)),
                 "hostile fetches ended " + SEEN);
     }
+
+    /**
+     * An offer stream whose frame does not decode ends with INVALID_ARGUMENT naming it (not
+     * UNKNOWN), whether the frame is its first or comes after its ref; a fetch it was serving
+     * ends UNAVAILABLE, and the relay holds nothing after.
+     */
+    @Test
+    void anUndecodableOfferFrameIsInvalidArgumentAndEndsOnlyThatOffer() throws Exception {
+        MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .setFullMethodName(PayloadServiceGrpc.getOfferMethod().getFullMethodName())
+                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+        byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff};
+        byte[] ref = OfferRequest.newBuilder().setRef(PayloadRef.newBuilder().setId("undecodable").setSize(10))
+                .build().toByteArray();
+        for (boolean afterRef : new boolean[] {false, true}) {
+            CompletableFuture<Status> end = new CompletableFuture<>();
+            CompletableFuture<Void> asked = new CompletableFuture<>();
+            io.grpc.stub.StreamObserver<byte[]> requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+                    channel.newCall(raw, io.grpc.CallOptions.DEFAULT), new io.grpc.stub.StreamObserver<byte[]>() {
+                        @Override
+                        public void onNext(byte[] value) {
+                            asked.complete(null);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            end.complete(Status.fromThrowable(t));
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            end.complete(Status.OK);
+                        }
+                    });
+            Fetcher waiting = null;
+            if (afterRef) {
+                requests.onNext(ref);
+                awaitCondition("offered", () -> relay.isOffered("undecodable"));
+                waiting = new Fetcher("undecodable");
+                asked.get(10, TimeUnit.SECONDS);
+            }
+            requests.onNext(garbage);
+            Status s = end.get(10, TimeUnit.SECONDS);
+            assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), () -> "ended with " + s);
+            assertTrue(s.getDescription().startsWith("a message that does not decode: "), s.getDescription());
+            if (waiting != null) {
+                assertEquals(Status.Code.UNAVAILABLE, waiting.status().getCode());
+            }
+            awaitCondition("the relay holds nothing", () -> relay.offered() == 0 && relay.waitingFetches() == 0);
+        }
+    }
+
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public java.io.InputStream stream(byte[] value) {
+            return new java.io.ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(java.io.InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    };
 }
