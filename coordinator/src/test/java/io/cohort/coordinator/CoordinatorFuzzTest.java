@@ -31,9 +31,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.time.Duration;
@@ -64,23 +62,8 @@ import org.junit.jupiter.api.Test;
  */
 class CoordinatorFuzzTest {
     private static LoggedErrors errors;
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
-    private static final MethodDescriptor<byte[], byte[]> RAW_SESSION = raw(ClientServiceGrpc.getSessionMethod());
-    private static final MethodDescriptor<byte[], byte[]> RAW_ATTACH = raw(WorkerServiceGrpc.getAttachMethod());
+    private static final MethodDescriptor<byte[], byte[]> RAW_SESSION = RawCalls.raw(ClientServiceGrpc.getSessionMethod());
+    private static final MethodDescriptor<byte[], byte[]> RAW_ATTACH = RawCalls.raw(WorkerServiceGrpc.getAttachMethod());
     /** What a hostile stream may end with: its own fault, named (INTERNAL would be a scheduler step that threw). */
     private static final Set<Status.Code> FAULTS = Set.of(Status.Code.OK, Status.Code.FAILED_PRECONDITION,
             Status.Code.INVALID_ARGUMENT, Status.Code.ALREADY_EXISTS, Status.Code.RESOURCE_EXHAUSTED);
@@ -98,12 +81,6 @@ class CoordinatorFuzzTest {
     @AfterAll
     static void stopWatching() {
         errors.close();
-    }
-
-    private static MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<?, ?> typed) {
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(typed.getType())
-                .setFullMethodName(typed.getFullMethodName()).setRequestMarshaller(BYTES).setResponseMarshaller(BYTES)
-                .build();
     }
 
     @BeforeEach

@@ -245,31 +245,9 @@ class SharedObjectFuzzTest {
         return junk;
     }
 
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public java.io.InputStream stream(byte[] value) {
-            return new java.io.ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(java.io.InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
-
-    private static MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<?, ?> typed) {
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(typed.getType())
-                .setFullMethodName(typed.getFullMethodName()).setRequestMarshaller(BYTES).setResponseMarshaller(BYTES)
-                .build();
-    }
-
     /** Open, Call and Abandon spoken in raw bytes, by step kind. */
-    private static final List<MethodDescriptor<byte[], byte[]>> RAW = List.of(raw(SharedServiceGrpc.getOpenMethod()),
-            raw(SharedServiceGrpc.getCallMethod()), raw(SharedServiceGrpc.getAbandonMethod()));
+    private static final List<MethodDescriptor<byte[], byte[]>> RAW = List.of(RawCalls.raw(SharedServiceGrpc.getOpenMethod()),
+            RawCalls.raw(SharedServiceGrpc.getCallMethod()), RawCalls.raw(SharedServiceGrpc.getAbandonMethod()));
 
     private static Sent send(Step s, World w, Random r) {
         CompletableFuture<Status> end = new CompletableFuture<>();
@@ -462,7 +440,7 @@ class SharedObjectFuzzTest {
                 AdminServiceGrpc.getStatusMethod());
         for (MethodDescriptor<?, ?> typed : methods) {
             CompletableFuture<Status> end = new CompletableFuture<>();
-            MethodDescriptor<byte[], byte[]> raw = raw(typed);
+            MethodDescriptor<byte[], byte[]> raw = RawCalls.raw(typed);
             if (typed.getType() == MethodDescriptor.MethodType.UNARY) {
                 io.grpc.stub.ClientCalls.asyncUnaryCall(asClient.newCall(raw, io.grpc.CallOptions.DEFAULT), garbage,
                         ending(end));

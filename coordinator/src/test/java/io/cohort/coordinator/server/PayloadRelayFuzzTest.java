@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.cohort.common.Payloads;
 import io.cohort.common.Protocol;
 import io.cohort.coordinator.Fuzz;
+import io.cohort.coordinator.RawCalls;
 import io.cohort.proto.v1.FetchRequest;
 import io.cohort.proto.v1.OfferRequest;
 import io.cohort.proto.v1.OfferResponse;
@@ -405,10 +406,7 @@ class PayloadRelayFuzzTest {
      */
     @Test
     void anUndecodableOfferFrameIsInvalidArgumentAndEndsOnlyThatOffer() throws Exception {
-        MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
-                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-                .setFullMethodName(PayloadServiceGrpc.getOfferMethod().getFullMethodName())
-                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+        MethodDescriptor<byte[], byte[]> raw = RawCalls.raw(PayloadServiceGrpc.getOfferMethod());
         byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff};
         byte[] ref = OfferRequest.newBuilder().setRef(PayloadRef.newBuilder().setId("undecodable").setSize(10))
                 .build().toByteArray();
@@ -449,20 +447,4 @@ class PayloadRelayFuzzTest {
             awaitCondition("the relay holds nothing", () -> relay.offered() == 0 && relay.waitingFetches() == 0);
         }
     }
-
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public java.io.InputStream stream(byte[] value) {
-            return new java.io.ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(java.io.InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
 }
