@@ -10,6 +10,7 @@ import io.cohort.coordinator.server.Authenticator;
 import io.cohort.coordinator.server.PayloadRelay;
 import io.cohort.coordinator.server.SchedulerLoop;
 import io.cohort.coordinator.server.Services;
+import io.cohort.coordinator.server.UndecodableRequests;
 import io.cohort.coordinator.shared.SharedAccess;
 import io.cohort.coordinator.shared.SharedLifecycle;
 import io.cohort.coordinator.shared.SharedService;
@@ -48,6 +49,7 @@ public final class CoordinatorServer implements AutoCloseable {
     /** How long a fetch of a large payload waits for its offer (the offer may come after the task). */
     private static final long PAYLOAD_OFFER_WAIT_MS = 60_000;
     private PayloadRelay payloads;
+    private SharedStore shared;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners, NetworkThread network) {
@@ -108,13 +110,13 @@ public final class CoordinatorServer implements AutoCloseable {
                         return journal.readArgument(id);
                     }
                 });
-        builder.addService(payloads.definition());
+        builder.addService(UndecodableRequests.refused(payloads.definition()));
         SharedTimers sharedTimers = new SharedTimers();
         SharedStore shared = new SharedStore(sharedTimers, config.sharedLimits());
         List<Consumer<String>> welcomeListeners = new CopyOnWriteArrayList<>();
         loop.observe(new Observers(new SharedLifecycle(shared, sharedAccess, core::sessionOfTaskOnWorker),
                 welcomeListeners));
-        builder.addService(new SharedService(shared, sharedAccess));
+        builder.addService(UndecodableRequests.refused(new SharedService(shared, sharedAccess).bindService()));
         if (config.authenticates()) {
             builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
         } else {
@@ -138,6 +140,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 String.valueOf(server.getPort()));
         CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners, network);
         started.payloads = payloads;
+        started.shared = shared;
         return started;
     }
 
@@ -220,6 +223,16 @@ public final class CoordinatorServer implements AutoCloseable {
             tls.trustManager(config.clientCa().get().toFile()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
         }
         return tls.build();
+    }
+
+    /** Its shared objects (for tests: what they hold). */
+    SharedStore sharedStore() {
+        return shared;
+    }
+
+    /** Its payload relay (for tests: what it holds). */
+    PayloadRelay payloadRelay() {
+        return payloads;
     }
 
     /** The bound port (the real one when the config asked for 0). */

@@ -31,9 +31,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.time.Duration;
@@ -42,12 +40,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,39 +61,9 @@ import org.junit.jupiter.api.Test;
  * completes exactly once with its own result.
  */
 class CoordinatorFuzzTest {
-    private static final Logger COHORT = Logger.getLogger("io.cohort");
-    private static final List<LogRecord> ERRORS = new CopyOnWriteArrayList<>();
-    private static final Handler ERROR_HANDLER = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            if (record.getLevel().intValue() >= Level.SEVERE.intValue()) {
-                ERRORS.add(record);
-            }
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-    };
-    private static final MethodDescriptor<byte[], byte[]> RAW_SESSION = raw(ClientServiceGrpc.getSessionMethod());
-    private static final MethodDescriptor<byte[], byte[]> RAW_ATTACH = raw(WorkerServiceGrpc.getAttachMethod());
+    private static LoggedErrors errors;
+    private static final MethodDescriptor<byte[], byte[]> RAW_SESSION = RawCalls.raw(ClientServiceGrpc.getSessionMethod());
+    private static final MethodDescriptor<byte[], byte[]> RAW_ATTACH = RawCalls.raw(WorkerServiceGrpc.getAttachMethod());
     /** What a hostile stream may end with: its own fault, named (INTERNAL would be a scheduler step that threw). */
     private static final Set<Status.Code> FAULTS = Set.of(Status.Code.OK, Status.Code.FAILED_PRECONDITION,
             Status.Code.INVALID_ARGUMENT, Status.Code.ALREADY_EXISTS, Status.Code.RESOURCE_EXHAUSTED);
@@ -112,23 +75,17 @@ class CoordinatorFuzzTest {
 
     @BeforeAll
     static void watchErrors() {
-        COHORT.addHandler(ERROR_HANDLER);
+        errors = LoggedErrors.watch();
     }
 
     @AfterAll
     static void stopWatching() {
-        COHORT.removeHandler(ERROR_HANDLER);
-    }
-
-    private static MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<?, ?> typed) {
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(typed.getType())
-                .setFullMethodName(typed.getFullMethodName()).setRequestMarshaller(BYTES).setResponseMarshaller(BYTES)
-                .build();
+        errors.close();
     }
 
     @BeforeEach
     void start() throws Exception {
-        ERRORS.clear();
+        errors.clear();
         server = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build());
         channel = Grpc.newChannelBuilder(server.target(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES).build();
@@ -324,7 +281,7 @@ class CoordinatorFuzzTest {
             good.submit(r, GOOD_TASKS_PER_CASE);
             runHostile(h);
             good.awaitAll();
-            assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
+            assertEquals(List.of(), errors.messages(), "errors logged");
             assertTrue(AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .status(StatusRequest.getDefaultInstance()).getWorkersCount() >= 1);
         });
@@ -358,7 +315,7 @@ class CoordinatorFuzzTest {
             good.awaitAll();
         }
         good.assertStreamsOpen();
-        assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
+        assertEquals(List.of(), errors.messages(), "errors logged");
         assertNotEquals(0, good.completed());
     }
 
@@ -386,7 +343,7 @@ class CoordinatorFuzzTest {
             good.awaitAll();
         }
         good.assertStreamsOpen();
-        assertEquals(List.of(), ERRORS.stream().map(LogRecord::getMessage).toList(), "errors logged");
+        assertEquals(List.of(), errors.messages(), "errors logged");
     }
 
     @Test

@@ -209,24 +209,52 @@ class WorkerFuzzTest {
         }
     }
 
+    /**
+     * A long run's case count ({@code -Dcohort.fuzz.cases}) or time cap in seconds
+     * ({@code -Dcohort.fuzz.seconds}), as the coordinator's fuzz runner reads them; 0 when not given.
+     */
+    private static int longRun(String property) {
+        String s = System.getProperty(property, "").trim();
+        return s.isEmpty() ? 0 : Integer.parseInt(s);
+    }
+
     @Test
     void hostileCoordinatorMessagesFailOnlyTheirOwnTasks() throws Exception {
+        int requested = longRun("cohort.fuzz.cases");
+        int count = requested > 0 ? requested : CASES;
+        int cap = longRun("cohort.fuzz.seconds");
+        Duration budget = requested == 0 ? BUDGET : cap > 0 ? Duration.ofSeconds(cap) : Duration.ofDays(365);
         long start = System.nanoTime();
+        long nextProgress = start + 60_000_000_000L;
         int ran = 0;
-        for (int i = 0; i < CASES && (ran == 0 || System.nanoTime() - start < BUDGET.toNanos()); i++) {
+        for (int i = 0; i < count && (ran == 0 || System.nanoTime() - start < budget.toNanos()); i++) {
             Case c = generate(BASE_SEED * 1_000_003L + i);
             ran++;
             try {
                 check(c);
             } catch (Exception | AssertionError e) {
+                report(ran, start, 1, requested);
                 fail("worker-responses failed at case " + i + " (seed " + c.seed() + "): " + c.messages().size()
                         + " messages", e);
             }
+            if (requested > 0 && System.nanoTime() > nextProgress) {
+                nextProgress += 60_000_000_000L;
+                System.out.printf("fuzz worker-responses: %d of %d cases so far, %.0f s%n", ran, count,
+                        (System.nanoTime() - start) / 1e9);
+            }
         }
-        // Cases run, and in how long: the counts the fuzz report quotes.
-        System.out.printf("fuzz worker-responses: %d cases in %d ms (base seed %d)%n", ran,
-                (System.nanoTime() - start) / 1_000_000, BASE_SEED);
+        report(ran, start, 0, requested);
+        if (ran < count && requested > 0) {
+            System.out.printf("fuzz worker-responses: stopped by -Dcohort.fuzz.seconds=%d after %d of %d cases%n", cap,
+                    ran, count);
+        }
         assertTrue(ran >= 10, "ran " + ran + " cases");
+    }
+
+    /** Cases run, time and failures: the figures the fuzz reports quote. */
+    private static void report(int ran, long start, int failures, int requested) {
+        System.out.printf("fuzz worker-responses: %d cases in %.1f s, %d failures (base seed %d%s)%n", ran,
+                (System.nanoTime() - start) / 1e9, failures, BASE_SEED, requested > 0 ? ", -Dcohort.fuzz.cases" : "");
     }
 
     /**

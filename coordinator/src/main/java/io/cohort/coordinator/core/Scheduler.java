@@ -1182,7 +1182,7 @@ public final class Scheduler {
         w.heldBytes += t.spec.getSerializedSize();
         t.suspectOnWorker = t.losses > 0 && !t.isProcess();
         w.suspects += t.suspectOnWorker ? 1 : 0;
-        w.hold(t.demand, 1);
+        w.hold(t.demand);
         if (offers(w)) {
             available.add(w);
         }
@@ -1218,7 +1218,7 @@ public final class Scheduler {
             w.runningCount--;
             w.progressAt = now;   // its slot is free for the next (see Reclaims)
         }
-        w.hold(t.demand, -1);
+        w.hold(t.demand);
         if (offers(w)) {
             available.add(w);
         }
@@ -1686,11 +1686,18 @@ public final class Scheduler {
             this.lastHeard = now;
         }
 
-        void hold(Demand d, int sign) {
-            if (unfinished.isEmpty()) {
-                used.clear();   // no rounding residue when idle
-            } else if (!d.resources().isEmpty()) {
-                d.resources().forEach((k, v) -> used.merge(k, sign * v, Double::sum));
+        /**
+         * {@code d}'s task came or went: what the worker's tasks hold is summed again from them. A
+         * running sum drifts (1e300 + 0.5 - 1e300 is 0, not 0.5: found by SchedulerFuzzTest's long
+         * run), and the tasks on one worker are few.
+         */
+        void hold(Demand d) {
+            if (d.resources().isEmpty()) {
+                return;   // the sums are unchanged
+            }
+            used.clear();
+            for (Task t : unfinished) {
+                t.demand.resources().forEach((k, v) -> used.merge(k, v, Double::sum));
             }
         }
 

@@ -9,6 +9,7 @@ import io.cohort.proto.v1.OfferResponse;
 import io.cohort.proto.v1.PayloadChunk;
 import io.cohort.proto.v1.PayloadRef;
 import io.cohort.proto.v1.PayloadServiceGrpc;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
@@ -97,13 +98,23 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
         timer.setRemoveOnCancelPolicy(true);
     }
 
-    /** The service, with chunks parsed into their own buffers rather than copied out again. */
+    /**
+     * The service, with chunks parsed into their own buffers rather than copied out again. An
+     * offer's frame that does not decode reaches its {@link Offer} as the INVALID_ARGUMENT
+     * status that ends it (left to gRPC, the stream would end with UNKNOWN, outside the offer's
+     * lock while a fetch may be writing to it).
+     */
     @SuppressWarnings({"unchecked", "rawtypes"})
     public ServerServiceDefinition definition() {
         ServerServiceDefinition plain = bindService();
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(plain.getServiceDescriptor().getName());
         for (ServerMethodDefinition m : plain.getMethods()) {
-            b.addMethod(ServerMethodDefinition.create(AliasingParse.of(m.getMethodDescriptor()), m.getServerCallHandler()));
+            MethodDescriptor d = AliasingParse.of(m.getMethodDescriptor());
+            if (d.getFullMethodName().equals(PayloadServiceGrpc.getOfferMethod().getFullMethodName())) {
+                d = d.toBuilder(UndecodableRequests.lenient(d.getRequestMarshaller(),
+                        problem -> Status.INVALID_ARGUMENT.withDescription(problem)), d.getResponseMarshaller()).build();
+            }
+            b.addMethod(ServerMethodDefinition.create(d, m.getServerCallHandler()));
         }
         return b.build();
     }
@@ -114,13 +125,15 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public StreamObserver<OfferRequest> offer(StreamObserver<OfferResponse> responses) {
         ServerCallStreamObserver<OfferResponse> call = (ServerCallStreamObserver<OfferResponse>) responses;
         call.disableAutoRequest();
         Offer o = new Offer(call);
         call.setOnCancelHandler(() -> o.end(null));
         call.request(1);
-        return o;
+        // Its frames are OfferRequests, or the Status of one that did not decode (see definition).
+        return (StreamObserver<OfferRequest>) (StreamObserver<?>) o;
     }
 
     @Override
@@ -152,6 +165,11 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
             }
         }
         o.add(f);
+    }
+
+    /** Whether {@code id} is offered now (for tests). */
+    boolean isOffered(String id) {
+        return offers.containsKey(id);
     }
 
     /** Fetches waiting for their offer now (for tests). */
@@ -353,7 +371,7 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
     }
 
     /** One offering stream and the fetches it serves. */
-    private final class Offer implements StreamObserver<OfferRequest> {
+    private final class Offer implements StreamObserver<Object> {
         private final ServerCallStreamObserver<OfferResponse> call;
         // Guarded by this.
         private PayloadRef ref;
@@ -371,10 +389,16 @@ public final class PayloadRelay extends PayloadServiceGrpc.PayloadServiceImplBas
         }
 
         @Override
-        public synchronized void onNext(OfferRequest r) {
+        public synchronized void onNext(Object frame) {
             if (ended) {
                 return;
             }
+            if (frame instanceof Status undecodable) {
+                end(null);   // drops the offer, fails its fetches
+                call.onError(undecodable.asRuntimeException());
+                return;
+            }
+            OfferRequest r = (OfferRequest) frame;
             if (ref == null) {
                 first(r);
                 return;

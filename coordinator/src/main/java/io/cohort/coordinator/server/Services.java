@@ -18,7 +18,6 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 
@@ -27,7 +26,7 @@ public final class Services {
     private Services() {}
 
     public static List<ServerServiceDefinition> all(SchedulerLoop loop) {
-        return List.of(parsedByTheLoop(new Client(loop)), parsedByTheLoop(new Worker(loop)), new Admin(loop).bindService());
+        return List.of(parsedByTheLoop(new Client(loop)), parsedByTheLoop(new Worker(loop)), UndecodableRequests.refused(new Admin(loop).bindService()));
     }
 
     /** A request frame that does not decode; the scheduler thread closes its stream with INVALID_ARGUMENT. */
@@ -52,23 +51,8 @@ public final class Services {
     @SuppressWarnings("unchecked")
     private static <Q, A> ServerMethodDefinition<Object, A> lenient(ServerMethodDefinition<Q, A> m) {
         MethodDescriptor<Q, A> typed = m.getMethodDescriptor();
-        MethodDescriptor.Marshaller<Q> strict = aliasing(typed.getRequestMarshaller());
-        MethodDescriptor.Marshaller<Object> lenient = new MethodDescriptor.Marshaller<>() {
-            @Override
-            public InputStream stream(Object value) {
-                return strict.stream((Q) value);
-            }
-
-            @Override
-            public Object parse(InputStream in) {
-                try {
-                    return strict.parse(in);
-                } catch (RuntimeException e) {
-                    Throwable cause = e.getCause() == null ? e : e.getCause();
-                    return new Malformed("a message that does not decode: " + cause.getMessage());
-                }
-            }
-        };
+        MethodDescriptor.Marshaller<Object> lenient = UndecodableRequests.lenient(aliasing(typed.getRequestMarshaller()),
+                Malformed::new);
         // The handler's stream observer (SchedulerLoop.open) takes whatever it is given as an Object.
         return ServerMethodDefinition.create(typed.toBuilder(lenient, typed.getResponseMarshaller()).build(),
                 (ServerCallHandler<Object, A>) (ServerCallHandler<?, A>) m.getServerCallHandler());
