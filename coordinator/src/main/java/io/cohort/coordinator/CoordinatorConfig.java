@@ -25,6 +25,7 @@ public final class CoordinatorConfig {
     private final Path tlsKey;
     private final Path clientCa;
     private final String clientToken;
+    private final String adminToken;
     private final String workerToken;
     private final JournalMode journal;
     private final Path journalDir;
@@ -57,6 +58,7 @@ public final class CoordinatorConfig {
         this.tlsKey = b.tlsKey;
         this.clientCa = b.clientCa;
         this.clientToken = b.clientToken;
+        this.adminToken = b.adminToken;
         this.workerToken = b.workerToken;
         this.host = b.host;
         this.port = b.port;
@@ -73,7 +75,7 @@ public final class CoordinatorConfig {
     public Builder toBuilder() {
         return new Builder().host(host).port(port).heartbeatTimeout(heartbeatTimeout)
                 .placementTimeout(placementTimeout).insecure(insecure)
-                .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken)
+                .tls(tlsCertificate, tlsKey).clientCa(clientCa).tokens(clientToken, workerToken).adminToken(adminToken)
                 .journal(journal, journalDir).sessionGrace(sessionGrace).maxTasksPerClient(maxTasksPerClient)
                 .maxTaskBytesPerClient(maxTaskBytesPerClient).maxTaskBytes(maxTaskBytes)
                 .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
@@ -123,6 +125,11 @@ public final class CoordinatorConfig {
     }
 
     /** The token workers present; present when authentication is on. */
+    /** The token that may drain workers (and see the status); empty: nobody may drain over the network. */
+    public Optional<String> adminToken() {
+        return Optional.ofNullable(adminToken);
+    }
+
     public Optional<String> workerToken() {
         return Optional.ofNullable(workerToken);
     }
@@ -203,6 +210,7 @@ public final class CoordinatorConfig {
         private Path tlsKey;
         private Path clientCa;
         private String clientToken;
+        private String adminToken;
         private String workerToken;
         private JournalMode journal = JournalMode.OFF;
         private Path journalDir;
@@ -272,6 +280,15 @@ public final class CoordinatorConfig {
         public Builder tokens(String clientToken, String workerToken) {
             this.clientToken = clientToken;
             this.workerToken = workerToken;
+            return this;
+        }
+
+        /**
+         * The admin token: the only one that may drain workers (and see the status, as a client
+         * may). Needs {@link #tokens}, and must differ from both. Null (the default): no admin.
+         */
+        public Builder adminToken(String adminToken) {
+            this.adminToken = adminToken;
             return this;
         }
 
@@ -388,12 +405,20 @@ public final class CoordinatorConfig {
             if (clientCa != null && tlsCertificate == null) {
                 throw new IllegalArgumentException("clientCa (mutual TLS) needs tls (a certificate and a key)");
             }
+            if (adminToken != null && clientToken == null) {
+                throw new IllegalArgumentException("tokens: an admin token needs the client and worker tokens too");
+            }
             if ((clientToken == null) != (workerToken == null)) {
                 throw new IllegalArgumentException("tokens: give both a client token and a worker token, or neither");
             }
             if (clientToken != null) {
                 if (clientToken.isBlank() || workerToken.isBlank()) {
                     throw new IllegalArgumentException("tokens must not be blank");
+                }
+                if (adminToken != null && (adminToken.isBlank() || adminToken.equals(clientToken)
+                        || adminToken.equals(workerToken))) {
+                    throw new IllegalArgumentException("tokens: the admin token must not be blank and must differ from"
+                            + " the client and worker tokens");
                 }
                 if (clientToken.equals(workerToken)) {
                     throw new IllegalArgumentException("tokens: the client and worker tokens must differ, or a client could attach as a worker");

@@ -59,6 +59,11 @@ public final class CoordinatorMain implements Callable<Integer> {
             description = "Require this token (the file's content) from workers; needs --client-token-file.")
     Path workerTokenFile;
 
+    @Option(names = "--admin-token-file", paramLabel = "FILE",
+            description = "The admin token (the file's content): the only one that may drain workers; needs the"
+                    + " client and worker token files (default: none, so nobody may drain over the network).")
+    Path adminTokenFile;
+
     @Option(names = "--journal", paramLabel = "off|batch|always",
             converter = JournalModeConverter.class,
             description = "Journal accepted tasks so a restarted coordinator carries on with them: batch writes each"
@@ -183,6 +188,7 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
+                    .adminToken(adminTokenFile == null ? null : ChannelSecurity.readToken(adminTokenFile))
                     .build();
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             System.err.println("coordinator: " + e.getMessage());

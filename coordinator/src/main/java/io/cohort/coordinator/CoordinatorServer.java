@@ -118,7 +118,8 @@ public final class CoordinatorServer implements AutoCloseable {
                 welcomeListeners));
         builder.addService(UndecodableRequests.refused(new SharedService(shared, sharedAccess).bindService()));
         if (config.authenticates()) {
-            builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow()));
+            builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow(),
+                    config.adminToken().orElse(null)));
         } else {
             // Said once: without tokens the loopback interface is the only guard.
             LOG.log(System.Logger.Level.WARNING, "no tokens: any local user who can connect to {0} can submit code"

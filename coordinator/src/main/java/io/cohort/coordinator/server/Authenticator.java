@@ -16,21 +16,30 @@ import java.security.MessageDigest;
 
 /**
  * Checks the bearer token of every call and what its role may call: a client token cannot
- * attach as a worker (and so receive other clients' tasks), a worker token cannot submit.
- * Services not named here (shared objects) take either role.
+ * attach as a worker (and so receive other clients' tasks), a worker token cannot submit, and
+ * draining a worker is the admin token's alone (a coordinator without one lets nobody drain
+ * over the network). Status answers clients and the admin. Services not named here (shared
+ * objects, payloads) take a client or worker token.
  */
 public final class Authenticator implements ServerInterceptor {
-    public enum Role { CLIENT, WORKER }
+    public enum Role { CLIENT, WORKER, ADMIN }
 
     /** The caller's role, for services that act on it. */
     public static final Context.Key<Role> ROLE = Context.key("cohort-role");
 
     private final byte[] clientToken;
     private final byte[] workerToken;
+    private final byte[] adminToken;   // null: no admin role
 
     public Authenticator(String clientToken, String workerToken) {
+        this(clientToken, workerToken, null);
+    }
+
+    /** {@code adminToken} may be null: then no caller may drain workers. */
+    public Authenticator(String clientToken, String workerToken, String adminToken) {
         this.clientToken = clientToken.getBytes(StandardCharsets.UTF_8);
         this.workerToken = workerToken.getBytes(StandardCharsets.UTF_8);
+        this.adminToken = adminToken == null ? null : adminToken.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
@@ -45,9 +54,13 @@ public final class Authenticator implements ServerInterceptor {
                     : "the token is not valid here"), new Metadata());
             return new ServerCall.Listener<>() { };
         }
-        if (!allowed(service, role)) {
+        if (!allowed(service, call.getMethodDescriptor().getFullMethodName(), role)) {
+            boolean drain = AdminServiceGrpc.getDrainMethod().getFullMethodName()
+                    .equals(call.getMethodDescriptor().getFullMethodName());
             call.close(Status.PERMISSION_DENIED.withDescription("a " + role.name().toLowerCase()
-                    + " token cannot call " + service), new Metadata());
+                    + " token cannot call " + (drain ? "Drain: it takes the admin token"
+                    + (adminToken == null ? ", and this coordinator has none (--admin-token-file)" : "") : service)),
+                    new Metadata());
             return new ServerCall.Listener<>() { };
         }
         return Contexts.interceptCall(Context.current().withValue(ROLE, role), call, headers, next);
@@ -65,16 +78,22 @@ public final class Authenticator implements ServerInterceptor {
         if (MessageDigest.isEqual(given, workerToken)) {
             return Role.WORKER;
         }
+        if (adminToken != null && MessageDigest.isEqual(given, adminToken)) {
+            return Role.ADMIN;
+        }
         return null;
     }
 
-    private static boolean allowed(String service, Role role) {
+    private static boolean allowed(String service, String method, Role role) {
         if (WorkerServiceGrpc.SERVICE_NAME.equals(service)) {
             return role == Role.WORKER;
         }
-        if (ClientServiceGrpc.SERVICE_NAME.equals(service) || AdminServiceGrpc.SERVICE_NAME.equals(service)) {
+        if (ClientServiceGrpc.SERVICE_NAME.equals(service)) {
             return role == Role.CLIENT;
         }
-        return true;
+        if (AdminServiceGrpc.SERVICE_NAME.equals(service)) {
+            return role == Role.ADMIN || (role == Role.CLIENT && AdminServiceGrpc.getStatusMethod().getFullMethodName().equals(method));
+        }
+        return role != Role.ADMIN;   // shared objects and payloads belong to sessions and their tasks
     }
 }
