@@ -181,4 +181,13 @@ public final class Fuzz {
         }
         return String.valueOf(value);
     }
+
+    /** Waits up to 10 s for {@code condition}, polling each millisecond (a remote count settling), else fails saying {@code what}. */
+    public static void awaitCondition(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() < deadline, what);
+            Thread.sleep(1);
+        }
+    }
 }

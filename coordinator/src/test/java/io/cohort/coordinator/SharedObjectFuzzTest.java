@@ -42,7 +42,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -318,13 +317,6 @@ class SharedObjectFuzzTest {
         }
     }
 
-    private static void awaitCondition(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, what);
-            Thread.sleep(1);
-        }
-    }
 
     private static void run(Case c) throws Exception {
         Random r = new Random(c.seed());
@@ -395,7 +387,7 @@ class SharedObjectFuzzTest {
             checkEnd(s, s.end().get(10, TimeUnit.SECONDS));
         }
         SharedStore store = server.sharedStore();
-        awaitCondition("objects left after their sessions ended: " + store.size() + ", " + store.bytes() + " bytes",
+        Fuzz.awaitCondition("objects left after their sessions ended: " + store.size() + ", " + store.bytes() + " bytes",
                 () -> store.size() == 0 && store.bytes() == 0);
         good.awaitAll();
         assertEquals(List.of(), errors.messages(), "errors logged");

@@ -310,7 +310,7 @@ class PayloadRelayFuzzTest {
             realBytes.add(bytes);
             Payloads.Offer offer = Payloads.offer(channel, bytes, p.once());
             // Fetched once offered: a fetch that overtakes its offer waits 50 ms here, too short on a loaded machine.
-            awaitCondition("payload offered", () -> relay.isOffered(offer.ref().getId()));
+            Fuzz.awaitCondition("payload offered", () -> relay.isOffered(offer.ref().getId()));
             List<Fetcher> fs = new ArrayList<>();
             for (int i = 0; i < (p.once() ? 1 : p.fetches()); i++) {
                 fs.add(new Fetcher(offer.ref().getId()));
@@ -375,18 +375,10 @@ class PayloadRelayFuzzTest {
             }
             assertTrue(OFFER_ENDS.contains(s.getCode()), () -> "offer " + o.script + " ended with " + s);
         }
-        awaitCondition("the relay still holds " + relay.offered() + " offers and " + relay.waitingFetches()
+        Fuzz.awaitCondition("the relay still holds " + relay.offered() + " offers and " + relay.waitingFetches()
                 + " waiting fetches", () -> relay.offered() == 0 && relay.waitingFetches() == 0);
     }
 
-    private static void awaitCondition(String what, java.util.function.BooleanSupplier condition)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, what);
-            Thread.sleep(1);
-        }
-    }
 
     @Test
     void randomOffersAndFetchesEndClearlyAndRealPayloadsArriveByteExact() {
@@ -433,7 +425,7 @@ class PayloadRelayFuzzTest {
             Fetcher waiting = null;
             if (afterRef) {
                 requests.onNext(ref);
-                awaitCondition("offered", () -> relay.isOffered("undecodable"));
+                Fuzz.awaitCondition("offered", () -> relay.isOffered("undecodable"));
                 waiting = new Fetcher("undecodable");
                 asked.get(10, TimeUnit.SECONDS);
             }
@@ -444,7 +436,7 @@ class PayloadRelayFuzzTest {
             if (waiting != null) {
                 assertEquals(Status.Code.UNAVAILABLE, waiting.status().getCode());
             }
-            awaitCondition("the relay holds nothing", () -> relay.offered() == 0 && relay.waitingFetches() == 0);
+            Fuzz.awaitCondition("the relay holds nothing", () -> relay.offered() == 0 && relay.waitingFetches() == 0);
         }
     }
 }
