@@ -15,24 +15,27 @@ import java.util.Optional;
  * for class-data sharing) was about a third of such a worker's start. Same daemon and exit
  * statuses as {@link WorkerMain}; people run that one.
  *
- * <p>Flags: {@code --coordinator HOST:PORT} (required), {@code --id ID}, {@code --slots N},
- * {@code --parent-pid PID}, {@code --deserialization-filter PATTERN}, {@code --quiet}, and
- * {@code --token-stdin}: the worker token is the first line of stdin, so that it never shows in
- * a process list.
+ * <p>Flags: {@code --coordinator HOST:PORT} or {@code --coordinator-stdin} (one is required),
+ * {@code --id ID}, {@code --slots N}, {@code --parent-pid PID}, {@code --deserialization-filter
+ * PATTERN}, {@code --quiet}, and {@code --token-stdin}. Each {@code -stdin} flag reads the next
+ * line of stdin, in the order the flags come: the token, so that it never shows in a process
+ * list; the coordinator's address, so that the cluster can start this JVM before its
+ * coordinator has a port (the two start side by side).
  */
 public final class EmbeddedWorkerMain {
     private EmbeddedWorkerMain() {
     }
 
-    private static String firstLineOfStdin() {
+    /** The next line of stdin, for {@code flag}; one reader for all, so no line is lost in another's buffer. */
+    private static String nextLineOfStdin(BufferedReader stdin, String flag, String what) {
         try {
-            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            String line = stdin.readLine();
             if (line == null || line.isBlank()) {
-                throw new IllegalArgumentException("--token-stdin: no token on stdin");
+                throw new IllegalArgumentException(flag + ": no " + what + " on stdin");
             }
             return line.strip();
         } catch (IOException e) {
-            throw new IllegalArgumentException("--token-stdin: cannot read stdin: " + e.getMessage());
+            throw new IllegalArgumentException(flag + ": cannot read stdin: " + e.getMessage());
         }
     }
 
@@ -44,6 +47,7 @@ public final class EmbeddedWorkerMain {
         boolean quiet = false;
         try {
             WorkerConfig.Builder b = WorkerConfig.builder();
+            BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             boolean coordinator = false;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
@@ -52,7 +56,12 @@ public final class EmbeddedWorkerMain {
                     continue;
                 }
                 if (flag.equals("--token-stdin")) {
-                    b.security(new ChannelSecurity(null, null, null, firstLineOfStdin()));
+                    b.security(new ChannelSecurity(null, null, null, nextLineOfStdin(stdin, flag, "token")));
+                    continue;
+                }
+                if (flag.equals("--coordinator-stdin")) {
+                    b.coordinator(WorkerMain.target(nextLineOfStdin(stdin, flag, "coordinator address")));
+                    coordinator = true;
                     continue;
                 }
                 if (i + 1 >= args.length) {
@@ -77,7 +86,7 @@ public final class EmbeddedWorkerMain {
                 }
             }
             if (!coordinator) {
-                throw new IllegalArgumentException("--coordinator is required");
+                throw new IllegalArgumentException("--coordinator or --coordinator-stdin is required");
             }
             config = b.build();
         } catch (IllegalArgumentException e) {
