@@ -40,6 +40,12 @@ public final class EmbeddedWorkerMain {
     }
 
     public static void main(String[] args) {
+        if (java.util.Arrays.asList(args).contains("--coordinator-stdin")) {
+            // The address comes once the coordinator has started: meanwhile, load what attaching needs.
+            Thread prepare = new Thread(WorkerDaemon::prepare, "cohort-worker-prepare");
+            prepare.setDaemon(true);
+            prepare.start();
+        }
         PrintWriter out = new PrintWriter(System.out, true, Charset.defaultCharset());
         PrintWriter err = new PrintWriter(System.err, true, Charset.defaultCharset());
         WorkerConfig config;
