@@ -3,17 +3,20 @@ package io.cohort.client;
 import io.cohort.coordinator.CoordinatorConfig;
 import io.cohort.coordinator.CoordinatorServer;
 import io.cohort.proto.v1.StatusResponse;
+import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.StringJoiner;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -65,6 +68,7 @@ final class LocalCluster implements AutoCloseable {
     private final int slots;
     private final JavaRuntime jdk;                 // what the workers run on
     private final List<String> workerOptions;
+    private final String classPath;                // the workers' -cp
     private final ClassDataArchive archive;        // null: no sharing
     /** Extra JVM options of the n-th worker launched (from 1): for tests. */
     private final IntFunction<List<String>> extraOptions;
@@ -102,8 +106,9 @@ final class LocalCluster implements AutoCloseable {
         this.slots = config.slotsPerWorkerOrDefault();
         this.jdk = config.javaHome().map(JavaRuntime::of).orElseGet(JavaRuntime::current);
         this.workerOptions = workerOptions(config, jdk);
+        this.classPath = classPath(config);
         this.archive = config.classDataSharing()
-                ? ClassDataArchive.of(config.cacheDirectory(), jdk, System.getProperty("java.class.path"),
+                ? ClassDataArchive.of(config.cacheDirectory(), jdk, classPath,
                         workerOptions).orElse(null)
                 : null;
         this.sharedArchive = archive == null ? null : archive.find().orElse(null);
@@ -203,6 +208,25 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** The workers' class path: as configured (each entry must exist), else the application's as found now. */
+    private static String classPath(LocalClusterConfig config) {
+        List<Path> entries;
+        if (config.classPath().isPresent()) {
+            entries = config.classPath().get();
+            for (Path p : entries) {
+                if (!Files.exists(p)) {
+                    throw new CohortException("LocalClusterConfig.classPath names " + p + ", which does not exist");
+                }
+            }
+        } else {
+            entries = ApplicationClassPath.find(Thread.currentThread().getContextClassLoader(),
+                    config.cacheDirectory().resolve("classpath"));
+        }
+        StringJoiner joined = new StringJoiner(File.pathSeparator);
+        entries.forEach(p -> joined.add(p.toString()));
+        return joined.toString();
+    }
+
     private static List<String> workerOptions(LocalClusterConfig config, JavaRuntime jdk) {
         List<String> options = new ArrayList<>(WORKER_OPTIONS);
         if (jdk.feature() >= NATIVE_ACCESS_FEATURE) {
@@ -235,7 +259,7 @@ final class LocalCluster implements AutoCloseable {
         command.addAll(workerOptions);
         command.addAll(extraOptions.apply(n));
         // The token, then the coordinator's address, come on stdin in this order.
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), WORKER_MAIN,
+        command.addAll(List.of("-cp", classPath, WORKER_MAIN,
                 "--id", id, "--slots", Integer.toString(slots),
                 "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet", "--token-stdin",
                 "--coordinator-stdin"));

@@ -23,7 +23,8 @@ import java.util.Set;
  * workers, at least 1 (see {@link #slotsPerWorkerOrDefault()}), no extra {@code jvmOptions},
  * {@code startTimeout} 60 s, {@code replaceLostWorkers} true, no {@code deserializationFilter},
  * {@code classDataSharing} true, {@code cacheDirectory} {@code $XDG_CACHE_HOME/cohort} else
- * {@code ~/.cache/cohort}, no {@code javaHome} (workers run on this JVM's own JDK).
+ * {@code ~/.cache/cohort}, no {@code javaHome} (workers run on this JVM's own JDK), no
+ * {@code classPath} (the application's class path as found at run time).
  */
 public final class LocalClusterConfig {
     /** Every field at its default. */
@@ -38,11 +39,13 @@ public final class LocalClusterConfig {
     private final boolean classDataSharing;
     private final Path cacheDirectory;             // null: the default
     private final Path javaHome;                   // null: this JVM's
+    private final List<Path> classPath;            // null: found at run time
 
     private LocalClusterConfig(int workers, int slotsPerWorker, List<String> jvmOptions,
                                Duration startTimeout, boolean replaceLostWorkers, String deserializationFilter,
-                               boolean classDataSharing, Path cacheDirectory, Path javaHome) {
+                               boolean classDataSharing, Path cacheDirectory, Path javaHome, List<Path> classPath) {
         this.javaHome = javaHome;
+        this.classPath = classPath;
         this.deserializationFilter = deserializationFilter;
         this.classDataSharing = classDataSharing;
         this.cacheDirectory = cacheDirectory;
@@ -70,6 +73,7 @@ public final class LocalClusterConfig {
         b.classDataSharing = classDataSharing;
         b.cacheDirectory = cacheDirectory;
         b.javaHome = javaHome;
+        b.classPath = classPath;
         return b;
     }
 
@@ -148,6 +152,17 @@ public final class LocalClusterConfig {
         return Optional.ofNullable(javaHome);
     }
 
+    /**
+     * The worker JVMs' class path as set; empty (the default) for the application's class path
+     * as found when the cluster starts: the entries of the class loaders from the thread's
+     * context loader up to Cohort's own, so that it works under {@code mvn exec:java}, from one
+     * fat jar and from a Spring Boot jar (whose nested jars are copied out into
+     * {@link #cacheDirectory()}), not only from a flat {@code java.class.path}. Unmodifiable.
+     */
+    public Optional<List<Path>> classPath() {
+        return Optional.ofNullable(classPath);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LocalClusterConfig c && workers == c.workers
@@ -156,13 +171,13 @@ public final class LocalClusterConfig {
                 && replaceLostWorkers == c.replaceLostWorkers
                 && Objects.equals(deserializationFilter, c.deserializationFilter)
                 && classDataSharing == c.classDataSharing && Objects.equals(cacheDirectory, c.cacheDirectory)
-                && Objects.equals(javaHome, c.javaHome);
+                && Objects.equals(javaHome, c.javaHome) && Objects.equals(classPath, c.classPath);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(workers, slotsPerWorker, jvmOptions, startTimeout, replaceLostWorkers,
-                deserializationFilter, classDataSharing, cacheDirectory, javaHome);
+                deserializationFilter, classDataSharing, cacheDirectory, javaHome, classPath);
     }
 
     @Override
@@ -172,7 +187,8 @@ public final class LocalClusterConfig {
                 + ", startTimeout=" + startTimeout + ", replaceLostWorkers=" + replaceLostWorkers
                 + ", deserializationFilter=" + (deserializationFilter == null ? "none" : deserializationFilter)
                 + ", classDataSharing=" + classDataSharing + ", cacheDirectory=" + cacheDirectory()
-                + ", javaHome=" + (javaHome == null ? "this JVM's" : javaHome) + "}";
+                + ", javaHome=" + (javaHome == null ? "this JVM's" : javaHome)
+                + ", classPath=" + (classPath == null ? "found at run time" : classPath) + "}";
     }
 
     /**
@@ -192,6 +208,7 @@ public final class LocalClusterConfig {
         private boolean classDataSharing = true;
         private Path cacheDirectory;
         private Path javaHome;
+        private List<Path> classPath;
 
         private Builder() {}
 
@@ -269,6 +286,17 @@ public final class LocalClusterConfig {
             return this;
         }
 
+        /**
+         * The worker JVMs' class path: jars and class directories that hold Cohort, its
+         * dependencies and the application's classes; not empty. Default: the application's
+         * class path as found when the cluster starts (see {@link LocalClusterConfig#classPath()}).
+         */
+        public Builder classPath(List<Path> classPath) {
+            this.classPath = track(nulls, "LocalClusterConfig.classPath",
+                    classPath == null ? null : new ArrayList<>(classPath));
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first bad field */
         public LocalClusterConfig build() {
             noNulls(nulls);
@@ -281,8 +309,13 @@ public final class LocalClusterConfig {
             positive("LocalClusterConfig.startTimeout", startTimeout);
             String filter = deserializationFilter == null ? null
                     : OptionChecks.filterPattern("LocalClusterConfig.deserializationFilter", deserializationFilter);
+            if (classPath != null && (classPath.isEmpty() || classPath.stream().anyMatch(Objects::isNull))) {
+                throw new IllegalArgumentException("LocalClusterConfig.classPath must name at least one jar or"
+                        + " directory and no null: " + classPath);
+            }
             return new LocalClusterConfig(workers, slotsPerWorkerSet ? slotsPerWorker : 0, options,
-                    startTimeout, replaceLostWorkers, filter, classDataSharing, cacheDirectory, javaHome);
+                    startTimeout, replaceLostWorkers, filter, classDataSharing, cacheDirectory, javaHome,
+                    classPath == null ? null : List.copyOf(classPath));
         }
     }
 }

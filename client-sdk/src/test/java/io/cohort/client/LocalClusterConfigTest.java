@@ -51,7 +51,13 @@ class LocalClusterConfigTest {
         assertFalse(c.replaceLostWorkers());
         assertEquals(java.util.Optional.of("com.example.**;!*"), c.deserializationFilter());
         assertEquals(java.util.Optional.of(java.nio.file.Path.of("/opt/jdk")), c.javaHome());
+        assertEquals(java.util.Optional.empty(), c.classPath(), "found at run time unless set");
         assertEquals(c, c.toBuilder().build());
+        List<java.nio.file.Path> jars = new ArrayList<>(List.of(java.nio.file.Path.of("/app/lib/a.jar")));
+        LocalClusterConfig withClassPath = c.toBuilder().classPath(jars).build();
+        jars.add(java.nio.file.Path.of("/app/lib/b.jar"));
+        assertEquals(java.util.Optional.of(List.of(java.nio.file.Path.of("/app/lib/a.jar"))), withClassPath.classPath());
+        assertEquals(withClassPath, withClassPath.toBuilder().build());
     }
 
     @Test
@@ -68,6 +74,8 @@ class LocalClusterConfigTest {
         assertBad("startTimeout", () -> LocalClusterConfig.builder().startTimeout(null).build());
         assertBad("deserializationFilter", () -> LocalClusterConfig.builder().deserializationFilter(null).build());
         assertBad("javaHome", () -> LocalClusterConfig.builder().javaHome(null).build());
+        assertBad("classPath", () -> LocalClusterConfig.builder().classPath(null).build());
+        assertBad("classPath", () -> LocalClusterConfig.builder().classPath(List.of()).build());
         assertBad("deserializationFilter", () -> LocalClusterConfig.builder()
                 .deserializationFilter("maxrefs=-;*").build());
     }
