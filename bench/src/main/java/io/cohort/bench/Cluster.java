@@ -47,7 +47,7 @@ final class Cluster implements AutoCloseable {
         try {
             List<String> args = new ArrayList<>(List.of("--port", "0"));
             args.addAll(List.of(coordinatorArgs));
-            c.target = c.launchServer("coordinator", "io.cohort.coordinator.CoordinatorMain", args.toArray(String[]::new));
+            c.target = c.launchServer("coordinator", "io.cohort.cli.CoordinatorMain", args.toArray(String[]::new));
             for (int i = 1; i <= workers; i++) {
                 List<String> workerArgs = new ArrayList<>(List.of("--coordinator", c.target, "--id", "bench-" + i,
                         "--slots", "1", "--quiet"));
@@ -56,7 +56,7 @@ final class Cluster implements AutoCloseable {
                         workerArgs.add(a);
                     }
                 }
-                c.launch("worker-" + i, "io.cohort.worker.WorkerMain", workerArgs.toArray(String[]::new))
+                c.launch("worker-" + i, "io.cohort.cli.WorkerMain", workerArgs.toArray(String[]::new))
                         .getInputStream().close();
             }
             awaitWorkers(c.target, workers);

@@ -28,7 +28,7 @@ final class CoordinatorProcesses implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.coordinator.CoordinatorMain"));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.cli.CoordinatorMain"));
         command.addAll(List.of(flags));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         started.add(p);

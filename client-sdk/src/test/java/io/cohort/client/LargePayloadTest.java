@@ -52,7 +52,7 @@ class LargePayloadTest {
     @BeforeAll
     static void cluster() throws Exception {
         coordinator = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                COORDINATOR_HEAP, "-cp", System.getProperty("java.class.path"), "io.cohort.coordinator.CoordinatorMain",
+                COORDINATOR_HEAP, "-cp", System.getProperty("java.class.path"), "io.cohort.cli.CoordinatorMain",
                 "--port", "0", "--journal", "off").redirectErrorStream(true).start();
         CompletableFuture<String> listening = new CompletableFuture<>();
         Thread reader = new Thread(() -> {

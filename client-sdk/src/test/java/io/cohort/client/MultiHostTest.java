@@ -65,14 +65,14 @@ class MultiHostTest {
         java.nio.file.Files.setPosixFilePermissions(clientToken, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path workerToken = Files.writeString(dir.resolve("worker.token"), "worker-token-for-the-bed");
         java.nio.file.Files.setPosixFilePermissions(workerToken, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        Lines coordinator = new Lines(java("coord", "io.cohort.coordinator.CoordinatorMain", "--host", COORDINATOR,
+        Lines coordinator = new Lines(java("coord", "io.cohort.cli.CoordinatorMain", "--host", COORDINATOR,
                 "--port", "7070", "--heartbeat-timeout", "5s", "--tls-cert", certs.serverCert().toString(),
                 "--tls-key", certs.serverKey().toString(), "--client-token-file", clientToken.toString(),
                 "--worker-token-file", workerToken.toString(), "--journal-dir", dir.resolve("journal").toString()));
         assertNotNull(coordinator.await("cohort coordinator listening on " + COORDINATOR + ":7070"));
         String target = COORDINATOR + ":7070";
         for (String w : List.of("w1", "w2")) {
-            Lines worker = new Lines(java(w, "io.cohort.worker.WorkerMain", "--coordinator", target, "--id", w,
+            Lines worker = new Lines(java(w, "io.cohort.cli.WorkerMain", "--coordinator", target, "--id", w,
                     "--slots", "1", "--tls-ca", certs.caCert().toString(), "--token-file", workerToken.toString()));
             assertNotNull(worker.await("cohort worker " + w + " attached"));
         }

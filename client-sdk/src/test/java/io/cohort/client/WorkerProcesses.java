@@ -8,7 +8,7 @@ import java.util.List;
 final class WorkerProcesses implements AutoCloseable {
     private final List<Process> started = new ArrayList<>();
 
-    /** Starts {@code io.cohort.worker.WorkerMain} with one slot and the given extra flags. */
+    /** Starts {@code io.cohort.cli.WorkerMain} with one slot and the given extra flags. */
     Process start(String target, String id, String... flags) throws java.io.IOException {
         return start(List.of(), target, id, flags);
     }
@@ -18,7 +18,7 @@ final class WorkerProcesses implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.worker.WorkerMain",
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.cohort.cli.WorkerMain",
                 "--coordinator", target, "--id", id, "--slots", "1", "--quiet",
                 "--parent-pid", Long.toString(ProcessHandle.current().pid())));
         command.addAll(List.of(flags));

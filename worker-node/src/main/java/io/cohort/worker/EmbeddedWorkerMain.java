@@ -13,7 +13,7 @@ import java.util.Optional;
  * The worker JVM that an embedded cluster ({@code Cohort.local}) starts: the few flags it
  * passes, read without picocli, whose reflective set-up (its classes are too old to be archived
  * for class-data sharing) was about a third of such a worker's start. Same daemon and exit
- * statuses as {@link WorkerMain}; people run that one.
+ * statuses as the {@code cohort worker} command (cohort-cli), which people run.
  *
  * <p>Flags: {@code --coordinator HOST:PORT} or {@code --coordinator-stdin} (one is required),
  * {@code --id ID}, {@code --slots N}, {@code --parent-pid PID}, {@code --deserialization-filter
@@ -66,7 +66,7 @@ public final class EmbeddedWorkerMain {
                     continue;
                 }
                 if (flag.equals("--coordinator-stdin")) {
-                    b.coordinator(WorkerMain.target(nextLineOfStdin(stdin, flag, "coordinator address")));
+                    b.coordinator(WorkerProcess.target(nextLineOfStdin(stdin, flag, "coordinator address")));
                     coordinator = true;
                     continue;
                 }
@@ -76,7 +76,7 @@ public final class EmbeddedWorkerMain {
                 String value = args[++i];
                 switch (flag) {
                     case "--coordinator" -> {
-                        b.coordinator(WorkerMain.target(value));
+                        b.coordinator(WorkerProcess.target(value));
                         coordinator = true;
                     }
                     case "--id" -> b.workerId(value);
@@ -100,6 +100,6 @@ public final class EmbeddedWorkerMain {
             System.exit(2);
             return;
         }
-        System.exit(WorkerMain.run(config, parent, quiet, out, err));
+        System.exit(WorkerProcess.run(config, parent, quiet, out, err));
     }
 }

@@ -2,7 +2,7 @@ package io.cohort.bench.jmh;
 
 import io.cohort.client.RemoteFunction;
 import io.cohort.common.Codec;
-import io.cohort.common.ForyCodec;
+import io.cohort.bench.codec.ForyCodec;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,4 +1,4 @@
-package io.cohort.common;
+package io.cohort.cli;
 
 import java.time.Duration;
 import java.util.Locale;

@@ -1,9 +1,10 @@
-package io.cohort.worker;
+package io.cohort.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cohort.worker.WorkerConfig;
 import io.grpc.Status;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -67,7 +68,7 @@ class WorkerMainTest {
         assertEquals(Set.of("zone=a", "gpu"), c.labels());
         assertEquals(Duration.ofMinutes(2), c.drainTimeout());
         assertTrue(c.classLoader() instanceof java.net.URLClassLoader);
-        assertEquals(WorkerMain.class.getClassLoader(), c.classLoader().getParent());
+        assertEquals(io.cohort.worker.WorkerProcess.class.getClassLoader(), c.classLoader().getParent());
         assertEquals("com.example.**;java.base/*;!*", c.deserializationFilter().pattern());
 
         WorkerMain defaults = new WorkerMain();
@@ -84,44 +85,5 @@ class WorkerMainTest {
         assertEquals(50, both.config().maxPrefetch());
         assertEquals(Duration.ofSeconds(30), d.drainTimeout());
         assertEquals(null, d.deserializationFilter().pattern(), "the built-in refusals alone");
-    }
-
-    @Test
-    void configBuilderNamesTheBadField() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorkerConfig.builder().build());
-        assertTrue(e.getMessage().contains("coordinator"), e.getMessage());
-        for (Runnable bad : List.<Runnable>of(
-                () -> WorkerConfig.builder().prefetch(-1),
-                () -> WorkerConfig.builder().maxPrefetch(-1),
-                () -> WorkerConfig.builder().drainTimeout(Duration.ofSeconds(-1)),
-                () -> WorkerConfig.builder().heartbeatInterval(Duration.ZERO),
-                () -> WorkerConfig.builder().resources(Map.of("gpu", -1.0)),
-                () -> WorkerConfig.builder().labels(Set.of(" ")))) {
-            assertThrows(IllegalArgumentException.class, bad::run);
-        }
-        e = assertThrows(IllegalArgumentException.class, () -> WorkerConfig.builder().coordinator("h:1")
-                .initialBackoff(Duration.ofSeconds(10)).maxBackoff(Duration.ofSeconds(1)).build());
-        assertTrue(e.getMessage().contains("maxBackoff"), e.getMessage());
-    }
-
-    @Test
-    void theCommandAttachesOverTcpPrintsItsLineAndExitsOneWhenRefused() throws Exception {
-        try (FakeCoordinator coordinator = new FakeCoordinator(true)) {
-            String target = "127.0.0.1:" + coordinator.port();
-            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
-                    () -> run("--coordinator", target, "--id", "w-9", "--slots", "1"));
-            FakeCoordinator.Stream s = coordinator.nextStream();
-            assertEquals("w-9", s.hello().getWorkerId());
-            s.welcome("w-9", 30_000);
-            s.send(io.cohort.proto.v1.AttachResponse.newBuilder().addAssigns(io.cohort.proto.v1.TaskAssign.newBuilder()
-                    .setTaskKey(1).setAttempt(1).setSpec(io.cohort.proto.v1.TaskSpec.newBuilder()
-                            .setBody(io.cohort.common.Codec.standard().encode((io.cohort.common.TaskBody) x -> "tcp"))))
-                    .build());
-            assertEquals(io.cohort.proto.v1.TaskStatus.SUCCEEDED, s.result(1).getStatus());
-            s.fail(Status.FAILED_PRECONDITION.withDescription("go away"));
-            assertEquals(1, exit.get(20, TimeUnit.SECONDS));
-            assertTrue(out.toString().contains("cohort worker w-9 attached to " + target), out.toString());
-            assertTrue(err.toString().contains("go away"), err.toString());
-        }
     }
 }

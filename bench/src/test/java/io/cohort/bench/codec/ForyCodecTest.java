@@ -1,4 +1,4 @@
-package io.cohort.common;
+package io.cohort.bench.codec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cohort.common.Codec;
+import io.cohort.common.CodecException;
+import io.cohort.common.TaskBody;
+import io.cohort.common.TaskErrors;
 import com.google.protobuf.ByteString;
 import io.cohort.proto.v1.TaskError;
 import java.io.Serializable;

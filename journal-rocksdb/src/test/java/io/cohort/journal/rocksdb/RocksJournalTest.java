@@ -1,4 +1,4 @@
-package io.cohort.coordinator.journal;
+package io.cohort.journal.rocksdb;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,6 +11,7 @@ import io.cohort.common.Digests;
 import io.cohort.coordinator.JournalMode;
 import io.cohort.coordinator.core.Command;
 import io.cohort.coordinator.core.Event;
+import io.cohort.coordinator.journal.Journal;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.TaskPolicy;
 import io.cohort.proto.v1.TaskResult;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The RocksDB journal: what is committed comes back, what is forgotten does not, a damaged end is survived. */
-class JournalTest {
+class RocksJournalTest {
     @TempDir
     Path dir;
 
@@ -179,7 +180,7 @@ class JournalTest {
 
     private static void compact(Journal j) {
         try {
-            java.lang.reflect.Field f = Journal.class.getDeclaredField("db");
+            java.lang.reflect.Field f = RocksJournal.class.getDeclaredField("db");
             f.setAccessible(true);
             org.rocksdb.RocksDB db = (org.rocksdb.RocksDB) f.get(j);
             db.flush(new org.rocksdb.FlushOptions().setWaitForFlush(true));

@@ -1,8 +1,9 @@
-package io.cohort.coordinator;
+package io.cohort.cli;
 
-import io.cohort.common.ByteSizeConverter;
 import io.cohort.common.ChannelSecurity;
-import io.cohort.common.DurationConverter;
+import io.cohort.coordinator.CoordinatorConfig;
+import io.cohort.coordinator.CoordinatorServer;
+import io.cohort.coordinator.JournalMode;
 import io.cohort.coordinator.shared.SharedLimits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,8 +73,13 @@ public final class CoordinatorMain implements Callable<Integer> {
     JournalMode journal;
 
     @Option(names = "--journal-dir", paramLabel = "DIR",
-            description = "Where the journal lives (default: cohort-journal-PORT in the working directory).")
+            description = "Where the journal lives (default: journal-PORT in --state-dir).")
     Path journalDir;
+
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Where the coordinator keeps its state, the journal included (default: $XDG_STATE_HOME/cohort,"
+                    + " else ~/.local/state/cohort; never the working directory).")
+    Path stateDir;
 
     @Option(names = "--session-grace", converter = DurationConverter.class, paramLabel = "DURATION",
             description = "How long a client whose connection broke has to resume its session (default: 60s).")
@@ -163,7 +169,7 @@ public final class CoordinatorMain implements Callable<Integer> {
         if (mode == JournalMode.OFF) {
             return null;
         }
-        return journalDir != null ? journalDir : Path.of("cohort-journal-" + port);
+        return journalDir != null ? journalDir : StateDirectory.resolve(stateDir).resolve("journal-" + port);
     }
 
     public static void main(String[] args) {

@@ -1,5 +1,10 @@
-package io.cohort.common;
+package io.cohort.bench.codec;
 
+import io.cohort.common.Codec;
+import io.cohort.common.CodecException;
+import io.cohort.common.DeserializationFilter;
+import io.cohort.common.JdkCodec;
+import io.cohort.common.JvmFilterFactory;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import java.io.Serializable;

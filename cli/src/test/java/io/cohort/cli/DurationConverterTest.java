@@ -1,4 +1,4 @@
-package io.cohort.common;
+package io.cohort.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.cohort.coordinator.journal;
+package io.cohort.journal.rocksdb;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
