@@ -61,6 +61,15 @@ final class Task implements Reclaims.Held {
         return policy.hasMaxRetries() ? Integer.toUnsignedLong(policy.getMaxRetries()) : Protocol.DEFAULT_MAX_RETRIES;
     }
 
+    /** It was running where a worker (or a child JVM of one) was lost: one more loss, noted for the message. */
+    void lost(String where) {
+        losses++;
+        if (lostOn == null) {
+            lostOn = new java.util.ArrayList<>(2);
+        }
+        lostOn.add(where);
+    }
+
     /** "task N (name)", for messages. */
     String describe() {
         String name = policy.getName();
