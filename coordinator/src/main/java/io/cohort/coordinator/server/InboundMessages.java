@@ -25,10 +25,13 @@ import java.util.function.Consumer;
 final class InboundMessages {
     private static final System.Logger LOG = System.getLogger(SchedulerLoop.class.getName());
 
+    /** Where events go: straight to the loop (no hop on the hot path), or as a sink for column readers. */
+    private final SchedulerLoop loop;
     private final Consumer<Event> events;
     private final CommandRouter router;
 
-    InboundMessages(Consumer<Event> events, CommandRouter router) {
+    InboundMessages(SchedulerLoop loop, Consumer<Event> events, CommandRouter router) {
+        this.loop = loop;
         this.events = events;
         this.router = router;
     }
@@ -42,7 +45,7 @@ final class InboundMessages {
             if (c.state == Conn.State.AWAIT_HELLO) {
                 refuse(c, Status.INVALID_ARGUMENT.withDescription(m.problem()));
             } else {
-                events.accept(new Event.ProtocolViolation(c.id, m.problem()));
+                loop.apply(new Event.ProtocolViolation(c.id, m.problem()));
             }
         } else if (c.kind == Conn.Kind.CLIENT) {
             clientMessage(c, (SessionRequest) message);
@@ -64,27 +67,27 @@ final class InboundMessages {
                 return;
             }
             router.opened(c);
-            events.accept(new Event.SessionOpened(c.id, r.getHello().getClientName(), r.getHello().getResumeSessionId()));
+            loop.apply(new Event.SessionOpened(c.id, r.getHello().getClientName(), r.getHello().getResumeSessionId()));
         } else if (r.hasHello()) {
-            events.accept(new Event.ProtocolViolation(c.id, "hello sent twice"));
+            loop.apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
             return;
         }
         if (r.getFunctionsCount() > 0) {
-            events.accept(new Event.FunctionsDefined(c.id, ColumnReader.owned(r.getFunctionsList())));
+            loop.apply(new Event.FunctionsDefined(c.id, ColumnReader.owned(r.getFunctionsList())));
         }
         if (r.hasColumns()) {
             try {
                 ColumnReader.submits(c.id, r.getColumns(), r.getSerializedSize(), events);
             } catch (ColumnReader.Malformed m) {
-                events.accept(new Event.ProtocolViolation(c.id, "malformed submit columns: " + m.getMessage()));
+                loop.apply(new Event.ProtocolViolation(c.id, "malformed submit columns: " + m.getMessage()));
                 return;
             }
         }
         for (TaskSubmit s : r.getSubmitsList()) {
-            events.accept(new Event.TaskSubmitted(c.id, s.getTaskId(), s.getSpec(), s.getPolicy()));
+            loop.apply(new Event.TaskSubmitted(c.id, s.getTaskId(), s.getSpec(), s.getPolicy()));
         }
         for (TaskCancel x : r.getCancelsList()) {
-            events.accept(new Event.CancelRequested(c.id, x.getTaskId(), x.getInterrupt(), x.getSignal()));
+            loop.apply(new Event.CancelRequested(c.id, x.getTaskId(), x.getInterrupt(), x.getSignal()));
         }
     }
 
@@ -99,19 +102,19 @@ final class InboundMessages {
                 return;
             }
             router.opened(c);
-            events.accept(new Event.WorkerAttached(c.id, h.getWorkerId(), h.getHost(), h.getPid(), h.getSlots(),
+            loop.apply(new Event.WorkerAttached(c.id, h.getWorkerId(), h.getHost(), h.getPid(), h.getSlots(),
                     h.getPrefetch(), h.getResourcesMap(), new LinkedHashSet<>(h.getLabelsList()), r.getDraining(),
                     h.getMaxPrefetch()));
         } else if (r.hasHello()) {
-            events.accept(new Event.ProtocolViolation(c.id, "hello sent twice"));
+            loop.apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
             return;
         }
-        events.accept(new Event.WorkerHeard(c.id));
+        loop.apply(new Event.WorkerHeard(c.id));
         if (r.hasValueColumns()) {
             try {
                 ColumnReader.checkValues(r.getValueColumns());
             } catch (ColumnReader.Malformed m) {
-                events.accept(new Event.ProtocolViolation(c.id, "malformed value columns: " + m.getMessage()));
+                loop.apply(new Event.ProtocolViolation(c.id, "malformed value columns: " + m.getMessage()));
                 return;
             }
         }
@@ -125,7 +128,7 @@ final class InboundMessages {
         Consumer<Event> startedSink = e -> {
             Event.TaskStartedOnWorker s = (Event.TaskStartedOnWorker) e;
             if (endedHere == null || !Integer.valueOf(s.attempt()).equals(endedHere.get(s.taskKey()))) {
-                events.accept(s);
+                loop.apply(s);
             }
         };
         for (WorkerTaskStarted s : r.getStartedList()) {
@@ -135,22 +138,22 @@ final class InboundMessages {
             try {
                 ColumnReader.started(c.id, r.getStartedColumns(), startedSink);
             } catch (ColumnReader.Malformed m) {
-                events.accept(new Event.ProtocolViolation(c.id, "malformed started columns: " + m.getMessage()));
+                loop.apply(new Event.ProtocolViolation(c.id, "malformed started columns: " + m.getMessage()));
                 return;
             }
         }
         // Before the results: a process's last lines precede its end.
         for (WorkerProcessOutput o : r.getProcessOutputList()) {
-            events.accept(new Event.ProcessOutputReported(c.id, o));
+            loop.apply(new Event.ProcessOutputReported(c.id, o));
         }
         for (WorkerTaskResult res : r.getResultsList()) {
-            events.accept(new Event.TaskEnded(c.id, res));
+            loop.apply(new Event.TaskEnded(c.id, res));
         }
         if (r.hasValueColumns()) {
             ColumnReader.values(c.id, r.getValueColumns(), events);
         }
         if (r.getDraining()) {
-            events.accept(new Event.WorkerDraining(c.id));
+            loop.apply(new Event.WorkerDraining(c.id));
         }
     }
 

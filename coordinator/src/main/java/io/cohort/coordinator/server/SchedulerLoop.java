@@ -98,7 +98,7 @@ public final class SchedulerLoop implements AutoCloseable {
         this.journal = journal;
         this.clockMillis = clockMillis;
         this.router = new CommandRouter(journal);
-        this.inbound = new InboundMessages(events, router);
+        this.inbound = new InboundMessages(this, events, router);
         this.ownsHome = home == null;
         this.home = home != null ? home : Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cohort-scheduler");
@@ -354,7 +354,8 @@ public final class SchedulerLoop implements AutoCloseable {
         }
     }
 
-    private void apply(Event e) {
+    /** Hands one event to the scheduler (home thread only). */
+    void apply(Event e) {
         core.apply(e, router);
         router.observer().event(e);
     }

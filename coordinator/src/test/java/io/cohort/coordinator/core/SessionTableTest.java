@@ -28,6 +28,15 @@ class SessionTableTest {
     }
 
     @Test
+    void theSchedulerWelcomesClientsUnderIdsFromTheSourceItIsGiven() {
+        ArrayDeque<Long> bits = new ArrayDeque<>(List.of(35L, 36L));
+        Scheduler s = new Scheduler(Sim.HEARTBEAT_MS, Sim.PLACEMENT_MS, 0, false, Budgets.NONE, bits::pop);
+        List<Command> out = s.handle(new Event.SessionOpened(1, "c"));
+        assertEquals(new Command.WelcomeClient(1, "s-z10", false, Integer.MAX_VALUE, Long.MAX_VALUE), out.get(0));
+        s.validate();
+    }
+
+    @Test
     void predictableIdsRepeatPerSeedAndLookLikeAServers() {
         String first = new SessionTable(Budgets.NONE, Scheduler.predictableIds(7)).open(1, "c").id;
         assertEquals(first, new SessionTable(Budgets.NONE, Scheduler.predictableIds(7)).open(1, "c").id);
