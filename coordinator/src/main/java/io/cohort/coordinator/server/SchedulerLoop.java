@@ -1,28 +1,16 @@
 package io.cohort.coordinator.server;
 
-import io.cohort.common.Protocol;
 import io.cohort.coordinator.core.Command;
 import io.cohort.coordinator.core.Event;
 import io.cohort.coordinator.core.Scheduler;
 import io.cohort.coordinator.journal.Journal;
-import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.DrainResponse;
-import io.cohort.proto.v1.SessionRequest;
 import io.cohort.proto.v1.StatusResponse;
-import io.cohort.proto.v1.TaskCancel;
-import io.cohort.proto.v1.TaskSubmit;
-import io.cohort.proto.v1.WorkerHello;
-import io.cohort.proto.v1.WorkerProcessOutput;
-import io.cohort.proto.v1.WorkerTaskResult;
-import io.cohort.proto.v1.WorkerTaskStarted;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -30,6 +18,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -42,6 +31,10 @@ import java.util.function.LongSupplier;
  * one network thread and makes that thread the home. A message then wakes one thread, which
  * reads it, schedules, and writes the answers without waking another (W3 measured about 10
  * context switches per round trip in the coordinator with a scheduler thread of its own).
+ *
+ * <p>This class drives the steps (the inbox, the ticks, the journal's commit before any
+ * write); {@link InboundMessages} turns what streams send into events and {@link CommandRouter}
+ * turns the scheduler's commands into writes.
  *
  * <p>Thread-safe: {@link #open}, {@link #status}, {@link #drain} and {@link #close} may be
  * called from any thread.
@@ -61,8 +54,6 @@ public final class SchedulerLoop implements AutoCloseable {
 
     private record Ready(Conn conn) {}
 
-    private record PendingDrain(String workerId, StreamObserver<DrainResponse> response) {}
-
     /** Brings a step about when nothing else does, so the scheduler's clock moves. */
     private static final Object TICK = new Object();
 
@@ -77,12 +68,11 @@ public final class SchedulerLoop implements AutoCloseable {
     /** Whether {@link #home} is ours to shut down (no network thread was given). */
     private final boolean ownsHome;
     private volatile ScheduledFuture<?> ticks;
-    private volatile Observer observer = Observer.NONE;
+    private final CommandRouter router;
+    private final InboundMessages inbound;
+    private final Consumer<Event> events = this::apply;
 
     // Home thread only.
-    private final Map<Long, Conn> open = new HashMap<>();
-    private final Map<Long, PendingDrain> drains = new HashMap<>();
-    private final List<Conn> touched = new ArrayList<>();
     /** Answers to send once the batch is journalled. */
     private final List<Runnable> afterCommit = new ArrayList<>();
     private final List<Object> batch = new ArrayList<>();
@@ -107,6 +97,8 @@ public final class SchedulerLoop implements AutoCloseable {
         this.backedUpBytes = backedUpBytes;
         this.journal = journal;
         this.clockMillis = clockMillis;
+        this.router = new CommandRouter(journal);
+        this.inbound = new InboundMessages(this, events, router);
         this.ownsHome = home == null;
         this.home = home != null ? home : Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cohort-scheduler");
@@ -134,13 +126,13 @@ public final class SchedulerLoop implements AutoCloseable {
 
     /** Sets the one observer; call before {@link #start}. */
     public void observe(Observer o) {
-        observer = o;
+        router.observe(o);
     }
 
     public void start() {
         home.execute(() -> {
             lastTick = clockMillis.getAsLong();
-            core.apply(new Event.Tick(lastTick), this::route);
+            core.apply(new Event.Tick(lastTick), router);
         });
         ticks = home.scheduleAtFixedRate(() -> enqueue(TICK), TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     }
@@ -213,8 +205,8 @@ public final class SchedulerLoop implements AutoCloseable {
     public void drain(String workerId, StreamObserver<DrainResponse> response) {
         enqueue((Runnable) () -> {
             long request = nextDrainRequest++;
-            drains.put(request, new PendingDrain(workerId, response));
-            core.apply(new Event.AdminDrain(request, workerId), this::route);
+            router.expectDrain(request, workerId, response);
+            core.apply(new Event.AdminDrain(request, workerId), router);
         });
     }
 
@@ -267,9 +259,9 @@ public final class SchedulerLoop implements AutoCloseable {
         long now = clockMillis.getAsLong();
         if (now - lastTick >= TICK_MS) {
             lastTick = now;
-            guarded(() -> core.apply(new Event.Tick(now), this::route), null);
+            guarded(() -> core.apply(new Event.Tick(now), router), null);
         }
-        guarded(() -> core.dispatch(this::route), null);
+        guarded(() -> core.dispatch(router), null);
         if (journal != null) {
             commitJournal();
         }
@@ -277,11 +269,11 @@ public final class SchedulerLoop implements AutoCloseable {
             guarded(answer, null);
         }
         afterCommit.clear();
-        for (Conn c : touched) {
+        for (Conn c : router.touched) {
             c.touched = false;
             guarded(() -> flush(c), c);
         }
-        touched.clear();
+        router.touched.clear();
     }
 
     /**
@@ -300,7 +292,7 @@ public final class SchedulerLoop implements AutoCloseable {
 
     private void process(Object item) {
         if (item instanceof Inbound in) {
-            guarded(() -> inbound(in.conn(), in.message()), in.conn());
+            guarded(() -> inbound.receive(in.conn(), in.message()), in.conn());
         } else if (item instanceof Ready r) {
             guarded(() -> flush(r.conn()), r.conn());
         } else if (item instanceof Ended e) {
@@ -344,162 +336,6 @@ public final class SchedulerLoop implements AutoCloseable {
         }
     }
 
-    private void inbound(Conn c, Object message) {
-        if (c.state == Conn.State.CLOSED) {
-            return;
-        }
-        if (message instanceof Services.Malformed m) {
-            if (c.state == Conn.State.AWAIT_HELLO) {
-                refuse(c, Status.INVALID_ARGUMENT.withDescription(m.problem()));
-            } else {
-                apply(new Event.ProtocolViolation(c.id, m.problem()));
-            }
-        } else if (c.kind == Conn.Kind.CLIENT) {
-            clientMessage(c, (SessionRequest) message);
-        } else {
-            workerMessage(c, (AttachRequest) message);
-        }
-        if (c.state != Conn.State.CLOSED) {
-            c.request(1);
-        }
-    }
-
-    private void clientMessage(Conn c, SessionRequest r) {
-        if (c.state == Conn.State.AWAIT_HELLO) {
-            if (!r.hasHello()) {
-                refuse(c, Status.FAILED_PRECONDITION.withDescription("expected hello as the first message of the session"));
-                return;
-            }
-            if (!versionOk(c, r.getHello().getProtocolVersion())) {
-                return;
-            }
-            accept(c);
-            apply(new Event.SessionOpened(c.id, r.getHello().getClientName(), r.getHello().getResumeSessionId()));
-        } else if (r.hasHello()) {
-            apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
-            return;
-        }
-        if (r.getFunctionsCount() > 0) {
-            apply(new Event.FunctionsDefined(c.id, ColumnReader.owned(r.getFunctionsList())));
-        }
-        if (r.hasColumns()) {
-            try {
-                ColumnReader.submits(c.id, r.getColumns(), r.getSerializedSize(), this::apply);
-            } catch (ColumnReader.Malformed m) {
-                apply(new Event.ProtocolViolation(c.id, "malformed submit columns: " + m.getMessage()));
-                return;
-            }
-        }
-        for (TaskSubmit s : r.getSubmitsList()) {
-            apply(new Event.TaskSubmitted(c.id, s.getTaskId(), s.getSpec(), s.getPolicy()));
-        }
-        for (TaskCancel x : r.getCancelsList()) {
-            apply(new Event.CancelRequested(c.id, x.getTaskId(), x.getInterrupt(), x.getSignal()));
-        }
-    }
-
-    private void workerMessage(Conn c, AttachRequest r) {
-        if (c.state == Conn.State.AWAIT_HELLO) {
-            if (!r.hasHello()) {
-                refuse(c, Status.FAILED_PRECONDITION.withDescription("expected hello as the first message of the attachment"));
-                return;
-            }
-            WorkerHello h = r.getHello();
-            if (!versionOk(c, h.getProtocolVersion())) {
-                return;
-            }
-            accept(c);
-            apply(new Event.WorkerAttached(c.id, h.getWorkerId(), h.getHost(), h.getPid(), h.getSlots(),
-                    h.getPrefetch(), h.getResourcesMap(), new LinkedHashSet<>(h.getLabelsList()), r.getDraining(),
-                    h.getMaxPrefetch()));
-        } else if (r.hasHello()) {
-            apply(new Event.ProtocolViolation(c.id, "hello sent twice"));
-            return;
-        }
-        apply(new Event.WorkerHeard(c.id));
-        if (r.hasValueColumns()) {
-            try {
-                ColumnReader.checkValues(r.getValueColumns());
-            } catch (ColumnReader.Malformed m) {
-                apply(new Event.ProtocolViolation(c.id, "malformed value columns: " + m.getMessage()));
-                return;
-            }
-        }
-        // A started notice whose result is in the same message tells the client nothing it
-        // will not learn at once from the result (a result may come without one): under load,
-        // where most messages carry both, skipping it halves the per-task work here and on
-        // the client's stream.
-        boolean anyStarted = r.getStartedCount() > 0 || r.getStartedColumns().getTaskKeysCount() > 0;
-        boolean anyEnded = r.getResultsCount() > 0 || r.getValueColumns().getTaskKeysCount() > 0;
-        Map<Long, Integer> endedHere = anyStarted && anyEnded ? endedIn(r) : null;
-        java.util.function.Consumer<Event> startedSink = e -> {
-            Event.TaskStartedOnWorker s = (Event.TaskStartedOnWorker) e;
-            if (endedHere == null || !Integer.valueOf(s.attempt()).equals(endedHere.get(s.taskKey()))) {
-                apply(s);
-            }
-        };
-        for (WorkerTaskStarted s : r.getStartedList()) {
-            startedSink.accept(new Event.TaskStartedOnWorker(c.id, s.getTaskKey(), s.getAttempt()));
-        }
-        if (r.hasStartedColumns()) {
-            try {
-                ColumnReader.started(c.id, r.getStartedColumns(), startedSink);
-            } catch (ColumnReader.Malformed m) {
-                apply(new Event.ProtocolViolation(c.id, "malformed started columns: " + m.getMessage()));
-                return;
-            }
-        }
-        // Before the results: a process's last lines precede its end.
-        for (WorkerProcessOutput o : r.getProcessOutputList()) {
-            apply(new Event.ProcessOutputReported(c.id, o));
-        }
-        for (WorkerTaskResult res : r.getResultsList()) {
-            apply(new Event.TaskEnded(c.id, res));
-        }
-        if (r.hasValueColumns()) {
-            ColumnReader.values(c.id, r.getValueColumns(), this::apply);
-        }
-        if (r.getDraining()) {
-            apply(new Event.WorkerDraining(c.id));
-        }
-    }
-
-    /** Task key -> attempt of the results in this message (all but RETURNED, which never started). */
-    private static Map<Long, Integer> endedIn(AttachRequest r) {
-        io.cohort.proto.v1.ValueColumns values = r.getValueColumns();
-        Map<Long, Integer> ended = new HashMap<>((r.getResultsCount() + values.getTaskKeysCount()) * 2);
-        for (WorkerTaskResult res : r.getResultsList()) {
-            if (res.getStatus() != io.cohort.proto.v1.TaskStatus.RETURNED) {
-                ended.put(res.getTaskKey(), res.getAttempt());
-            }
-        }
-        for (int i = 0; i < values.getTaskKeysCount(); i++) {
-            ended.put(values.getTaskKeys(i), values.getAttempts(i));
-        }
-        return ended;
-    }
-
-    private boolean versionOk(Conn c, int version) {
-        if (version == Protocol.VERSION) {
-            return true;
-        }
-        refuse(c, Status.FAILED_PRECONDITION.withDescription("protocol version " + Integer.toUnsignedString(version)
-                + " is not supported; this coordinator speaks " + Protocol.VERSION
-                + " (run the same Cohort release on clients, workers and the coordinator)"));
-        return false;
-    }
-
-    private void accept(Conn c) {
-        c.state = Conn.State.OPEN;
-        open.put(c.id, c);
-    }
-
-    /** Closes a stream the scheduler never heard of. */
-    private void refuse(Conn c, Status status) {
-        LOG.log(System.Logger.Level.INFO, "refused stream {0}: {1}", c.id, status.getDescription());
-        c.close(status);
-    }
-
     private void ended(Conn c, boolean clean) {
         if (c.state == Conn.State.CLOSED) {
             return;
@@ -512,55 +348,15 @@ public final class SchedulerLoop implements AutoCloseable {
 
     /** Tells the scheduler the stream is gone (a client's session ends only if it ended cleanly). */
     private void forget(Conn c, boolean clean) {
-        if (open.remove(c.id) != null) {
+        if (router.forget(c)) {
             apply(c.kind == Conn.Kind.WORKER ? new Event.WorkerLost(c.id, "stream ended")
                     : clean ? new Event.SessionClosed(c.id) : new Event.SessionLost(c.id));
         }
     }
 
-    private void apply(Event e) {
-        core.apply(e, this::route);
-        observer.event(e);
-    }
-
-    private void route(Command command) {
-        observer.command(command);
-        if (command instanceof Command.ToJournal j) {
-            if (journal != null) {
-                journal.add(j);
-            }
-            return;
-        }
-        if (command instanceof Command.SessionEnded e) {
-            if (journal != null) {
-                journal.forgetSession(e.sessionId());
-            }
-            return;
-        }
-        if (command instanceof Command.DrainAnswer a) {
-            PendingDrain d = drains.remove(a.requestId());
-            if (a.found()) {
-                d.response().onNext(DrainResponse.getDefaultInstance());
-                d.response().onCompleted();
-            } else {
-                d.response().onError(Status.NOT_FOUND
-                        .withDescription("no attached worker has id '" + d.workerId() + "'").asRuntimeException());
-            }
-            return;
-        }
-        Command.ToStream c = (Command.ToStream) command;
-        Conn conn = c instanceof Command.CloseStream ? open.remove(c.stream()) : open.get(c.stream());
-        if (conn == null) {
-            return;
-        }
-        if (c instanceof Command.CloseStream close) {
-            conn.close(Status.fromCode(Status.Code.valueOf(close.code().name())).withDescription(close.message()));
-            return;
-        }
-        conn.add(c);
-        if (!conn.touched) {
-            conn.touched = true;
-            touched.add(conn);
-        }
+    /** Hands one event to the scheduler (home thread only). */
+    void apply(Event e) {
+        core.apply(e, router);
+        router.observer().event(e);
     }
 }
