@@ -440,7 +440,7 @@ final class Session implements AutoCloseable {
             if (limit != null) {
                 limit.release(1, bytes);
             }
-            future.completeExceptionally(sessionEnded(gone));
+            future.fail(sessionEnded(gone));
             return future;
         }
         if (spec.hasArgument() && Payloads.chunked(spec.getArgument())) {
@@ -614,7 +614,7 @@ final class Session implements AutoCloseable {
                 decoder.complete(future, r);
             }
         } catch (RuntimeException | LinkageError e) {
-            future.completeExceptionally(new CohortException("cannot complete task " + future.describe() + ": " + e, e));
+            future.fail(new CohortException("cannot complete task " + future.describe() + ": " + e, e));
         }
         future.arrivalDone();
     }
@@ -629,7 +629,7 @@ final class Session implements AutoCloseable {
                 failed++;
                 bytes += f.inFlightBytes;
                 f.answerRemoval(false);
-                f.completeExceptionally(sessionEnded(cause));
+                f.fail(sessionEnded(cause));
             }
         }
         claimed(failed, bytes);

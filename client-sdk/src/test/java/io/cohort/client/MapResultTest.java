@@ -58,9 +58,9 @@ class MapResultTest {
                 }
                 if (inputs.length == 1) {
                     if ((Long) inputs[0] == failAt) {
-                        f.completeExceptionally(new ArithmeticException("at " + failAt));
+                        f.fail(new ArithmeticException("at " + failAt));
                     } else {
-                        f.complete((Long) inputs[0] + 1);
+                        f.succeed((Long) inputs[0] + 1);
                     }
                     return;
                 }
@@ -74,7 +74,7 @@ class MapResultTest {
                         values[i] = (Long) inputs[i] + 1;
                     }
                 }
-                f.complete(new ResultDecoder.ChunkOutcome(values, failures));
+                f.succeed(new ResultDecoder.ChunkOutcome(values, failures));
             };
             if (later == null) {
                 run.run();
