@@ -54,6 +54,7 @@ final class ProgressTracker implements Progress {
 
     private static final int BUCKETS = 10;
     private static final long BUCKET_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    private static final long MIN_SPAN_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final LongSupplier clock;
     private final long startNanos;
@@ -205,9 +206,8 @@ final class ProgressTracker implements Progress {
                 count += bucketCounts[i];
             }
         }
-        // from the start of the oldest bucket (or of the work) to now; at least one bucket, so
-        // the first few completions do not read as a burst
-        long span = Math.max(BUCKET_NANOS, now - (startNanos + oldest * BUCKET_NANOS));
+        // from the start of the oldest bucket (the work's start, early on) to now, as tqdm counts
+        long span = Math.max(MIN_SPAN_NANOS, now - (startNanos + oldest * BUCKET_NANOS));
         return count * 1e9 / span;
     }
 
