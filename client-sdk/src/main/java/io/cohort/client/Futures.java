@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -131,6 +132,46 @@ public final class Futures {
             (f.isDone() ? done : notDone).add(f);
         }
         return new DoneAndNotDone<>(done, notDone);
+    }
+
+    /**
+     * A live view of how far {@code futures} have come, like Dask's {@code progress()}: how many
+     * are done and failed (a cancelled one counts as failed), of how many (duplicates once), at
+     * what rate and when they should all be done. Each {@code CompletionStage} among them (a
+     * {@code TaskFuture}, any {@code CompletableFuture}) is counted by one callback registered
+     * now; another kind of {@link Future} is checked with {@code isDone()} when the view is read.
+     *
+     * @throws NullPointerException if {@code futures} or one of its elements is null
+     */
+    public static Progress progress(Collection<? extends Future<?>> futures) {
+        return FuturesProgress.watch(List.copyOf(distinct(futures)), System::nanoTime);
+    }
+
+    /**
+     * Waits until every one of {@code futures} is done, drawing a progress bar on standard
+     * output meanwhile: redrawn in place on a terminal, a plain line every 5 s otherwise, and a
+     * last line when they are all done. Returns the final progress; never throws for a failed
+     * future (see {@link #progress}).
+     *
+     * @throws NullPointerException if {@code futures} or one of its elements is null
+     */
+    public static Progress showProgress(Collection<? extends Future<?>> futures) {
+        return showProgress(futures, ProgressBar.onStdout());
+    }
+
+    static Progress showProgress(Collection<? extends Future<?>> futures, ProgressBar bar) {
+        ProgressTracker progress = FuturesProgress.watch(List.copyOf(distinct(futures)), System::nanoTime);
+        try {
+            bar.update(progress.snapshot());
+            while (!progress.awaitEnd(ProgressBar.REDRAW_INTERVAL_NANOS)) {
+                bar.update(progress.snapshot());
+            }
+        } catch (InterruptedException e) {
+            throw interrupted(e);
+        } finally {
+            bar.finish(progress.snapshot());   // the line ends, however the wait did
+        }
+        return progress.snapshot();
     }
 
     private static boolean failedNotCancelled(CompletableFuture<?> f) {

@@ -11,12 +11,14 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * How {@code CohortExecutor.map} runs. Immutable and thread-safe; build with {@link #builder()}.
  *
  * <p>Defaults: {@code chunkSize} and {@code bufferSize} chosen by Cohort (empty here), no
- * {@code timeout}, {@code ordered} true, {@code taskOptions} {@link TaskOptions#DEFAULTS}.
+ * {@code timeout}, {@code ordered} true, {@code taskOptions} {@link TaskOptions#DEFAULTS}, no
+ * {@code onProgress} callback, {@code showProgress} false.
  */
 public final class MapOptions {
     /** Every field at its default. */
@@ -27,14 +29,18 @@ public final class MapOptions {
     private final Duration timeout;
     private final boolean ordered;
     private final TaskOptions taskOptions;
+    private final Consumer<? super Progress> onProgress;   // null: none
+    private final boolean showProgress;
 
     private MapOptions(int chunkSize, int bufferSize, Duration timeout, boolean ordered,
-                       TaskOptions taskOptions) {
+                       TaskOptions taskOptions, Consumer<? super Progress> onProgress, boolean showProgress) {
         this.chunkSize = chunkSize;
         this.bufferSize = bufferSize;
         this.timeout = timeout;
         this.ordered = ordered;
         this.taskOptions = taskOptions;
+        this.onProgress = onProgress;
+        this.showProgress = showProgress;
     }
 
     public static Builder builder() {
@@ -51,6 +57,8 @@ public final class MapOptions {
         b.timeout = timeout;
         b.ordered = ordered;
         b.taskOptions = taskOptions;
+        b.onProgress = onProgress;
+        b.showProgress = showProgress;
         return b;
     }
 
@@ -82,16 +90,29 @@ public final class MapOptions {
         return taskOptions;
     }
 
+    /** The callback that receives the map's progress; empty (the default): none. */
+    public Optional<Consumer<? super Progress>> onProgress() {
+        return Optional.ofNullable(onProgress);
+    }
+
+    /** True to draw a progress bar on standard output; default false. */
+    public boolean showProgress() {
+        return showProgress;
+    }
+
+    /** Equal options; callbacks compare by identity. */
     @Override
     public boolean equals(Object o) {
         return o instanceof MapOptions m && chunkSize == m.chunkSize && bufferSize == m.bufferSize
                 && Objects.equals(timeout, m.timeout) && ordered == m.ordered
-                && taskOptions.equals(m.taskOptions);
+                && taskOptions.equals(m.taskOptions) && onProgress == m.onProgress
+                && showProgress == m.showProgress;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(chunkSize, bufferSize, timeout, ordered, taskOptions);
+        return Objects.hash(chunkSize, bufferSize, timeout, ordered, taskOptions,
+                System.identityHashCode(onProgress), showProgress);
     }
 
     @Override
@@ -99,7 +120,9 @@ public final class MapOptions {
         return "MapOptions{chunkSize=" + (chunkSize == 0 ? "auto" : chunkSize)
                 + ", bufferSize=" + (bufferSize == 0 ? "auto" : bufferSize)
                 + ", timeout=" + timeout + ", ordered=" + ordered
-                + ", taskOptions=" + taskOptions + "}";
+                + ", taskOptions=" + taskOptions
+                + (onProgress == null ? "" : ", onProgress=" + onProgress)
+                + (showProgress ? ", showProgress=true" : "") + "}";
     }
 
     /**
@@ -115,6 +138,8 @@ public final class MapOptions {
         private Duration timeout;
         private boolean ordered = true;
         private TaskOptions taskOptions = TaskOptions.DEFAULTS;
+        private Consumer<? super Progress> onProgress;
+        private boolean showProgress;
 
         private Builder() {}
 
@@ -160,6 +185,27 @@ public final class MapOptions {
             return this;
         }
 
+        /**
+         * Called with the map's progress (a snapshot) on the executor's callback executor: when
+         * elements complete, at most about 10 times a second, and once more, last, when the map
+         * ends (every element done, or the result closed). A callback that throws is logged and
+         * called again on the next change. Default: none.
+         */
+        public Builder onProgress(Consumer<? super Progress> onProgress) {
+            this.onProgress = track(nulls, "MapOptions.onProgress", onProgress);
+            return this;
+        }
+
+        /**
+         * True to draw a progress bar on standard output, like Dask's {@code progress()}: redrawn
+         * in place on a terminal, a plain line every 5 s otherwise; its last line is written
+         * before iteration ends (or at {@code close()}). Default false.
+         */
+        public Builder showProgress(boolean showProgress) {
+            this.showProgress = showProgress;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first bad field */
         public MapOptions build() {
             noNulls(nulls);
@@ -172,7 +218,7 @@ public final class MapOptions {
             if (timeout != null) {
                 positive("MapOptions.timeout", timeout);
             }
-            return new MapOptions(chunkSize, bufferSize, timeout, ordered, taskOptions);
+            return new MapOptions(chunkSize, bufferSize, timeout, ordered, taskOptions, onProgress, showProgress);
         }
     }
 }

@@ -23,7 +23,12 @@ import java.util.stream.StreamSupport;
  * <p>A failed element throws {@link TaskFailedException} (cause: the task's exception) when
  * iteration reaches it; iteration may go on past it. Past the map's timeout, iteration throws
  * {@link CohortTimeoutException} and what has not run is cancelled. Closing early cancels
- * what has not run. Iterate once, from one thread (like any iterator).
+ * what has not run. Iterate once, from one thread (like any iterator), or take every
+ * {@link #outcomes()} at once.
+ *
+ * <p>{@link #progress()} counts elements as their units of work complete (a hook on each
+ * unit's future, on the completing thread), and again when iteration opens a unit, whichever
+ * comes first, so what iteration has passed is always counted.
  */
 public final class MapResult<R> implements Iterable<R>, AutoCloseable {
     /** Where units of work go: a chunk of inputs each, or a single input when a unit has one. */
@@ -44,6 +49,7 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
         final int size;
         final long sentNanos;
         volatile long doneNanos;   // set when the future completes; 0 until then
+        boolean counted;           // in the progress; guarded by this unit
 
         Unit(TaskFuture<Object> future, int firstIndex, int size, long sentNanos) {
             this.future = future;
@@ -83,6 +89,8 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
     private boolean inputsDone;
     private boolean closed;
     private boolean iterated;
+    private final ProgressTracker progress;
+    private final ProgressBar bar;      // null: none
 
     /**
      * {@code chunkSize} inputs per unit, or with {@code sizer} (then {@code chunkSize} is 0)
@@ -90,6 +98,13 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
      */
     MapResult(Iterator<?> inputs, UnitSender sender, int chunkSize, ChunkSizer sizer, int maxUnitsOut,
               int bufferSize, long deadlineNanos, boolean ordered) {
+        this(inputs, sender, chunkSize, sizer, maxUnitsOut, bufferSize, deadlineNanos, ordered,
+                new ProgressTracker(System::nanoTime, -1, ProgressTracker.Listener.NONE), null);
+    }
+
+    /** As above, counting into {@code progress} and drawing its last line on {@code bar} (null: none) as iteration ends. */
+    MapResult(Iterator<?> inputs, UnitSender sender, int chunkSize, ChunkSizer sizer, int maxUnitsOut,
+              int bufferSize, long deadlineNanos, boolean ordered, ProgressTracker progress, ProgressBar bar) {
         this.inputs = inputs;
         this.sender = sender;
         this.chunkSize = chunkSize;
@@ -98,6 +113,8 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
         this.bufferSize = bufferSize;
         this.deadlineNanos = deadlineNanos;
         this.ordered = ordered;
+        this.progress = progress;
+        this.bar = bar;
         fill();   // like Python's map, work starts at the call
     }
 
@@ -124,6 +141,33 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
         return out;
     }
 
+    /**
+     * Waits for every element and returns each one's outcome, value or failure, in input order
+     * (also for {@code ordered(false)}); never throws for a failed element. Takes the place of
+     * iterating: after {@link #iterator()} it throws {@link IllegalStateException}, and so does a
+     * second call. Past the map's timeout it throws {@link CohortTimeoutException}, as iteration does.
+     */
+    public List<Outcome<R>> outcomes() {
+        iterator();   // claims the one pass
+        List<Outcome<R>> out = new ArrayList<>();
+        while (iterator.hasNext()) {
+            out.add(iterator.nextOutcome());
+        }
+        if (!ordered) {
+            out.sort(java.util.Comparator.comparingLong(Outcome::index));
+        }
+        return out;
+    }
+
+    /**
+     * How far the map has come, live: elements done and failed, the total (known for a
+     * {@code Collection}'s inputs, else once they run out), rate and ETA. Counts stop when this
+     * is closed.
+     */
+    public Progress progress() {
+        return progress;
+    }
+
     /** Cancels what has not started and stops reading inputs. */
     @Override
     public void close() {
@@ -131,6 +175,7 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             return;
         }
         closed = true;
+        endProgress();
         sender.cancelNotStarted(inFlight.stream().map(Unit::future).toList());
         inFlight.clear();
         finished.clear();
@@ -161,6 +206,7 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
                 inputsDone = true;
             }
             if (chunk.length == 0) {
+                progress.total(nextIndex);
                 break;
             }
             long sentNanos = System.nanoTime();
@@ -173,6 +219,10 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             readAhead += chunk.length;
             unitsOut++;
             inFlight.addLast(unit);
+            unit.future().onCompletion(() -> count(unit));
+            if (inputsDone) {
+                progress.total(nextIndex);
+            }
             if (!ordered) {
                 unit.future().whenComplete((v, e) -> {
                     unit.doneNanos = System.nanoTime();
@@ -183,6 +233,50 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             }
         }
         fillAt = -1;   // closed, or no inputs left
+    }
+
+    /** Counts a done unit's elements into the progress, once: from its completion hook or when iteration opens it. */
+    private void count(Unit unit) {
+        if (!unit.future().isDone()) {
+            return;
+        }
+        boolean ended;
+        synchronized (unit) {
+            if (unit.counted) {
+                return;
+            }
+            unit.counted = true;
+            ended = progress.add(unit.size(), failuresIn(unit));
+        }
+        progress.publish(ended);
+    }
+
+    private static long failuresIn(Unit unit) {
+        TaskFuture<Object> f = unit.future();
+        if (f.isCompletedExceptionally()) {
+            return unit.size();   // failed or cancelled as a whole
+        }
+        if (f.getNow(null) instanceof ResultDecoder.ChunkOutcome outcome) {
+            if (outcome.values().length != unit.size()) {
+                return unit.size();
+            }
+            long failed = 0;
+            if (outcome.failures() != null) {
+                for (Throwable t : outcome.failures()) {
+                    failed += t == null ? 0 : 1;
+                }
+            }
+            return failed;
+        }
+        return 0;
+    }
+
+    /** The map is over (iterated to the end, or closed): counts stop, and the bar draws its last line here. */
+    private void endProgress() {
+        progress.end();
+        if (bar != null) {
+            bar.finish(progress.snapshot());
+        }
     }
 
     /** Up to {@code want} inputs; the array grows as inputs come, so a huge chunk size costs nothing up front. */
@@ -249,6 +343,10 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
         private Throwable[] failures;
         private Throwable unitFailure;
         private int position;
+        // the element advance() moved to
+        private int index;
+        private Object value;
+        private Throwable failure;
 
         @Override
         public boolean hasNext() {
@@ -260,6 +358,7 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
                 fill();
                 Unit unit = awaitNextUnit();
                 if (unit == null) {
+                    endProgress();
                     return false;
                 }
                 open(unit);
@@ -270,6 +369,22 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
         @Override
         @SuppressWarnings("unchecked")
         public R next() {
+            advance();
+            if (failure != null) {
+                throw new TaskFailedException("map element " + index + " failed: " + failure, failure);
+            }
+            return (R) value;
+        }
+
+        /** The next element's outcome, without throwing for a failure. */
+        @SuppressWarnings("unchecked")
+        Outcome<R> nextOutcome() {
+            advance();
+            return failure != null ? ElementOutcome.failed(index, failure) : ElementOutcome.of(index, (R) value);
+        }
+
+        /** Moves to the next element: its index, and its value or failure. */
+        private void advance() {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
@@ -278,16 +393,12 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             if (position == current.size()) {
                 unitsOut--;
             }
-            Throwable failure = unitFailure != null ? unitFailure : failures == null ? null : failures[i];
-            int index = current.firstIndex() + i;
-            Object value = values == null ? null : values[i];
+            failure = unitFailure != null ? unitFailure : failures == null ? null : failures[i];
+            index = current.firstIndex() + i;
+            value = values == null ? null : values[i];
             if (readAhead <= fillAt) {
                 fill();
             }
-            if (failure != null) {
-                throw new TaskFailedException("map element " + index + " failed: " + failure, failure);
-            }
-            return (R) value;
         }
 
         private void open(Unit unit) {
@@ -297,6 +408,7 @@ public final class MapResult<R> implements Iterable<R>, AutoCloseable {
             failures = null;
             unitFailure = null;
             fillAt = Integer.MAX_VALUE;   // a unit fewer in flight: the next element may send more
+            count(unit);
             if (sizer != null && unit.future().isDone()) {
                 long done = unit.doneNanos;
                 sizer.completed(unit.size(), (done == 0 ? System.nanoTime() : done) - unit.sentNanos);

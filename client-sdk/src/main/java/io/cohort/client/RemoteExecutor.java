@@ -157,6 +157,9 @@ final class RemoteExecutor implements CohortExecutor {
 
     // ---- map ----
 
+    /** At most 10 progress callbacks a second. */
+    private static final long PROGRESS_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
     @Override
     public <A, R> MapResult<R> map(RemoteFunction<A, R> fn, Iterable<? extends A> inputs) {
         return map(fn, inputs, MapOptions.DEFAULTS);
@@ -232,8 +235,25 @@ final class RemoteExecutor implements CohortExecutor {
                 admission.cancelNotStarted(units);
             }
         };
+        ProgressBar bar = options.showProgress() ? ProgressBar.onStdout() : null;
+        ProgressTracker progress = progress(options, inputs instanceof Collection<?> c ? c.size() : -1, bar);
         return new MapResult<>(inputs.iterator(), sender, userChunk.orElse(0), sizer, maxUnitsOut,
-                Math.max(1, buffer), deadline, options.ordered());
+                Math.max(1, buffer), deadline, options.ordered(), progress, bar);
+    }
+
+    /** A map's progress counter, reporting to the callback and the bar its options ask for. */
+    private ProgressTracker progress(MapOptions options, long total, ProgressBar bar) {
+        List<ProgressReporter> reporters = new ArrayList<>();
+        options.onProgress().ifPresent(callback -> reporters.add(
+                ProgressReporter.on(session.callbacks(), callback, PROGRESS_INTERVAL_NANOS)));
+        if (bar != null) {
+            reporters.add(ProgressReporter.on(session.callbacks(), bar::show, ProgressBar.REDRAW_INTERVAL_NANOS));
+        }
+        ProgressTracker.Listener listener = reporters.stream().<ProgressTracker.Listener>map(r -> r)
+                .reduce(ProgressTracker.Listener::both).orElse(ProgressTracker.Listener.NONE);
+        ProgressTracker tracker = new ProgressTracker(System::nanoTime, total, listener);
+        reporters.forEach(r -> r.watch(tracker));
+        return tracker;
     }
 
     /** The executor's session: pools reach its callback executor and cancels through it. */

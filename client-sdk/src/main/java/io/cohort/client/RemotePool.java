@@ -158,15 +158,15 @@ final class RemotePool implements CohortPool {
                 });
         CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).whenComplete((ignored, error) -> {
             try {
-                whole.complete(results.toList());
+                whole.succeed(results.toList());
             } catch (TaskFailedException e) {
                 if (e.getCause() instanceof CancellationException) {
                     whole.cancelledRemotely();
                 } else {
-                    whole.completeExceptionally(e.getCause());
+                    whole.fail(e.getCause());
                 }
             } catch (RuntimeException e) {
-                whole.completeExceptionally(e);
+                whole.fail(e);
             }
         });
         return whole;
@@ -404,7 +404,7 @@ final class RemotePool implements CohortPool {
         try {
             sent = f.launch.get();
         } catch (RuntimeException e) {
-            f.completeExceptionally(e);
+            f.fail(e);
             return false;
         }
         f.inner = sent;
@@ -425,11 +425,11 @@ final class RemotePool implements CohortPool {
 
     private static <T> void relay(TaskFuture<T> sent, PoolFuture<T> f) {
         try {
-            f.complete(sent.join());
+            f.succeed(sent.join());
         } catch (CancellationException e) {
             f.cancelledRemotely();
         } catch (java.util.concurrent.CompletionException e) {
-            f.completeExceptionally(e.getCause());
+            f.fail(e.getCause());
         }
     }
 }

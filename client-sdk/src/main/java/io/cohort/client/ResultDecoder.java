@@ -40,21 +40,21 @@ final class ResultDecoder {
                 case SUCCEEDED -> {
                     Object value = r.hasValuePayload() ? codec.decode(fetchResult(f, r), loader)
                             : r.hasValue() ? codec.decode(r.getValue(), loader) : null;
-                    f.complete(chunk ? chunkOutcome(value, r) : value);
+                    f.succeed(chunk ? chunkOutcome(value, r) : value);
                 }
-                case FAILED -> f.completeExceptionally(rebuild(r.getError()));
-                case TIMED_OUT -> f.completeExceptionally(new TaskTimeoutException(message(r.getError(), "timed out")));
-                case WORKER_LOST -> f.completeExceptionally(new WorkerLostException(message(r.getError(), "worker lost")));
-                case CANCELLED -> f.completeExceptionally(new CancellationException(message(r.getError(), "cancelled")));
-                default -> f.completeExceptionally(refused(r));
+                case FAILED -> f.fail(rebuild(r.getError()));
+                case TIMED_OUT -> f.fail(new TaskTimeoutException(message(r.getError(), "timed out")));
+                case WORKER_LOST -> f.fail(new WorkerLostException(message(r.getError(), "worker lost")));
+                case CANCELLED -> f.fail(new CancellationException(message(r.getError(), "cancelled")));
+                default -> f.fail(refused(r));
             }
         } catch (CodecException | ClassCastException e) {
-            f.completeExceptionally(new CohortException("cannot decode the result of task "
+            f.fail(new CohortException("cannot decode the result of task "
                     + f.describe() + ": " + e.getMessage(), e));
         } catch (PayloadLost e) {
-            f.completeExceptionally(e.getCause());
+            f.fail(e.getCause());
         } catch (BadResult e) {
-            f.completeExceptionally(new CohortException("task " + f.describe() + ": " + e.getMessage()));
+            f.fail(new CohortException("task " + f.describe() + ": " + e.getMessage()));
         }
     }
 

@@ -134,7 +134,7 @@ final class ResultIntake {
                 decoder.complete(future, r);
             }
         } catch (RuntimeException | LinkageError e) {
-            future.completeExceptionally(new CohortException("cannot complete task " + future.describe() + ": " + e, e));
+            future.fail(new CohortException("cannot complete task " + future.describe() + ": " + e, e));
         }
         future.arrivalDone();
     }

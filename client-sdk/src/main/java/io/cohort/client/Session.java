@@ -206,7 +206,7 @@ final class Session implements AutoCloseable, SessionStream.Listener, ResultInta
             if (limit != null) {
                 limit.release(1, bytes);
             }
-            future.completeExceptionally(sessionEnded(gone));
+            future.fail(sessionEnded(gone));
             return future;
         }
         if (spec.hasArgument() && Payloads.chunked(spec.getArgument())) {
@@ -425,7 +425,7 @@ final class Session implements AutoCloseable, SessionStream.Listener, ResultInta
                 failed++;
                 bytes += f.inFlightBytes;
                 f.answerRemoval(false);
-                f.completeExceptionally(sessionEnded(cause));
+                f.fail(sessionEnded(cause));
             }
         }
         claimed(failed, bytes);

@@ -35,6 +35,12 @@ import java.util.function.Function;
  * itself, instead of waiting for the callback executor to do it: that saves a thread
  * hand-off (tens of microseconds here) on every round trip. The callback executor still
  * completes it when no getter did; dependents, if any, always wait for it.
+ *
+ * <p>Only the cluster completes a {@code TaskFuture}: {@link #complete}, {@link #completeExceptionally},
+ * {@link #obtrudeValue}, {@link #obtrudeException}, {@link #completeAsync}, {@link #orTimeout} and
+ * {@link #completeOnTimeout} throw {@link UnsupportedOperationException} (use {@link #cancel}, or
+ * {@link #get(long, TimeUnit)} to wait a limited time). Dependent stages ({@code thenApply},
+ * {@code copy()}, ...) are ordinary {@link CompletableFuture}s, which may be completed as usual.
  */
 public class TaskFuture<T> extends CompletableFuture<T> {
     /** How a future reaches the cluster to cancel its task. */
@@ -68,6 +74,8 @@ public class TaskFuture<T> extends CompletableFuture<T> {
             AtomicReferenceFieldUpdater.newUpdater(TaskFuture.class, Thread.class, "waiter");
     /** Dependents of a fresh future: the one below, which wakes a parked getter on any completion. */
     private static final int OWN_DEPENDENTS = 1;
+    /** The SDK's own cheap hook run by that dependent, on the completing thread; null: none. */
+    private volatile Runnable completionHook;
 
     /** Where stages chained before completion run; null: wherever the completing thread is (futures completed off transport threads). */
     private final Executor stages;
@@ -81,7 +89,93 @@ public class TaskFuture<T> extends CompletableFuture<T> {
         this.name = name;
         this.canceller = canceller;
         this.stages = stages;
-        super.whenComplete((value, error) -> wakeWaiter());
+        super.whenComplete((value, error) -> {
+            wakeWaiter();
+            Runnable hook = completionHook;
+            if (hook != null) {
+                hook.run();
+            }
+        });
+    }
+
+    /** Completes it with the cluster's value (the SDK's own completion); false if it was done. */
+    boolean succeed(T value) {
+        return super.complete(value);
+    }
+
+    /** Completes it with the cluster's failure (the SDK's own completion); false if it was done. */
+    boolean fail(Throwable error) {
+        return super.completeExceptionally(error);
+    }
+
+    /**
+     * Runs {@code hook} on the completing thread once this future is done, or at once if it is:
+     * adds no dependent, so a parked getter keeps its fast path. One hook per future, for the
+     * SDK's own bookkeeping: it must be cheap, never block, never run user code, and tolerate
+     * running twice (when it is set just as the future completes).
+     */
+    void onCompletion(Runnable hook) {
+        completionHook = hook;
+        if (isDone()) {
+            hook.run();
+        }
+    }
+
+    private UnsupportedOperationException clusterOnly(String method) {
+        return new UnsupportedOperationException(method + " on task " + describe()
+                + ": only the cluster completes a TaskFuture; use cancel(), or get(timeout) to wait a limited time"
+                + " (a dependent stage such as copy() is an ordinary CompletableFuture)");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: only the cluster completes a task's future. */
+    @Override
+    public boolean complete(T value) {
+        throw clusterOnly("complete");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: only the cluster completes a task's future. */
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+        throw clusterOnly("completeExceptionally");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: only the cluster completes a task's future. */
+    @Override
+    public void obtrudeValue(T value) {
+        throw clusterOnly("obtrudeValue");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: only the cluster completes a task's future. */
+    @Override
+    public void obtrudeException(Throwable ex) {
+        throw clusterOnly("obtrudeException");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: only the cluster completes a task's future. */
+    @Override
+    public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier, Executor executor) {
+        throw clusterOnly("completeAsync");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: only the cluster completes a task's future. */
+    @Override
+    public CompletableFuture<T> completeAsync(java.util.function.Supplier<? extends T> supplier) {
+        throw clusterOnly("completeAsync");
+    }
+
+    /**
+     * Always throws {@link UnsupportedOperationException}: it would complete this future; use
+     * {@code copy().orTimeout(...)}, {@link #get(long, TimeUnit)} or {@code TaskOptions.timeout}.
+     */
+    @Override
+    public CompletableFuture<T> orTimeout(long timeout, TimeUnit unit) {
+        throw clusterOnly("orTimeout");
+    }
+
+    /** Always throws {@link UnsupportedOperationException}: it would complete this future; use {@code copy().completeOnTimeout(...)}. */
+    @Override
+    public CompletableFuture<T> completeOnTimeout(T value, long timeout, TimeUnit unit) {
+        throw clusterOnly("completeOnTimeout");
     }
 
     /** True when a stage chained now must not run on the completing thread. */

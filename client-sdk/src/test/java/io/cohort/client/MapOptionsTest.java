@@ -19,14 +19,20 @@ class MapOptionsTest {
         assertEquals(Optional.empty(), o.timeout());
         assertTrue(o.ordered());
         assertEquals(TaskOptions.DEFAULTS, o.taskOptions());
+        assertEquals(Optional.empty(), o.onProgress());
+        assertEquals(false, o.showProgress());
         assertEquals(o, MapOptions.builder().build());
     }
 
     @Test
     void holdsWhatWasSet() {
         TaskOptions task = TaskOptions.builder().priority(2).build();
+        java.util.function.Consumer<Progress> callback = p -> { };
         MapOptions o = MapOptions.builder().chunkSize(1).bufferSize(64)
-                .timeout(Duration.ofMinutes(1)).ordered(false).taskOptions(task).build();
+                .timeout(Duration.ofMinutes(1)).ordered(false).taskOptions(task)
+                .onProgress(callback).showProgress(true).build();
+        assertEquals(Optional.of(callback), o.onProgress());
+        assertTrue(o.showProgress());
         assertEquals(OptionalInt.of(1), o.chunkSize());
         assertEquals(OptionalInt.of(64), o.bufferSize());
         assertEquals(Optional.of(Duration.ofMinutes(1)), o.timeout());
@@ -46,5 +52,6 @@ class MapOptionsTest {
         assertBad("timeout", () -> MapOptions.builder().timeout(Duration.ofSeconds(-1)).build());
         assertBad("timeout", () -> MapOptions.builder().timeout(null).build());
         assertBad("taskOptions", () -> MapOptions.builder().taskOptions(null).build());
+        assertBad("onProgress", () -> MapOptions.builder().onProgress(null).build());
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,9 +59,9 @@ class MapResultTest {
                 }
                 if (inputs.length == 1) {
                     if ((Long) inputs[0] == failAt) {
-                        f.completeExceptionally(new ArithmeticException("at " + failAt));
+                        f.fail(new ArithmeticException("at " + failAt));
                     } else {
-                        f.complete((Long) inputs[0] + 1);
+                        f.succeed((Long) inputs[0] + 1);
                     }
                     return;
                 }
@@ -74,7 +75,7 @@ class MapResultTest {
                         values[i] = (Long) inputs[i] + 1;
                     }
                 }
-                f.complete(new ResultDecoder.ChunkOutcome(values, failures));
+                f.succeed(new ResultDecoder.ChunkOutcome(values, failures));
             };
             if (later == null) {
                 run.run();
@@ -196,7 +197,8 @@ class MapResultTest {
             List<Long> inputs = range(100_000);
             List<Long> got = new ArrayList<>();
             int failures = 0;
-            Iterator<Long> it = auto(cluster, inputs, inputs.size(), ChunkSizer.defaultBuffer(2), ordered).iterator();
+            MapResult<Long> results = auto(cluster, inputs, inputs.size(), ChunkSizer.defaultBuffer(2), ordered);
+            Iterator<Long> it = results.iterator();
             while (it.hasNext()) {
                 try {
                     got.add(it.next());
@@ -217,7 +219,88 @@ class MapResultTest {
                 assertArrayEquals(LongStream.range(1, 100_001).filter(x -> x != 778).toArray(), sorted);
             }
             assertTrue(cluster.maxOut <= 2 * ChunkSizer.UNITS_PER_SLOT + 1, "units out: " + cluster.maxOut);
+            // each unit counted once, whether its hook or the iteration got there first
+            assertEquals(100_000, results.progress().done());
+            assertEquals(1, results.progress().failed());
+            assertEquals(java.util.OptionalLong.of(100_000), results.progress().total());
         }
+    }
+
+    /** Ten units of ten inputs, all sent at once; the cluster runs them when the test says. */
+    private static MapResult<Long> tenUnits(FakeCluster cluster, ProgressTracker progress, ProgressBar bar,
+                                            boolean ordered) {
+        return new MapResult<>(range(100).iterator(), cluster, 10, null, Integer.MAX_VALUE, 100, Long.MAX_VALUE,
+                ordered, progress, bar);
+    }
+
+    @Test
+    void progressCountsUnitsAsTheyCompleteBeforeIterationReachesThem() {
+        FakeCluster cluster = new FakeCluster(25, true);
+        ProgressTracker progress = new ProgressTracker(System::nanoTime, 100, ProgressTracker.Listener.NONE);
+        MapResult<Long> results = tenUnits(cluster, progress, null, true);
+        assertEquals(10, cluster.later.size());
+        assertEquals(0, results.progress().done());
+        for (int i = 0; i < 3; i++) {
+            cluster.later.poll().run();
+        }
+        assertEquals(30, results.progress().done());
+        assertEquals(1, results.progress().failed(), "input 25 failed");
+        results.close();
+        cluster.later.forEach(Runnable::run);
+        assertEquals(30, results.progress().done(), "counting stops at close; cancelled units are not done");
+    }
+
+    @Test
+    void outcomesComeInInputOrderWithFailuresInPlace() {
+        FakeCluster cluster = new FakeCluster(42, true);
+        MapResult<Long> results = tenUnits(cluster, new ProgressTracker(System::nanoTime, 100,
+                ProgressTracker.Listener.NONE), null, false);
+        List<Runnable> units = new ArrayList<>(cluster.later);
+        for (int i = units.size() - 1; i >= 0; i--) {   // completion order is the reverse of input order
+            units.get(i).run();
+        }
+        List<Outcome<Long>> outcomes = results.outcomes();
+        assertEquals(100, outcomes.size());
+        for (int i = 0; i < 100; i++) {
+            Outcome<Long> o = outcomes.get(i);
+            assertEquals(i, o.index());
+            assertEquals(i != 42, o.succeeded());
+            if (i != 42) {
+                assertEquals(i + 1L, o.value());
+                assertThrows(IllegalStateException.class, o::failure);
+            }
+        }
+        Outcome<Long> failed = outcomes.get(42);
+        assertInstanceOf(ArithmeticException.class, failed.failure());
+        IllegalStateException e = assertThrows(IllegalStateException.class, failed::value);
+        assertSame(failed.failure(), e.getCause());
+        assertTrue(e.getMessage().contains("element 42"), e.getMessage());
+        assertThrows(IllegalStateException.class, results::outcomes, "one pass only");
+        assertThrows(IllegalStateException.class, results::iterator);
+    }
+
+    @Test
+    void theBarsLastLineIsWrittenBeforeIterationEnds() {
+        FakeCluster cluster = new FakeCluster(7, false);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ProgressBar bar = new ProgressBar(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8),
+                false, System::nanoTime);
+        ProgressTracker progress = new ProgressTracker(System::nanoTime, -1, ProgressTracker.Listener.NONE);
+        Iterator<Long> it = tenUnits(cluster, progress, bar, true).iterator();
+        int taken = 0;
+        while (it.hasNext()) {
+            try {
+                it.next();
+            } catch (TaskFailedException expected) {
+                // element 7
+            }
+            taken++;
+        }
+        assertEquals(100, taken);
+        String written = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String[] lines = written.split(System.lineSeparator());
+        assertTrue(written.endsWith(System.lineSeparator()) && lines[lines.length - 1].contains("100% 100/100 done, 1 failed"),
+                written);
     }
 
     @Test

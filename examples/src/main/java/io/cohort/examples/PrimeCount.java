@@ -58,9 +58,9 @@ public final class PrimeCount implements Callable<Integer> {
                     MapOptions.builder().chunkSize(1).build()).toList();
             long start = System.nanoTime();
             long primes = 0;
-            // chunkSize 1: each range is already a good-sized unit of work
+            // chunkSize 1: each range is already a good-sized unit of work; the bar shows the ranges done
             for (long count : cluster.map(PrimeCount::countPrimes, ranges,
-                    MapOptions.builder().chunkSize(1).build())) {
+                    MapOptions.builder().chunkSize(1).showProgress(true).build())) {
                 primes += count;
             }
             double seconds = (System.nanoTime() - start) / 1e9;
