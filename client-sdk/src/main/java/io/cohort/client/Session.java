@@ -306,7 +306,7 @@ final class Session implements AutoCloseable {
             ByteString digest = digestByFunction.get(function);
             FunctionDef def = digest == null ? null : functionDefs.get(digest);
             if (def == null) {
-                ByteString bytes = encodeTask(body);
+                ByteString bytes = encodeBody(body);   // shipping: the code it needs in front
                 digest = Digests.sha256(bytes);
                 def = FunctionDef.newBuilder().setDigest(digest).setBody(bytes).build();
                 digestByFunction.put(function, digest);
@@ -342,6 +342,21 @@ final class Session implements AutoCloseable {
         }
         drain();
         return true;
+    }
+
+    /** Hook (code shipping): what travels in front of every task body; null: nothing. */
+    private volatile TaskCode taskCode;
+
+    /** Hook (code shipping): from now on every task body carries the code it needs. */
+    void shipWith(TaskCode code) {
+        this.taskCode = code;
+    }
+
+    /** Encodes a task body with, in front, the code it needs (see {@link TaskCode}). */
+    ByteString encodeBody(TaskBody body) {
+        ByteString bytes = encodeTask(body);
+        TaskCode code = taskCode;
+        return code == null ? bytes : code.wrap(body, bytes);
     }
 
     /** Encodes a task's body or argument; what cannot be encoded is refused before anything is sent. */
