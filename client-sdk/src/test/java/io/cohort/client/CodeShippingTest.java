@@ -196,12 +196,10 @@ class CodeShippingTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("not yet passing: after 50 shipped and released loaders ~120 of their 150 classes"
-            + " stay loaded in the worker even with soft references cleared; something still holds the loaders")
     void fiftyShippedAndDroppedBundlesGiveTheirClassesAndMetaspaceBack() throws Exception {
         int n = 50;
-        String[] sources = new String[n];
-        for (int i = 0; i < n; i++) {
+        String[] sources = new String[n + 1];   // one more, shipped first, loads the worker's own shipping code
+        for (int i = 0; i <= n; i++) {
             // a few classes each, so each loader holds something worth measuring
             sources[i] = "package m" + i + "; public class Task implements io.cohort.client.RemoteCallable<Integer> {"
                     + " static class A { int f() { return " + i + "; } }"
@@ -215,8 +213,8 @@ class CodeShippingTest {
              WorkerProcesses small = new WorkerProcesses();
              CohortExecutor probe = Cohort.connect(ClientConfig.builder().target(own.target()).shipCode(false).build())) {
             small.start(List.of("-Xmx96m"), own.target(), "w-meta");
-            long[] before = probe.submit(CodeShippingTest::classesAndMetaspace).get(60, TimeUnit.SECONDS);
-            for (int i = 0; i < n; i++) {
+            long[] before = null;
+            for (int i = 0; i <= n; i++) {
                 Path only = Files.createDirectories(dir.resolve("meta-" + i + "/m" + i));
                 try (Stream<Path> files = Files.list(all.resolve("m" + i))) {
                     for (Path f : files.toList()) {
@@ -228,11 +226,15 @@ class CodeShippingTest {
                 try (CohortExecutor ex = Cohort.connect(ClientConfig.builder().target(own.target()).ship(List.of(jar)).build())) {
                     assertEquals(i + 1, ex.submit(task(jar, "m" + i + ".Task")).get(60, TimeUnit.SECONDS));
                 }
+                if (i == 0) {
+                    before = probe.submit(CodeShippingTest::classesAndMetaspace).get(60, TimeUnit.SECONDS);
+                }
             }
             long[] after = probe.submit(CodeShippingTest::classesAndMetaspace).get(60, TimeUnit.SECONDS);
-            // 50 loaders of 3 classes each would be 150 classes and several hundred KB of Metaspace
-            assertTrue(after[0] - before[0] < 60, "loaded classes " + before[0] + " -> " + after[0]);
-            assertTrue(after[1] - before[1] < 1_000_000, "Metaspace " + before[1] + " -> " + after[1]);
+            // 50 loaders of 3 classes each, kept, would be 150 classes more. Metaspace also holds the
+            // profiles of the worker's own methods, which grow as it runs: measured +0.5 MB of ~20 MB.
+            assertTrue(after[0] - before[0] < 30, "loaded classes " + before[0] + " -> " + after[0]);
+            assertTrue(after[1] - before[1] < 1_500_000, "Metaspace " + before[1] + " -> " + after[1]);
         }
         assertTrue(Files.exists(classes));
     }
