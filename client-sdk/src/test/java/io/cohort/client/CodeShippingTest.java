@@ -154,6 +154,33 @@ class CodeShippingTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void childJvmsProcessTargetsAndPoolInitializersUseTheShippedCode() throws Exception {
+        Path proc = compile("proc",
+                "package app; public class Times implements io.cohort.client.RemoteFunction<Integer, Integer> {"
+                        + " public Integer apply(Integer x) { return x * 7 + (System.getProperty(\"app.init\") == null ? 1000 : 0); } }",
+                "package app; public class Init implements io.cohort.client.RemoteRunnable {"
+                        + " public void run() { System.setProperty(\"app.init\", \"yes\"); } }",
+                "package app; public class Quit implements io.cohort.client.RemoteRunnable {"
+                        + " public void run() { System.exit(6 * 7); } }");
+        URLClassLoader app = new URLClassLoader(new URL[] {proc.toUri().toURL()}, CodeShippingTest.class.getClassLoader());
+        RemoteFunction<Integer, Integer> times =
+                (RemoteFunction<Integer, Integer>) app.loadClass("app.Times").getDeclaredConstructor().newInstance();
+        RemoteRunnable init = (RemoteRunnable) app.loadClass("app.Init").getDeclaredConstructor().newInstance();
+        RemoteRunnable quit = (RemoteRunnable) app.loadClass("app.Quit").getDeclaredConstructor().newInstance();
+        try (CohortExecutor ex = client(ClientConfig.builder().ship(List.of(proc)))) {
+            try (CohortPool pool = ex.pool(PoolOptions.builder().processes(1).isolation(Isolation.PROCESS)
+                    .initializer(init).build())) {
+                assertEquals(List.of(7, 14, 21), pool.map(times, List.of(1, 2, 3)));
+            }
+            CohortProcess p = ex.process(quit);
+            p.start();
+            assertTrue(p.join(java.time.Duration.ofSeconds(60)), "the process ended");
+            assertEquals(42, p.exitCode().orElseThrow(), () -> "failure: " + p.failure());
+        }
+    }
+
+    @Test
     void aClassTheWorkerLacksIsNamedWithAHintWhenNothingIsShipped() throws Exception {
         try (CohortExecutor ex = client(ClientConfig.builder().shipCode(false))) {
             ExecutionException e = assertThrows(ExecutionException.class,

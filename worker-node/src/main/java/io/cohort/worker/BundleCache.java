@@ -72,8 +72,14 @@ final class BundleCache {
     Path get(Bundle bundle) {
         String name = ShippedCode.hex(bundle.getSha256());
         synchronized (this) {
-            if (held.get(name) != null && Files.exists(dir.resolve(name))) {
-                return dir.resolve(name);
+            // On disk: fetched by this process, or (a shared directory) by its daemon or a sibling,
+            // each of which verified it before moving it into place.
+            Path p = dir.resolve(name);
+            if (Files.exists(p)) {
+                if (held.get(name) == null) {
+                    keep(name, bundle.getSize());
+                }
+                return p;
             }
         }
         if (channel == null) {

@@ -130,6 +130,10 @@ final class CodeLoaders {
         };
     }
 
+    Path cacheDirectory() {
+        return cache.directory();
+    }
+
     /** Loaders alive (tests, status). */
     synchronized int size() {
         return loaders.size();

@@ -77,6 +77,11 @@ final class TaskRunner {
         return loader;
     }
 
+    /** The directory of shipped bundles, which child JVMs share; null where there is none. */
+    java.nio.file.Path codeCache() {
+        return code == null ? null : code.cacheDirectory();
+    }
+
     /** Remembers a function sent on the current stream; decoded when a task first uses it. */
     void define(FunctionDef def) {
         functionBytes.put(def.getDigest(), def.getBody());

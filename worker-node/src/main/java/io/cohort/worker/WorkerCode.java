@@ -34,10 +34,13 @@ final class WorkerCode implements AutoCloseable {
         }
     }
 
-    /** For a child JVM: reads the bundles its parent worker fetched into {@code dir}, fetches none. */
-    static WorkerCode readOnly(Path dir, ClassLoader parent) {
+    /**
+     * For a child JVM: its daemon's cache directory, fetching into it what is missing when it has
+     * a channel; evicting is left to the daemon.
+     */
+    static WorkerCode shared(Path dir, Channel channel, ClassLoader parent) {
         try {
-            BundleCache cache = new BundleCache(dir, Long.MAX_VALUE, null);
+            BundleCache cache = new BundleCache(dir, Long.MAX_VALUE, channel);
             return new WorkerCode(cache, new CodeLoaders(cache, parent), false);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the code cache " + dir + ": " + e.getMessage(), e);
