@@ -50,7 +50,15 @@ class CodeShippingTest {
         coordinator = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build());
         workers = new WorkerProcesses();
         cache = dir.resolve("worker-cache");
-        workers.start(coordinator.target(), "w-plain", "--code-cache-dir", cache.toString());
+        // Three workers starting at once; each test sends its tasks to one by its label.
+        workers.start(coordinator.target(), "w-plain", "--labels", "plain", "--code-cache-dir", cache.toString());
+        workers.start(coordinator.target(), "w-stale", "--labels", "stale", "--classpath", build42.toString());
+        workers.start(List.of("-Xmx96m"), coordinator.target(), "w-meta", "--labels", "meta");
+    }
+
+    /** Options that place a task on the worker with this label. */
+    private static TaskOptions on(String label) {
+        return TaskOptions.builder().labels(java.util.Set.of(label)).build();
     }
 
     @AfterAll
@@ -89,7 +97,7 @@ class CodeShippingTest {
 
     private static CohortExecutor client(ClientConfig.Builder b) throws Exception {
         CohortExecutor ex = Cohort.connect(b.target(coordinator.target()).build());
-        LocalClusterTest.waitUntil(() -> !ex.clusterInfo().workers().isEmpty(), 90);
+        LocalClusterTest.waitUntil(() -> ex.clusterInfo().workers().size() == 3, 90);
         return ex;
     }
 
@@ -100,7 +108,7 @@ class CodeShippingTest {
     @Test
     void aWorkerWithoutTheApplicationRunsItsShippedClassAndCachesTheBundle() throws Exception {
         try (CohortExecutor ex = client(ClientConfig.builder().ship(List.of(build42)))) {
-            assertEquals(42, ex.submit(task(build42, "app.Answer")).get(60, TimeUnit.SECONDS));
+            assertEquals(42, ex.submit(task(build42, "app.Answer"), on("plain")).get(60, TimeUnit.SECONDS));
         }
         try (Stream<Path> files = Files.list(cache)) {
             assertTrue(files.anyMatch(f -> f.getFileName().toString().equals(uncheckedHex(build42))),
@@ -118,8 +126,8 @@ class CodeShippingTest {
             List<TaskFuture<Integer>> olds = new ArrayList<>();
             List<TaskFuture<Integer>> nows = new ArrayList<>();
             for (int i = 0; i < 20; i++) {   // interleaved on the one worker
-                olds.add(old.submit(a));
-                nows.add(now.submit(b));
+                olds.add(old.submit(a, on("plain")));
+                nows.add(now.submit(b, on("plain")));
             }
             for (int i = 0; i < 20; i++) {
                 assertEquals(42, olds.get(i).get(60, TimeUnit.SECONDS));
@@ -132,24 +140,19 @@ class CodeShippingTest {
 
     @Test
     void aWorkerHoldingTheOldBuildNeverAnswersWithIt() throws Exception {
-        try (CoordinatorServer own = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build());
-             WorkerProcesses stale = new WorkerProcesses()) {
-            stale.start(own.target(), "w-stale", "--classpath", build42.toString());
-            ClientConfig.Builder shipping = ClientConfig.builder().target(own.target()).ship(List.of(build48));
-            try (CohortExecutor ex = Cohort.connect(shipping.build())) {
-                RemoteCallable<Integer> newer = task(build48, "app.Answer");
-                for (int i = 0; i < 5; i++) {
-                    assertEquals(48, ex.submit(newer).get(60, TimeUnit.SECONDS));
-                }
+        try (CohortExecutor ex = client(ClientConfig.builder().ship(List.of(build48)))) {
+            RemoteCallable<Integer> newer = task(build48, "app.Answer");
+            for (int i = 0; i < 5; i++) {
+                assertEquals(48, ex.submit(newer, on("stale")).get(60, TimeUnit.SECONDS));
             }
-            // Nothing shipped: the worker refuses its own, different build, naming both fingerprints.
-            try (CohortExecutor ex = Cohort.connect(ClientConfig.builder().target(own.target()).shipCode(false).build())) {
-                ExecutionException e = assertThrows(ExecutionException.class,
-                        () -> ex.submit(task(build48, "app.Answer")).get(60, TimeUnit.SECONDS));
-                String m = e.getCause().getMessage();
-                assertTrue(m.contains("different build of class app.Answer"), m);
-                assertTrue(m.contains(classHex(build48, "app.Answer")) && m.contains(classHex(build42, "app.Answer")), m);
-            }
+        }
+        // Nothing shipped: the worker refuses its own, different build, naming both fingerprints.
+        try (CohortExecutor ex = client(ClientConfig.builder().shipCode(false))) {
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> ex.submit(task(build48, "app.Answer"), on("stale")).get(60, TimeUnit.SECONDS));
+            String m = e.getCause().getMessage();
+            assertTrue(m.contains("different build of class app.Answer"), m);
+            assertTrue(m.contains(classHex(build48, "app.Answer")) && m.contains(classHex(build42, "app.Answer")), m);
         }
     }
 
@@ -184,7 +187,7 @@ class CodeShippingTest {
     void aClassTheWorkerLacksIsNamedWithAHintWhenNothingIsShipped() throws Exception {
         try (CohortExecutor ex = client(ClientConfig.builder().shipCode(false))) {
             ExecutionException e = assertThrows(ExecutionException.class,
-                    () -> ex.submit(task(build42, "app.Answer")).get(60, TimeUnit.SECONDS));
+                    () -> ex.submit(task(build42, "app.Answer"), on("plain")).get(60, TimeUnit.SECONDS));
             String m = e.getCause().getMessage();
             assertTrue(m.contains("class app.Answer not found on worker w-plain") && m.contains("--classpath"), m);
         }
@@ -202,10 +205,10 @@ class CodeShippingTest {
             bytes[bytes.length / 2] ^= 1;   // the store's copy is damaged after the upload
             Files.write(stored, bytes);
             ExecutionException e = assertThrows(ExecutionException.class,
-                    () -> bad.submit(task(build54, "app.Answer")).get(60, TimeUnit.SECONDS));
+                    () -> bad.submit(task(build54, "app.Answer"), on("plain")).get(60, TimeUnit.SECONDS));
             String m = e.getCause().getMessage();
             assertTrue(m.contains("bundle " + name) && m.contains("does not match its hash"), m);
-            assertEquals(42, good.submit(task(build42, "app.Answer")).get(60, TimeUnit.SECONDS));
+            assertEquals(42, good.submit(task(build42, "app.Answer"), on("plain")).get(60, TimeUnit.SECONDS));
             assertTrue(Files.notExists(cache.resolve(name)), "the refused bundle is not cached");
         }
     }
@@ -223,6 +226,38 @@ class CodeShippingTest {
     }
 
     @Test
+    void withACodeTokenOnlyItsHolderShips() throws Exception {
+        try (CoordinatorServer tokens = CoordinatorServer.start(CoordinatorConfig.builder().port(0)
+                .tokens("client-secret", "worker-secret")
+                .codeShipping(new CodeShipping(true, "code-secret", CodeShipping.DEFAULTS.storeBytes(), List.of()))
+                .build())) {
+            CohortException e = assertThrows(CohortException.class, () -> Cohort.connect(ClientConfig.builder()
+                    .target(tokens.target()).authToken("client-secret").ship(List.of(build42)).build()));
+            assertTrue(e.getMessage().contains("may not ship code") && e.getMessage().contains("--code-token-file"),
+                    e.getMessage());
+            assertEquals(0, tokens.codeStore().size());
+            try (CohortExecutor ex = Cohort.connect(ClientConfig.builder().target(tokens.target())
+                    .authToken("code-secret").ship(List.of(build42)).build())) {
+                assertEquals(1, tokens.codeStore().size());
+                assertTrue(ex.clusterInfo().workers().isEmpty());   // the code token is a client token too
+            }
+        }
+    }
+
+    @Test
+    void aJarOutsideTheAllowedPackagesIsRefused() throws Exception {
+        try (CoordinatorServer strict = CoordinatorServer.start(CoordinatorConfig.builder().port(0)
+                .codeShipping(new CodeShipping(true, null, CodeShipping.DEFAULTS.storeBytes(), List.of("com.example")))
+                .build())) {
+            CohortException e = assertThrows(CohortException.class, () -> Cohort.connect(ClientConfig.builder()
+                    .target(strict.target()).ship(List.of(build42)).build()));
+            assertTrue(e.getMessage().contains("app.Answer") && e.getMessage().contains("--ship-allow-package com.example"),
+                    e.getMessage());
+            assertEquals(0, strict.codeStore().size());
+        }
+    }
+
+    @Test
     void fiftyShippedAndDroppedBundlesGiveTheirClassesAndMetaspaceBack() throws Exception {
         int n = 50;
         String[] sources = new String[n + 1];   // one more, shipped first, loads the worker's own shipping code
@@ -233,14 +268,10 @@ class CodeShippingTest {
                     + " static final class B extends A { int g() { return f() + 1; } }"
                     + " public Integer call() { return new B().g(); } }";
         }
-        Path classes = Files.createDirectories(dir.resolve("meta-classes"));
         compile("meta", sources);
         Path all = dir.resolve("meta-classes");
-        try (CoordinatorServer own = CoordinatorServer.start(CoordinatorConfig.builder().port(0).build());
-             WorkerProcesses small = new WorkerProcesses();
-             CohortExecutor probe = Cohort.connect(ClientConfig.builder().target(own.target()).shipCode(false).build())) {
-            small.start(List.of("-Xmx96m"), own.target(), "w-meta");
-            long[] before = null;
+        try (CohortExecutor probe = client(ClientConfig.builder().shipCode(false))) {
+            List<Path> jars = new ArrayList<>();
             for (int i = 0; i <= n; i++) {
                 Path only = Files.createDirectories(dir.resolve("meta-" + i + "/m" + i));
                 try (Stream<Path> files = Files.list(all.resolve("m" + i))) {
@@ -248,22 +279,39 @@ class CodeShippingTest {
                         Files.copy(f, only.resolve(f.getFileName()));
                     }
                 }
-                Path jar = dir.resolve("meta-" + i + ".jar");
-                Files.move(BundleJar.pack(only.getParent()), jar);
-                try (CohortExecutor ex = Cohort.connect(ClientConfig.builder().target(own.target()).ship(List.of(jar)).build())) {
-                    assertEquals(i + 1, ex.submit(task(jar, "m" + i + ".Task")).get(60, TimeUnit.SECONDS));
-                }
-                if (i == 0) {
-                    before = probe.submit(CodeShippingTest::classesAndMetaspace).get(60, TimeUnit.SECONDS);
-                }
+                jars.add(Files.move(BundleJar.pack(only.getParent()), dir.resolve("meta-" + i + ".jar")));
             }
-            long[] after = probe.submit(CodeShippingTest::classesAndMetaspace).get(60, TimeUnit.SECONDS);
+            shipAndDrop(jars.get(0), 0);
+            long[] before = probe.submit(CodeShippingTest::classesAndMetaspace, on("meta")).get(60, TimeUnit.SECONDS);
+            java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(5);
+            try {
+                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+                for (int i = 1; i <= n; i++) {
+                    int k = i;
+                    done.add(clients.submit(() -> {
+                        shipAndDrop(jars.get(k), k);
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : done) {
+                    f.get(120, TimeUnit.SECONDS);
+                }
+            } finally {
+                clients.shutdownNow();
+            }
+            long[] after = probe.submit(CodeShippingTest::classesAndMetaspace, on("meta")).get(60, TimeUnit.SECONDS);
             // 50 loaders of 3 classes each, kept, would be 150 classes more. Metaspace also holds the
             // profiles of the worker's own methods, which grow as it runs: measured +0.5 MB of ~20 MB.
             assertTrue(after[0] - before[0] < 30, "loaded classes " + before[0] + " -> " + after[0]);
             assertTrue(after[1] - before[1] < 1_500_000, "Metaspace " + before[1] + " -> " + after[1]);
         }
-        assertTrue(Files.exists(classes));
+    }
+
+    /** A session that ships {@code jar}, runs its task once on the Metaspace worker and ends. */
+    private static void shipAndDrop(Path jar, int i) throws Exception {
+        try (CohortExecutor ex = Cohort.connect(ClientConfig.builder().target(coordinator.target()).ship(List.of(jar)).build())) {
+            assertEquals(i + 1, ex.submit(task(jar, "m" + i + ".Task"), on("meta")).get(60, TimeUnit.SECONDS));
+        }
     }
 
     /**
