@@ -40,6 +40,7 @@ class CodeShippingTest {
     private static Path cache;
     private static Path build42;
     private static Path build48;
+    private static final java.util.concurrent.atomic.AtomicInteger damaged = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeAll
     static void start() throws Exception {
@@ -195,8 +196,9 @@ class CodeShippingTest {
 
     @Test
     void aBundleWhoseBytesDoNotMatchItsHashIsRefusedAndNothingElseIsAffected() throws Exception {
-        Path build54 = compile("b54", "package app; public class Answer implements io.cohort.client.RemoteCallable<Integer> {"
-                + " public Integer call() { return 6 * 9; } }");
+        int run = damaged.incrementAndGet();   // a build of its own each run
+        Path build54 = compile("b54-" + run, "package app; public class Answer implements io.cohort.client.RemoteCallable<Integer> {"
+                + " public Integer call() { return 6 * 9 + " + run + "; } }");
         try (CohortExecutor bad = client(ClientConfig.builder().ship(List.of(build54)));
              CohortExecutor good = client(ClientConfig.builder().ship(List.of(build42)))) {
             String name = hex(build54);
