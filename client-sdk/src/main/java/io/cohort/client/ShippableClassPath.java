@@ -15,9 +15,10 @@ import java.util.zip.ZipFile;
 /**
  * The class path entries a worker would not already have, shipped by default: every jar and
  * class directory except the JDK's, Cohort's own and its dependencies'. Cohort's and its
- * dependencies' jars are known by their Maven coordinates (META-INF/maven/GROUP/...) and by
- * holding no class outside the packages a worker loads parent-first (java., io.cohort.,
- * io.grpc., com.google.protobuf.); a directory or jar with an application class is shipped.
+ * dependencies' jars are known by their Maven coordinates (every META-INF/maven/GROUP/... in the
+ * jar is one of theirs) or by holding no class outside the packages a worker loads
+ * parent-first (java., io.cohort., io.grpc., com.google.protobuf.); a directory or jar with an
+ * application class is shipped.
  */
 final class ShippableClassPath {
     /** Maven groups of Cohort and everything its runtime pulls in: a worker has these. */
@@ -63,17 +64,20 @@ final class ShippableClassPath {
         }
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             boolean application = false;
+            boolean workerGroup = false;
+            boolean otherGroup = false;
             for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
                 String name = en.nextElement().getName();
-                if (name.startsWith("META-INF/maven/")) {
+                if (name.startsWith("META-INF/maven/") && name.endsWith("/pom.properties")) {
                     String[] parts = name.split("/");
-                    if (parts.length > 2 && WORKER_GROUPS.contains(parts[2])) {
-                        return false;
-                    }
+                    boolean worker = parts.length > 2 && WORKER_GROUPS.contains(parts[2]);
+                    workerGroup |= worker;
+                    otherGroup |= !worker;
                 }
                 application |= applicationClass(name);
             }
-            return application;
+            // A fat jar of Cohort alone (say, the examples') is the workers'; one with the application's own too is shipped.
+            return application && !(workerGroup && !otherGroup);
         }
     }
 

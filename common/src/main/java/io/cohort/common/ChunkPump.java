@@ -40,7 +40,11 @@ public final class ChunkPump<T> implements Runnable {
             }
         } catch (RuntimeException e) {
             done = true;
-            out.onError(io.grpc.Status.INTERNAL.withDescription("cannot read what is sent: " + e).asRuntimeException());
+            try {
+                out.onError(io.grpc.Status.INTERNAL.withDescription("cannot read what is sent: " + e).asRuntimeException());
+            } catch (RuntimeException alreadyOver) {
+                // the call was cancelled meanwhile: nobody is listening
+            }
         }
     }
 }
