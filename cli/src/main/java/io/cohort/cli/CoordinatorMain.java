@@ -1,11 +1,13 @@
 package io.cohort.cli;
 
 import io.cohort.common.ChannelSecurity;
+import io.cohort.coordinator.CodeShipping;
 import io.cohort.coordinator.CoordinatorConfig;
 import io.cohort.coordinator.CoordinatorServer;
 import io.cohort.coordinator.JournalMode;
 import io.cohort.coordinator.shared.SharedLimits;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -146,6 +148,25 @@ public final class CoordinatorMain implements Callable<Integer> {
                     + " unused beyond are dropped, and defined again by the client when needed (default: ${DEFAULT-VALUE}).")
     int maxIdleFunctionsPerClient = CoordinatorConfig.DEFAULTS.maxIdleFunctionsPerClient();
 
+    @Option(names = "--no-code-shipping",
+            description = "Refuse application code shipped by clients (they must then run against the workers'"
+                    + " --classpath); default: accept it.")
+    boolean noCodeShipping;
+
+    @Option(names = "--code-token-file", paramLabel = "FILE",
+            description = "Only the client presenting this token (the file's content; a client token too) may ship"
+                    + " code; needs the client and worker token files (default: any client token may).")
+    Path codeTokenFile;
+
+    @Option(names = "--code-store-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Bytes of shipped bundles the coordinator keeps, least recently used out (default: 2g).")
+    long codeStoreBytes = CodeShipping.DEFAULTS.storeBytes();
+
+    @Option(names = "--ship-allow-package", paramLabel = "PACKAGE", split = ",",
+            description = "Accept shipped jars only if every class in them is in one of these packages (or below);"
+                    + " default: any package.")
+    List<String> shipAllowPackages = new java.util.ArrayList<>();
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -195,6 +216,9 @@ public final class CoordinatorMain implements Callable<Integer> {
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .adminToken(adminTokenFile == null ? null : ChannelSecurity.readToken(adminTokenFile))
+                    .codeShipping(new CodeShipping(!noCodeShipping,
+                            codeTokenFile == null ? null : ChannelSecurity.readToken(codeTokenFile),
+                            codeStoreBytes, shipAllowPackages))
                     .build();
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             System.err.println("coordinator: " + e.getMessage());

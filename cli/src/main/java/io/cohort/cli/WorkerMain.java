@@ -61,6 +61,15 @@ public final class WorkerMain implements Callable<Integer> {
             description = "The application's jars and class directories, separated by the platform's path separator (':' on Unix).")
     String classpath;
 
+    @Option(names = "--code-cache-dir", paramLabel = "DIR",
+            description = "Keep code shipped by clients here, across restarts (default: a temporary directory,"
+                    + " deleted when the worker stops).")
+    Path codeCacheDir;
+
+    @Option(names = "--code-cache-bytes", paramLabel = "SIZE", converter = ByteSizeConverter.class,
+            description = "Bytes of shipped code kept on disk, least recently used out (default: 1g).")
+    long codeCacheBytes = 1L << 30;
+
     @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "How long a drain lets running tasks finish, e.g. 30s, 500ms, 2m (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
@@ -140,6 +149,7 @@ public final class WorkerMain implements Callable<Integer> {
                 b.deserializationFilter(deserializationFilter);
             }
             b.allowJvmOptions(allowJvmOptions);
+            b.codeCache(codeCacheDir, codeCacheBytes);
             return b.build();
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);

@@ -12,6 +12,7 @@ import io.cohort.common.DeserializationFilter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -50,6 +51,8 @@ public final class ClientConfig {
     private final Duration reconnectTimeout;
     private final Executor callbackExecutor;
     private final String clientName;
+    private final Boolean shipCode;   // null: cohort.shipCode, else true
+    private final List<Path> ship;    // null: the class path's
     private final int maxInFlight;            // 0: no limit
     private final boolean blockWhenFull;
     private final String deserializationFilter;   // null: none
@@ -58,6 +61,17 @@ public final class ClientConfig {
                          Path clientCertificate, Path clientKey, Duration connectTimeout,
                          Duration reconnectTimeout, Executor callbackExecutor, String clientName,
                          int maxInFlight, boolean blockWhenFull, String deserializationFilter) {
+        this(target, authToken, trustCertificates, clientCertificate, clientKey, connectTimeout, reconnectTimeout,
+                callbackExecutor, clientName, maxInFlight, blockWhenFull, deserializationFilter, null, null);
+    }
+
+    private ClientConfig(String target, String authToken, Path trustCertificates, Path clientCertificate,
+                         Path clientKey, Duration connectTimeout, Duration reconnectTimeout,
+                         Executor callbackExecutor, String clientName,
+                         int maxInFlight, boolean blockWhenFull, String deserializationFilter,
+                         Boolean shipCode, List<Path> ship) {
+        this.shipCode = shipCode;
+        this.ship = ship;
         this.deserializationFilter = deserializationFilter;
         this.maxInFlight = maxInFlight;
         this.blockWhenFull = blockWhenFull;
@@ -91,7 +105,22 @@ public final class ClientConfig {
         b.maxInFlight = maxInFlight;
         b.blockWhenFull = blockWhenFull;
         b.deserializationFilter = deserializationFilter;
+        b.shipCode = shipCode;
+        b.ship = ship;
         return b;
+    }
+
+    /**
+     * Whether the class path's jars and class directories the workers lack are shipped (see
+     * {@link Builder#shipCode}). Unset in code: the system property {@code cohort.shipCode}, else true.
+     */
+    public boolean shipCode() {
+        return shipCode != null ? shipCode : !"false".equalsIgnoreCase(System.getProperty("cohort.shipCode", "true"));
+    }
+
+    /** Exactly these jars and class directories are shipped, when set ({@link Builder#ship}). */
+    public Optional<List<Path>> ship() {
+        return Optional.ofNullable(ship);
     }
 
     /** The coordinator's address, {@code "host:port"}; null only in {@link #DEFAULTS}. */
@@ -176,7 +205,8 @@ public final class ClientConfig {
                 && connectTimeout.equals(c.connectTimeout)
                 && reconnectTimeout.equals(c.reconnectTimeout)
                 && callbackExecutor == c.callbackExecutor && clientName.equals(c.clientName)
-                && Objects.equals(deserializationFilter, c.deserializationFilter);
+                && Objects.equals(deserializationFilter, c.deserializationFilter)
+                && Objects.equals(shipCode, c.shipCode) && Objects.equals(ship, c.ship);
     }
 
     @Override
@@ -219,8 +249,32 @@ public final class ClientConfig {
         private boolean maxInFlightSet;
         private boolean blockWhenFull = true;
         private String deserializationFilter;
+        private Boolean shipCode;
+        private List<Path> ship;
 
         private Builder() {}
+
+        /**
+         * Ship the application's code with the session (default true): the jars and class
+         * directories of this JVM's class path except the JDK's, Cohort's and its dependencies'.
+         * Workers fetch them by SHA-256 and run this client's tasks in a class loader of their
+         * own. False: tasks run on the workers' {@code --classpath}, which must then hold the
+         * same build of every class a task uses (a worker refuses a different one).
+         */
+        public Builder shipCode(boolean ship) {
+            this.shipCode = ship;
+            return this;
+        }
+
+        /** Ship exactly these jars and class directories, instead of the class path's. Default: not set. */
+        public Builder ship(List<Path> paths) {
+            java.util.Objects.requireNonNull(paths, "ClientConfig.ship");
+            for (Path p : paths) {
+                java.util.Objects.requireNonNull(p, "ClientConfig.ship: a path is null");
+            }
+            this.ship = List.copyOf(paths);
+            return this;
+        }
 
         /**
          * The coordinator's address, {@code "host:port"} (an IPv6 host in brackets:
@@ -335,7 +389,7 @@ public final class ClientConfig {
                     : OptionChecks.filterPattern("ClientConfig.deserializationFilter", deserializationFilter);
             return new ClientConfig(target, authToken, trustCertificates, clientCertificate,
                     clientKey, connectTimeout, reconnectTimeout, callbackExecutor, clientName,
-                    maxInFlight, blockWhenFull, filter);
+                    maxInFlight, blockWhenFull, filter, shipCode, ship);
         }
     }
 

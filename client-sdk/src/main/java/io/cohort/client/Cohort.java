@@ -50,6 +50,7 @@ public final class Cohort {
         try {
             Session session = Session.open(config.target(), channel, config.clientName(), connectMillis,
                     config.reconnectTimeout().toMillis(), Codec.filtered(config.filter()), loader, callbacks);
+            session.shipWith(new TaskCode(CodeShipper.ship(config, channel)));   // the application's code, by hash
             // Ours, or the coordinator's if lower: past its bound it would reject tasks.
             int mine = config.maxInFlight().orElse(Integer.MAX_VALUE);
             int bound = Math.min(mine, session.coordinatorMaxTasks().orElse(Integer.MAX_VALUE));
@@ -94,6 +95,7 @@ public final class Cohort {
             // would miss the default 10 s, so allow the whole start timeout.
             ClientConfig.Builder client = ClientConfig.builder().target(cluster.target()).authToken(cluster.clientToken())
                     .clientName("cohort-local")
+                    .shipCode(false)   // its workers run on this JVM's class path
                     .connectTimeout(config.startTimeout());
             config.deserializationFilter().ifPresent(client::deserializationFilter);
             executor = connect(client.build(), cluster);

@@ -127,7 +127,7 @@ final class RemoteExecutor implements CohortExecutor {
 
     private <T> TaskFuture<T> submitBody(TaskBody body, TaskOptions options, Runnable original) {
         checkOpen();
-        TaskSpec spec = TaskSpec.newBuilder().setBody(session.encodeTask(body)).build();
+        TaskSpec spec = TaskSpec.newBuilder().setBody(session.encodeBody(body)).build();
         return session.submit(spec, Policies.of(options), false, original);
     }
 
@@ -313,7 +313,7 @@ final class RemoteExecutor implements CohortExecutor {
         // Numbered on every creation, like Python's Process-N.
         String generated = "Process-" + processCounter.incrementAndGet();
         String name = options.name().orElse(generated);
-        TaskSpec spec = TaskSpec.newBuilder().setBody(session.encodeTask(TaskBodies.of(target)))
+        TaskSpec spec = TaskSpec.newBuilder().setBody(session.encodeBody(TaskBodies.of(target)))
                 .setProcess(io.cohort.proto.v1.ProcessSpec.newBuilder().setName(name)
                         .addAllJvmOptions(options.jvmOptions()))
                 .build();

@@ -131,6 +131,16 @@ final class Session implements AutoCloseable, SessionStream.Listener, ResultInta
         return encoder.kept();
     }
 
+    /** Hook (code shipping): from now on every task body carries the code it needs. */
+    void shipWith(TaskCode code) {
+        encoder.shipWith(code);
+    }
+
+    /** Encodes a task body with, in front, the code it needs (see {@link TaskCode}). */
+    ByteString encodeBody(TaskBody body) {
+        return encoder.encodeBody(body);
+    }
+
     /** Encodes a task's body or argument; what cannot be encoded is refused before anything is sent. */
     ByteString encodeTask(Object value) {
         return encoder.encodeTask(value);

@@ -23,6 +23,20 @@ final class TaskBodies {
         return new FunctionBody(fn);
     }
 
+    /** The user's task inside a body made here (its class names the application code it needs). */
+    static Object userTask(TaskBody body) {
+        if (body instanceof CallableBody b) {
+            return b.task();
+        }
+        if (body instanceof RunnableBody b) {
+            return b.task();
+        }
+        if (body instanceof FunctionBody b) {
+            return b.fn();
+        }
+        return body;
+    }
+
     /** Refuses a task that cannot travel, before anything is sent. */
     static void requireSerializable(Object task) {
         if (task == null) {

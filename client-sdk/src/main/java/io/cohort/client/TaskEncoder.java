@@ -42,7 +42,10 @@ final class TaskEncoder {
         }
     };
 
-    TaskEncoder(Codec codec, Object lock) {
+    /** What travels in front of every task body (code shipping); null: nothing. */
+    private volatile TaskCode taskCode;
+
+        TaskEncoder(Codec codec, Object lock) {
         this.codec = codec;
         this.lock = lock;
     }
@@ -57,7 +60,7 @@ final class TaskEncoder {
             ByteString digest = digestByFunction.get(function);
             FunctionDef def = digest == null ? null : sent.get(digest);
             if (def == null) {
-                ByteString bytes = encodeTask(body);
+                ByteString bytes = encodeBody(body);   // shipping: the code it needs in front
                 digest = Digests.sha256(bytes);
                 def = FunctionDef.newBuilder().setDigest(digest).setBody(bytes).build();
                 digestByFunction.put(function, digest);
@@ -96,7 +99,19 @@ final class TaskEncoder {
     }
 
     /** Encodes a task's body or argument; what cannot be encoded is refused before anything is sent. */
-    ByteString encodeTask(Object value) {
+    /** Code shipping: from now on every task body carries the code it needs. */
+    void shipWith(TaskCode code) {
+        this.taskCode = code;
+    }
+
+    /** Encodes a task body with, in front, the code it needs (see {@link TaskCode}); none when not shipping. */
+    ByteString encodeBody(TaskBody body) {
+        ByteString bytes = encodeTask(body);
+        TaskCode code = taskCode;
+        return code == null ? bytes : code.wrap(body, bytes);
+    }
+
+        ByteString encodeTask(Object value) {
         ByteString bytes;
         try {
             bytes = codec.encode(value);

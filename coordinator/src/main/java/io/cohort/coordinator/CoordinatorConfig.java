@@ -40,8 +40,10 @@ public final class CoordinatorConfig {
 
     private final int maxWaitingPayloadFetches;
     private final int maxIdleFunctionsPerClient;
+    private final CodeShipping codeShipping;
 
     private CoordinatorConfig(Builder b) {
+        this.codeShipping = b.codeShipping;
         this.sharedLimits = b.sharedLimits;
         this.maxIdleFunctionsPerClient = b.maxIdleFunctionsPerClient;
         this.maxWaitingPayloadFetches = b.maxWaitingPayloadFetches;
@@ -81,7 +83,13 @@ public final class CoordinatorConfig {
                 .maxHeldBytesPerClient(maxHeldBytesPerClient).maxSessions(maxSessions)
                 .maxCallsPerConnection(maxCallsPerConnection)
                 .sharedLimits(sharedLimits)
-                .maxWaitingPayloadFetches(maxWaitingPayloadFetches).maxIdleFunctionsPerClient(maxIdleFunctionsPerClient);
+                .maxWaitingPayloadFetches(maxWaitingPayloadFetches).maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
+                .codeShipping(codeShipping);
+    }
+
+    /** Whether and how clients may ship application code; default {@link CodeShipping#DEFAULTS}. */
+    public CodeShipping codeShipping() {
+        return codeShipping;
     }
 
     public String host() {
@@ -211,6 +219,7 @@ public final class CoordinatorConfig {
         private Path clientCa;
         private String clientToken;
         private String adminToken;
+        private CodeShipping codeShipping = CodeShipping.DEFAULTS;
         private String workerToken;
         private JournalMode journal = JournalMode.OFF;
         private Path journalDir;
@@ -397,8 +406,19 @@ public final class CoordinatorConfig {
             return this;
         }
 
+        /** Whether and how clients may ship code (see {@link CodeShipping}); default {@link CodeShipping#DEFAULTS}. */
+        public Builder codeShipping(CodeShipping codeShipping) {
+            this.codeShipping = java.util.Objects.requireNonNull(codeShipping, "codeShipping");
+            return this;
+        }
+
         /** Throws IllegalArgumentException naming the first bad field. */
         public CoordinatorConfig build() {
+            if (codeShipping.codeToken() != null && (clientToken == null || codeShipping.codeToken().equals(clientToken)
+                    || codeShipping.codeToken().equals(workerToken) || codeShipping.codeToken().equals(adminToken))) {
+                throw new IllegalArgumentException("tokens: a code token needs the client and worker tokens, and must"
+                        + " differ from every other token");
+            }
             if ((tlsCertificate == null) != (tlsKey == null)) {
                 throw new IllegalArgumentException("tls needs both a certificate and a key");
             }

@@ -50,6 +50,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private static final long PAYLOAD_OFFER_WAIT_MS = 60_000;
     private PayloadRelay payloads;
     private SharedStore shared;
+    private CodeShippingService code;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners, NetworkThread network) {
@@ -117,9 +118,11 @@ public final class CoordinatorServer implements AutoCloseable {
         loop.observe(new Observers(new SharedLifecycle(shared, sharedAccess, core::sessionOfTaskOnWorker),
                 welcomeListeners));
         builder.addService(UndecodableRequests.refused(new SharedService(shared, sharedAccess).bindService()));
+        CodeShippingService code = CodeShippingService.start(config);   // shipped application code
+        builder.addService(UndecodableRequests.refused(code.definition()));
         if (config.authenticates()) {
             builder.intercept(new Authenticator(config.clientToken().orElseThrow(), config.workerToken().orElseThrow(),
-                    config.adminToken().orElse(null)));
+                    config.adminToken().orElse(null), config.codeShipping().codeToken()));
         } else {
             // Said once: without tokens the loopback interface is the only guard.
             LOG.log(System.Logger.Level.WARNING, "no tokens: any local user who can connect to {0} can submit code"
@@ -134,6 +137,7 @@ public final class CoordinatorServer implements AutoCloseable {
             loop.close();
             sharedTimers.close();
             payloads.close();
+            code.close();
             network.close();
             throw e;
         }
@@ -142,6 +146,7 @@ public final class CoordinatorServer implements AutoCloseable {
         CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners, network);
         started.payloads = payloads;
         started.shared = shared;
+        started.code = code;
         return started;
     }
 
@@ -231,6 +236,11 @@ public final class CoordinatorServer implements AutoCloseable {
         return shared;
     }
 
+    /** Its store of shipped bundles (for tests: what it holds). */
+    public io.cohort.coordinator.code.CodeStore codeStore() {
+        return code.store();
+    }
+
     /** Its payload relay (for tests: what it holds). */
     PayloadRelay payloadRelay() {
         return payloads;
@@ -262,6 +272,7 @@ public final class CoordinatorServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        code.close();
         network.close();
     }
 }

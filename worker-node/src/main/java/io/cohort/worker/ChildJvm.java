@@ -72,6 +72,12 @@ final class ChildJvm {
      */
     static ChildJvm start(WorkerConfig config, String workerId, List<String> jvmOptions, boolean processMode,
                           boolean pipeOutput, Listener listener) throws IOException {
+        return start(config, workerId, jvmOptions, processMode, pipeOutput, listener, null);
+    }
+
+    /** As above; {@code codeCache} is the daemon's cache of shipped bundles, which the child shares (null: none). */
+    static ChildJvm start(WorkerConfig config, String workerId, List<String> jvmOptions, boolean processMode,
+                          boolean pipeOutput, Listener listener, Path codeCache) throws IOException {
         String token = UUID.randomUUID().toString();
         try (ServerSocket server = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
             List<String> command = new ArrayList<>();
@@ -79,7 +85,8 @@ final class ChildJvm {
             command.addAll(jvmOptions);
             command.addAll(List.of("-cp", classPath(config.classLoader()), ChildMain.class.getName(),
                     Integer.toString(server.getLocalPort()), config.coordinator(),
-                    processMode ? "process" : "pool", filterArgument(config)));
+                    processMode ? "process" : "pool", filterArgument(config),
+                    codeCache == null ? "" : codeCache.toString()));
             ProcessBuilder builder = new ProcessBuilder(command);
             if (!pipeOutput) {
                 builder.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);

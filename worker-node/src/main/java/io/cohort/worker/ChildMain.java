@@ -22,6 +22,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 
@@ -51,11 +52,11 @@ public final class ChildMain {
     private TaskAssign current;   // guarded by this
     private TaskCancelOrder early;   // guarded by this: a cancel that came before its task began
 
-    private ChildMain(OutputStream out, boolean processMode, Codec codec) {
+    private ChildMain(OutputStream out, boolean processMode, Codec codec, CodeLoaders code) {
         this.out = out;
         this.processMode = processMode;
         this.codec = codec;
-        this.runner = new TaskRunner(codec, ChildMain.class.getClassLoader());
+        this.runner = new TaskRunner(codec, ChildMain.class.getClassLoader(), null, code);
     }
 
     /**
@@ -77,18 +78,22 @@ public final class ChildMain {
         InputStream in = new BufferedInputStream(socket.getInputStream());
         Codec codec = args[3].isEmpty() ? Codec.standard()
                 : Codec.filtered(DeserializationFilter.of(args[3], DeserializationFilter.WORKER_SETTING));
+        String coordinator = args[1];
+        LazyChannel channel = coordinator.isEmpty() ? null : new LazyChannel(coordinator, secrets.getValue());
+        // Shipped code: the daemon's cache directory, fetching into it (with the daemon's token) what is missing.
+        CodeLoaders code = args.length < 5 || args[4].isEmpty() ? null
+                : WorkerCode.shared(Path.of(args[4]), channel, ChildMain.class.getClassLoader()).loaders();
         ChildMain child = new ChildMain(new BufferedOutputStream(socket.getOutputStream()), "process".equals(args[2]),
-                codec);
+                codec, code);
         child.send(AttachRequest.newBuilder().setHello(WorkerHello.newBuilder()
                 .setProtocolVersion(Protocol.VERSION).setWorkerId(secrets.getKey())
                 .setPid(ProcessHandle.current().pid())).build());
         child.taskThread.start();
-        String coordinator = args[1];
         try {
             AttachResponse m;
             while ((m = AttachResponse.parseDelimitedFrom(in)) != null) {
                 if (m.hasWelcome() && !coordinator.isEmpty()) {
-                    TaskContext.installCoordinator(new LazyChannel(coordinator, secrets.getValue()),
+                    TaskContext.installCoordinator(channel,
                             m.getWelcome().getWorkerId(),
                             child.codec);
                 }

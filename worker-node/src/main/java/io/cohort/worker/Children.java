@@ -173,7 +173,7 @@ final class Children implements AutoCloseable {
             }
         }
         Child c = new Child(group);
-        c.jvm = ChildJvm.start(config, workerId, List.of(), false, false, c);   // outside the lock: slots start children in parallel
+        c.jvm = ChildJvm.start(config, workerId, List.of(), false, false, c, runner.codeCache());   // outside the lock: slots start children in parallel
         synchronized (this) {
             if (!closed) {
                 all.add(c);

@@ -124,7 +124,7 @@ final class Processes implements AutoCloseable {
                         public void exited(ChildJvm child, int exitCode) {
                             r.exit.complete(exitCode);
                         }
-                    });
+                    }, runner.codeCache());
         } catch (IOException e) {
             return result.setStatus(TaskStatus.FAILED).setError(TaskErrors.plain("java.io.IOException",
                     "cannot start the JVM of process " + WorkerState.describe(a) + " on worker " + workerId + ": "

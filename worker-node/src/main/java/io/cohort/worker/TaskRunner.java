@@ -5,6 +5,7 @@ import io.cohort.common.Codec;
 import io.cohort.common.CodecException;
 import io.cohort.common.Payloads;
 import io.cohort.common.Protocol;
+import io.cohort.common.ShippedCode;
 import io.cohort.common.TaskBody;
 import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
@@ -34,7 +35,10 @@ final class TaskRunner {
     private final Codec codec;
     private final ClassLoader loader;
     private final Map<ByteString, ByteString> functionBytes = new ConcurrentHashMap<>();
-    private final Map<ByteString, TaskBody> functions = new ConcurrentHashMap<>();
+    /** Decoded functions (or why they cannot be), each holding its loader while it is defined here. */
+    private final Map<ByteString, Decoded> functions = new ConcurrentHashMap<>();
+    /** Loaders of shipped code; null where none can be had. */
+    private final CodeLoaders code;
 
     /** Where large arguments are fetched and large results offered; null where there is none (a child JVM). */
     private final Channel payloads;
@@ -42,17 +46,40 @@ final class TaskRunner {
     private static final long RESULT_OFFER_MINUTES = 10;
 
     TaskRunner(Codec codec, ClassLoader loader) {
-        this(codec, loader, null);
+        this(codec, loader, null, null);
     }
 
-    TaskRunner(Codec codec, ClassLoader loader, Channel payloads) {
+    TaskRunner(Codec codec, ClassLoader loader, Channel payloads, CodeLoaders code) {
         this.codec = codec;
         this.loader = loader;
         this.payloads = payloads;
+        this.code = code;
+    }
+
+    /**
+     * A task body ready to run with the loader its classes come from, or the error every task
+     * of it fails with: a body that cannot be decoded is tried once per definition, not once
+     * per task.
+     */
+    private record Decoded(TaskBody body, ClassLoader loader, CodeLoaders.Lease lease, TaskError failure) {
+        static Decoded failed(TaskError error) {
+            return new Decoded(null, null, null, error);
+        }
+
+        void release() {
+            if (lease != null) {
+                lease.release();
+            }
+        }
     }
 
     ClassLoader loader() {
         return loader;
+    }
+
+    /** The directory of shipped bundles, which child JVMs share; null where there is none. */
+    java.nio.file.Path codeCache() {
+        return code == null ? null : code.cacheDirectory();
     }
 
     /** Remembers a function sent on the current stream; decoded when a task first uses it. */
@@ -64,7 +91,10 @@ final class TaskRunner {
     void forget(List<ByteString> digests) {
         for (ByteString d : digests) {
             functionBytes.remove(d);
-            functions.remove(d);
+            Decoded gone = functions.remove(d);
+            if (gone != null) {
+                gone.release();
+            }
         }
     }
 
@@ -76,7 +106,12 @@ final class TaskRunner {
     /** Forgets the functions of a lost stream. */
     void clearFunctions() {
         functionBytes.clear();
-        functions.clear();
+        for (ByteString d : List.copyOf(functions.keySet())) {
+            Decoded gone = functions.remove(d);
+            if (gone != null) {
+                gone.release();
+            }
+        }
     }
 
     /** Function definitions held (encoded), decoded or not. */
@@ -102,10 +137,36 @@ final class TaskRunner {
         WorkerTaskResult.Builder result = WorkerTaskResult.newBuilder()
                 .setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt());
         TaskSpec spec = assign.getSpec();
-        TaskBody body;
+        boolean inline = spec.getFunctionDigest().isEmpty();
+        Decoded decoded;
+        try {
+            decoded = inline ? decode(spec.getBody(), workerId) : function(spec.getFunctionDigest(), workerId);
+        } catch (RuntimeException e) {
+            return failed(result, describe(e, workerId));
+        }
+        if (decoded.failure() != null) {
+            return failed(result, decoded.failure());
+        }
+        Thread self = Thread.currentThread();
+        ClassLoader before = self.getContextClassLoader();
+        if (decoded.lease() != null) {
+            self.setContextClassLoader(decoded.loader());   // the task's own lookups see its shipped classes
+        }
+        try {
+            return runDecoded(assign, workerId, result, decoded.body(), decoded.loader());
+        } finally {
+            self.setContextClassLoader(before);
+            if (inline) {
+                decoded.release();
+            }
+        }
+    }
+
+    private WorkerTaskResult runDecoded(TaskAssign assign, String workerId, WorkerTaskResult.Builder result,
+                                        TaskBody body, ClassLoader loader) {
+        TaskSpec spec = assign.getSpec();
         Object input;
         try {
-            body = body(spec);
             input = spec.hasArgumentPayload() ? codec.decode(fetchArgument(assign, workerId), loader)
                     : spec.hasArgument() ? codec.decode(spec.getArgument(), loader) : null;
         } catch (PayloadUnavailable e) {
@@ -215,12 +276,9 @@ final class TaskRunner {
         }
     }
 
-    private TaskBody body(TaskSpec spec) {
-        if (spec.getFunctionDigest().isEmpty()) {
-            return asBody(codec.decode(spec.getBody(), loader));
-        }
-        ByteString digest = spec.getFunctionDigest();
-        TaskBody cached = functions.get(digest);
+    /** A function sent on this stream, decoded on its first task (or its failure remembered). */
+    private Decoded function(ByteString digest, String workerId) {
+        Decoded cached = functions.get(digest);
         if (cached != null) {
             return cached;
         }
@@ -229,14 +287,85 @@ final class TaskRunner {
             throw new IllegalArgumentException("no function with this digest was sent on this stream");
         }
         // Two threads may decode the same function at once; both results are equivalent.
-        TaskBody body = asBody(codec.decode(bytes, loader));
-        TaskBody raced = functions.putIfAbsent(digest, body);
-        return raced != null ? raced : body;
+        Decoded d = decode(bytes, workerId);
+        Decoded raced = functions.putIfAbsent(digest, d);
+        if (raced != null) {
+            d.release();
+            return raced;
+        }
+        if (!functionBytes.containsKey(digest) && functions.remove(digest, d)) {
+            d.release();   // forgotten meanwhile: this task still runs with it
+            return new Decoded(d.body(), d.loader(), null, d.failure());
+        }
+        return d;
+    }
+
+    /** Decodes a body, in the loader of the code it ships when it carries a code reference. */
+    private Decoded decode(ByteString bytes, String workerId) {
+        if (!ShippedCode.wrapped(bytes)) {
+            return decodeIn(bytes, null, loader, workerId);
+        }
+        ShippedCode.Parts parts;
+        try {
+            parts = ShippedCode.unwrap(bytes);
+        } catch (CodecException e) {
+            return Decoded.failed(TaskErrors.plain("java.io.InvalidObjectException", "cannot decode the task on worker "
+                    + workerId + ": " + e.getMessage(), workerId));
+        }
+        String unsupported = BuildCheck.unsupported(parts.code(), workerId);
+        if (unsupported != null) {
+            return Decoded.failed(TaskErrors.plain("java.lang.UnsupportedOperationException", unsupported, workerId));
+        }
+        CodeLoaders.Lease lease;
+        if (parts.code().getBundlesCount() == 0) {
+            lease = null;
+        } else if (code == null) {
+            return Decoded.failed(TaskErrors.plain("java.lang.UnsupportedOperationException", "worker " + workerId
+                    + " cannot load shipped code here", workerId));
+        } else {
+            try {
+                lease = code.acquire(parts.code());
+            } catch (BundleCache.BundleUnavailable e) {
+                return Decoded.failed(TaskErrors.plain("java.io.IOException", "worker " + workerId + ": "
+                        + e.getMessage(), workerId));
+            }
+        }
+        ClassLoader in = lease == null ? loader : lease.loader();
+        String bad = BuildCheck.mismatch(parts.code(), in, workerId);
+        if (bad != null) {
+            if (lease != null) {
+                lease.release();
+            }
+            return Decoded.failed(TaskErrors.plain(bad.startsWith("class ") ? "java.lang.ClassNotFoundException"
+                    : "java.lang.IncompatibleClassChangeError", bad, workerId));
+        }
+        return decodeIn(parts.body(), lease, in, workerId);
+    }
+
+    private Decoded decodeIn(ByteString body, CodeLoaders.Lease lease, ClassLoader in, String workerId) {
+        try {
+            return new Decoded(asBody(codec.decode(body, in)), in, lease, null);
+        } catch (CodecException e) {
+            if (lease != null) {
+                lease.release();
+            }
+            return Decoded.failed(undecodable(e, workerId));
+        } catch (RuntimeException e) {
+            if (lease != null) {
+                lease.release();
+            }
+            return Decoded.failed(describe(e, workerId));
+        }
     }
 
     private static TaskBody asBody(Object decoded) {
         if (decoded instanceof TaskBody b) {
             return b;
+        }
+        if (decoded instanceof java.lang.invoke.SerializedLambda l) {
+            throw new IllegalStateException("a lambda of class " + l.getCapturingClass().replace('/', '.')
+                    + " cannot be rebuilt here (its class is missing or differs): ship the application's code"
+                    + " (ClientConfig.shipCode) or add it to the worker's --classpath");
         }
         throw new ClassCastException("task body is a " + (decoded == null ? "null" : decoded.getClass().getName())
                 + ", not an io.cohort.common.TaskBody");
@@ -252,7 +381,8 @@ final class TaskRunner {
         String name = e.className();
         if (cause instanceof ClassNotFoundException) {
             return TaskErrors.plain("java.lang.ClassNotFoundException", "class " + name + " not found on worker "
-                    + workerId + "; add the application's jars with --classpath", workerId);
+                    + workerId + "; ship it (ClientConfig.shipCode, ClientConfig.ship) or add the application's"
+                    + " jars to the worker's --classpath", workerId);
         }
         if (cause instanceof java.io.InvalidClassException) {
             // the codec's message names the class and why: refused by the filter (and how to

@@ -37,10 +37,14 @@ public final class WorkerConfig {
     private final String host;
     private final ChannelSecurity security;
     private final JvmOptionPolicy jvmOptions;
+    private final java.nio.file.Path codeCacheDir;
+    private final long codeCacheBytes;
 
     private WorkerConfig(Builder b) {
         this.security = b.security;
         this.jvmOptions = b.jvmOptions;
+        this.codeCacheDir = b.codeCacheDir;
+        this.codeCacheBytes = b.codeCacheBytes;
         this.coordinator = b.coordinator;
         this.workerId = b.workerId;
         this.slots = b.slots;
@@ -59,6 +63,16 @@ public final class WorkerConfig {
         this.initialBackoff = b.initialBackoff;
         this.maxBackoff = b.maxBackoff;
         this.host = b.host != null ? b.host : localHostName();
+    }
+
+    /** Where shipped bundles are kept; empty: a temporary directory of the daemon's, deleted when it stops. */
+    public Optional<java.nio.file.Path> codeCacheDir() {
+        return Optional.ofNullable(codeCacheDir);
+    }
+
+    /** The most bytes of shipped bundles kept on disk, least recently used out. */
+    public long codeCacheBytes() {
+        return codeCacheBytes;
     }
 
     public static Builder builder() {
@@ -181,8 +195,23 @@ public final class WorkerConfig {
         private String host;
         private ChannelSecurity security = ChannelSecurity.PLAINTEXT;
         private JvmOptionPolicy jvmOptions = JvmOptionPolicy.of(java.util.List.of());
+        private java.nio.file.Path codeCacheDir;
+        private long codeCacheBytes = 1L << 30;
 
         private Builder() {}
+
+        /**
+         * Keep shipped bundles in {@code dir} (across restarts), at most {@code maxBytes} of them,
+         * least recently used out. Default: a temporary directory deleted when the daemon stops, 1 GiB.
+         */
+        public Builder codeCache(java.nio.file.Path dir, long maxBytes) {
+            if (maxBytes < 1) {
+                throw new IllegalArgumentException("codeCache maxBytes must be at least 1, not " + maxBytes);
+            }
+            this.codeCacheDir = dir;
+            this.codeCacheBytes = maxBytes;
+            return this;
+        }
 
         /** Required: the coordinator's "host:port" (any gRPC target). */
         public Builder coordinator(String target) {

@@ -70,6 +70,8 @@ public final class WorkerDaemon implements AutoCloseable {
     private final TransportLoop ownedTransport;
     private final WorkerServiceGrpc.WorkerServiceStub stub;
     private final TaskRunner runner;
+    /** Shipped bundles and their loaders. */
+    private final WorkerCode code;
     private final WorkerState state;   // guarded by itself
     private final Slot[] slots;
     private final Children children;
@@ -97,7 +99,8 @@ public final class WorkerDaemon implements AutoCloseable {
                 .withOnReadyThreshold(1)   // see DESIGN.md: small messages must see "not ready"
                 .withMaxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .withMaxOutboundMessageSize(Protocol.MAX_MESSAGE_BYTES);
-        this.runner = new TaskRunner(config.codec(), config.classLoader(), channel);
+        this.code = WorkerCode.open(config, channel);
+        this.runner = new TaskRunner(config.codec(), config.classLoader(), channel, code.loaders());
         this.state = new WorkerState(config.slots(), config.workerId());
         this.workerId = config.workerId();
         this.backoffMs = config.initialBackoff().toMillis();
@@ -524,6 +527,8 @@ public final class WorkerDaemon implements AutoCloseable {
         }
         processes.close();
         children.close();
+        runner.clearFunctions();
+        code.close();
         timers.shutdown();
         if (ownedChannel != null) {
             ownedChannel.shutdownNow();
@@ -532,6 +537,11 @@ public final class WorkerDaemon implements AutoCloseable {
         attached.completeExceptionally(new IllegalStateException(
                 why != null ? why : "the worker stopped before it attached"));
         termination.complete(status);
+    }
+
+    /** The names of the shipped bundles in this worker's cache (tests). */
+    public java.util.Set<String> cachedBundles() {
+        return code.cache().held();
     }
 
     /** Sends a report of a process task on the current stream, if there is one. */

@@ -264,9 +264,10 @@ class ChildIsolationTest {
         @SuppressWarnings("unchecked")
         List<String> seen = (List<String>) CODEC.decode(r.getValue(), getClass().getClassLoader());
         List<String> args = seen.subList(seen.indexOf(ChildMain.class.getName()) + 1, seen.size());
-        // Its port, the coordinator's target, its mode and its filter: no handshake token (a UUID
-        // before), no worker token.
-        assertEquals(4, args.size(), args::toString);
+        // Its port, the coordinator's target, its mode, its filter and the daemon's cache of shipped
+        // code: no handshake token (a UUID before), no worker token.
+        assertEquals(5, args.size(), args::toString);
+        assertTrue(args.get(4).contains("cohort-bundles-"), args::toString);
         assertEquals("in-process", args.get(1));
         assertEquals("pool", args.get(2));
         assertTrue(seen.stream().noneMatch(a -> a.contains(WORKER_TOKEN)

@@ -3,6 +3,7 @@ package io.cohort.coordinator.server;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.cohort.proto.v1.ClientServiceGrpc;
+import io.cohort.proto.v1.CodeServiceGrpc;
 import io.cohort.proto.v1.WorkerServiceGrpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -19,17 +20,22 @@ import java.security.MessageDigest;
  * attach as a worker (and so receive other clients' tasks), a worker token cannot submit, and
  * draining a worker is the admin token's alone (a coordinator without one lets nobody drain
  * over the network). Status answers clients and the admin. Services not named here (shared
- * objects, payloads) take a client or worker token.
+ * objects, payloads) take a client or worker token. Shipping code (CodeService uploads) takes
+ * the code token when there is one (it is a client token too), else any client token; only
+ * workers fetch shipped code.
  */
 public final class Authenticator implements ServerInterceptor {
     public enum Role { CLIENT, WORKER, ADMIN }
 
     /** The caller's role, for services that act on it. */
     public static final Context.Key<Role> ROLE = Context.key("cohort-role");
+    /** Whether the caller may ship code; unset (no tokens): yes. */
+    private static final Context.Key<Boolean> SHIPS = Context.key("cohort-ships-code");
 
     private final byte[] clientToken;
     private final byte[] workerToken;
     private final byte[] adminToken;   // null: no admin role
+    private final byte[] codeToken;    // null: every client token may ship code
 
     public Authenticator(String clientToken, String workerToken) {
         this(clientToken, workerToken, null);
@@ -37,6 +43,12 @@ public final class Authenticator implements ServerInterceptor {
 
     /** {@code adminToken} may be null: then no caller may drain workers. */
     public Authenticator(String clientToken, String workerToken, String adminToken) {
+        this(clientToken, workerToken, adminToken, null);
+    }
+
+    /** {@code codeToken} may be null: then every client token may ship code. */
+    public Authenticator(String clientToken, String workerToken, String adminToken, String codeToken) {
+        this.codeToken = codeToken == null ? null : codeToken.getBytes(StandardCharsets.UTF_8);
         this.clientToken = clientToken.getBytes(StandardCharsets.UTF_8);
         this.workerToken = workerToken.getBytes(StandardCharsets.UTF_8);
         this.adminToken = adminToken == null ? null : adminToken.getBytes(StandardCharsets.UTF_8);
@@ -63,16 +75,27 @@ public final class Authenticator implements ServerInterceptor {
                     new Metadata());
             return new ServerCall.Listener<>() { };
         }
-        return Contexts.interceptCall(Context.current().withValue(ROLE, role), call, headers, next);
+        boolean ships = role == Role.CLIENT && (codeToken == null || MessageDigest.isEqual(given(header), codeToken));
+        return Contexts.interceptCall(Context.current().withValue(ROLE, role).withValue(SHIPS, ships), call, headers, next);
+    }
+
+    /** Whether the current call may ship code (true where no tokens are checked). */
+    public static boolean mayShipCode() {
+        Boolean ships = SHIPS.get();
+        return ships == null || ships;
+    }
+
+    private static byte[] given(String header) {
+        return header.substring("Bearer ".length()).getBytes(StandardCharsets.UTF_8);
     }
 
     private Role roleOf(String header) {
         if (header == null || !header.startsWith("Bearer ")) {
             return null;
         }
-        byte[] given = header.substring("Bearer ".length()).getBytes(StandardCharsets.UTF_8);
+        byte[] given = given(header);
         // Constant-time comparisons: the time taken must not tell how much of a guess matched.
-        if (MessageDigest.isEqual(given, clientToken)) {
+        if (MessageDigest.isEqual(given, clientToken) | (codeToken != null && MessageDigest.isEqual(given, codeToken))) {
             return Role.CLIENT;
         }
         if (MessageDigest.isEqual(given, workerToken)) {
@@ -90,6 +113,10 @@ public final class Authenticator implements ServerInterceptor {
         }
         if (ClientServiceGrpc.SERVICE_NAME.equals(service)) {
             return role == Role.CLIENT;
+        }
+        if (CodeServiceGrpc.SERVICE_NAME.equals(service)) {
+            return CodeServiceGrpc.getFetchMethod().getFullMethodName().equals(method) ? role == Role.WORKER
+                    : role == Role.CLIENT;
         }
         if (AdminServiceGrpc.SERVICE_NAME.equals(service)) {
             return role == Role.ADMIN || (role == Role.CLIENT && AdminServiceGrpc.getStatusMethod().getFullMethodName().equals(method));
