@@ -382,7 +382,7 @@ class PayloadRelayFuzzTest {
 
     @Test
     void randomOffersAndFetchesEndClearlyAndRealPayloadsArriveByteExact() {
-        int cases = Fuzz.check("payload-offers-fetches", 41, 200, Duration.ofSeconds(3),
+        int cases = Fuzz.check("payload-offers-fetches", 41, 200, Duration.ofSeconds(8),   // ten cases took over 3 s at load 20
                 PayloadRelayFuzzTest::generate, PayloadRelayFuzzTest::run);
         assertTrue(cases >= 10, "only " + cases + " cases ran");
         System.out.println("fuzz payload-offers-fetches: hostile fetches ended " + SEEN);
