@@ -118,7 +118,8 @@ public final class Scheduler {
     /** Queued slot tasks that were running when a worker was lost (they run alone: see emptyWorker). */
     private long queuedSuspects;
     private long running;
-    private long completed;
+    /** Ended, failed and retried tasks and the rate they end at, for the status. */
+    private final Tally tally = new Tally();
     /** Something that may allow an assignment changed since the last dispatch. */
     private boolean dirty;
     /**
@@ -252,12 +253,12 @@ public final class Scheduler {
         } else if (event instanceof Event.WorkerDraining e) {
             WorkerNode w = workersByStream.get(e.stream());
             if (w != null) {
-                drain(w);
+                drain(w, "it is stopping");
             }
         } else if (event instanceof Event.AdminDrain e) {
             WorkerNode w = workers.get(e.workerId());
             if (w != null) {
-                drain(w);
+                drain(w, "an admin asked");
             }
             out.accept(new Command.DrainAnswer(e.requestId(), w != null));
         } else if (event instanceof Event.ProtocolViolation e) {
@@ -626,11 +627,13 @@ public final class Scheduler {
             available.add(w);
             dirty = true;
         }
-        LOG.log(System.Logger.Level.DEBUG, "worker {0} attached: {1} slots", id, w.slots);
+        LOG.log(System.Logger.Level.INFO, "worker {0} attached: {1} slots, host {2}, pid {3}", id, w.slots, w.host,
+                String.valueOf(w.pid));
     }
 
-    private void drain(WorkerNode w) {
+    private void drain(WorkerNode w, String why) {
         if (!w.draining) {
+            LOG.log(System.Logger.Level.INFO, "worker {0} draining: {1}", w.id, why);
             available.remove(w);
             w.draining = true;
             unreserve(w);
@@ -648,7 +651,11 @@ public final class Scheduler {
     }
 
     private void loseWorker(WorkerNode w, String reason) {
-        LOG.log(System.Logger.Level.INFO, "worker {0} lost: {1}", w.id, reason);
+        if (w.draining && w.unfinished.isEmpty() && Event.WorkerLost.STREAM_ENDED.equals(reason)) {
+            LOG.log(System.Logger.Level.INFO, "worker {0} drained", w.id);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, "worker {0} lost: {1}", w.id, reason);
+        }
         available.remove(w);
         reserved.remove(w);
         w.lost = true;
@@ -669,7 +676,7 @@ public final class Scheduler {
             }
             requeueOrEnd(t, started, "worker lost");
         }
-        lost.put(w.id, w.status(WorkerStatusState.LOST));
+        lost.put(w.id, w.status(WorkerStatusState.LOST, now));
         if (lost.size() > LOST_WORKERS_KEPT) {
             lost.remove(lost.keySet().iterator().next());
         }
@@ -846,6 +853,9 @@ public final class Scheduler {
                             + t.losses + (t.losses == 1 ? " time" : " times") + " (workers " + String.join(", ", t.lostOn)
                             + "); max_retries is " + t.maxRetries(), t.worker.id)));
         } else {
+            if (countedLoss) {
+                tally.addRetry();
+            }
             move(t, TaskState.QUEUED, why, null);
             enqueue(t, true);
         }
@@ -1293,7 +1303,7 @@ public final class Scheduler {
         } else if (s.onWorker()) {
             running += delta;
         } else if (s.done() && delta > 0) {
-            completed++;
+            tally.ended(s, now);
         }
     }
 
@@ -1321,7 +1331,7 @@ public final class Scheduler {
 
     /** Tasks that ended in any way. */
     public long completedCount() {
-        return completed;
+        return tally.completed();
     }
 
     public StatusResponse status() {
@@ -1330,10 +1340,11 @@ public final class Scheduler {
             functions += s.functions.size();
         }
         StatusResponse.Builder b = StatusResponse.newBuilder()
-                .setQueuedTasks(queued).setRunningTasks(running).setCompletedTasks(completed)
-                .setFunctionDefinitions(functions);
+                .setQueuedTasks(queued).setRunningTasks(running).setCompletedTasks(tally.completed())
+                .setFailedTasks(tally.failed()).setRetriedTasks(tally.retried())
+                .setTasksPerSecond(tally.perSecond(now)).setFunctionDefinitions(functions);
         for (WorkerNode w : workers.values()) {
-            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE)
+            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE, now)
                     .toBuilder().setFunctionDefinitions(w.sentFunctions.size()));
         }
         List<WorkerStatus> recent = new ArrayList<>(lost.values());
@@ -1701,10 +1712,10 @@ public final class Scheduler {
             }
         }
 
-        WorkerStatus status(WorkerStatusState state) {
+        WorkerStatus status(WorkerStatusState state, long now) {
             return WorkerStatus.newBuilder().setId(id).setHost(host).setPid(pid).setSlots(slots)
                     .setBusySlots(runningCount).putAllResources(totals).addAllLabels(new TreeSet<>(labels))
-                    .setState(state).build();
+                    .setState(state).setHeartbeatAgeMs(Math.max(0, now - lastHeard)).build();
         }
 
         @Override public String id() { return id; }
