@@ -17,18 +17,18 @@ import java.util.regex.Pattern;
  * One line per log record, as text or as a JSON object: the time (UTC, ISO 8601), the level
  * (ERROR, WARN, INFO, DEBUG, TRACE), the component (the logger's class), the worker, session
  * and task the message names, and the message; a thrown exception's stack on the same line
- * (text) or in {@code error} (JSON). The ids are read from the message, where Cohort's log
- * calls name them ("worker w-1 drained", "session s-3 ...", "task key 42 ...").
+ * (text) or in {@code error} (JSON). The ids are the parameters that Cohort's log calls place
+ * after those words ("worker {0} drained", "session {0} ...", "task key {2} ..."), so nothing
+ * is guessed from prose.
  */
 public final class LineFormatter extends Formatter {
     /** The output of {@code --log-format}. */
     public enum Format { TEXT, JSON }
 
-    // An id holds a digit, so "worker token" or "worker JVM" name no worker.
     private static final Map<String, Pattern> IDS = Map.of(
-            "worker", Pattern.compile("\\bworker ([\\w.:@-]*\\d[\\w.:@-]*)"),
-            "session", Pattern.compile("\\bsession ([\\w.:@-]*\\d[\\w.:@-]*)"),
-            "task", Pattern.compile("\\btask (?:key )?(\\d+)"));
+            "worker", Pattern.compile("\\bworker \\{(\\d+)}"),
+            "session", Pattern.compile("\\bsession \\{(\\d+)}"),
+            "task", Pattern.compile("\\btask (?:key )?\\{(\\d+)}"));
     private static final String[] ID_ORDER = {"worker", "session", "task"};
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -45,10 +45,15 @@ public final class LineFormatter extends Formatter {
         fields.put("time", DateTimeFormatter.ISO_INSTANT.format(record.getInstant()));
         fields.put("level", level(record.getLevel()));
         fields.put("component", component(record.getLoggerName()));
+        Object[] parameters = record.getParameters();
+        String template = record.getMessage();
         for (String kind : ID_ORDER) {
-            Matcher m = IDS.get(kind).matcher(message);
-            if (m.find()) {
-                fields.put(kind, m.group(1).replaceAll("[.:]$", ""));
+            Matcher m = template == null || parameters == null ? null : IDS.get(kind).matcher(template);
+            if (m != null && m.find()) {
+                int index = Integer.parseInt(m.group(1));
+                if (index < parameters.length) {
+                    fields.put(kind, String.valueOf(parameters[index]));
+                }
             }
         }
         fields.put("message", message);
