@@ -3,6 +3,7 @@ package io.cohort.cli;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
 import io.cohort.common.Protocol;
+import io.cohort.common.TlsClientOptions;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -25,14 +26,8 @@ public final class Connection {
             description = "The coordinator (default: ${DEFAULT-VALUE}; port " + Protocol.DEFAULT_PORT + " if none).")
     String address = "127.0.0.1:" + Protocol.DEFAULT_PORT;
 
-    @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS, trusting these CA certificates.")
-    Path tlsCa;
-
-    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Client certificate for mutual TLS (needs --tls-key, --tls-ca).")
-    Path tlsCert;
-
-    @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --tls-cert.")
-    Path tlsKey;
+    @CommandLine.Mixin
+    TlsClientOptions tls;
 
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "The token to show (the file's content): the admin token, or for status a client token.")
@@ -49,8 +44,8 @@ public final class Connection {
     int call(CommandLine.Model.CommandSpec spec, Function<AdminServiceGrpc.AdminServiceBlockingStub, Integer> call) {
         ManagedChannel channel;
         try {
-            channel = new ChannelSecurity(tlsCa, tlsCert, tlsKey, tokenFile == null ? null
-                    : ChannelSecurity.readToken(tokenFile)).channelBuilder(target()).build();
+            channel = tls.security(tokenFile == null ? null : ChannelSecurity.readToken(tokenFile))
+                    .channelBuilder(target()).build();
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

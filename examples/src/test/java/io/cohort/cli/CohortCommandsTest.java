@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cohort.examples.CohortCli;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,18 +21,7 @@ class CohortCommandsTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out, String err) {
-    }
 
-    private static Run run(Map<String, String> env, String... args) {
-        CommandLine root = new CommandLine(new CohortCli());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        root.setOut(new PrintWriter(out));
-        root.setErr(new PrintWriter(err));
-        int exit = CohortCommands.execute(root, args, env);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     private static List<List<String>> commandPaths(CommandLine c, List<String> path) {
         List<List<String>> all = new ArrayList<>();
@@ -54,15 +41,15 @@ class CohortCommandsTest {
         for (List<String> path : paths) {
             List<String> args = new ArrayList<>(path);
             args.add("--help");
-            Run r = run(Map.of(), args.toArray(String[]::new));
+            CliRun r = CliRun.of(Map.of(), args.toArray(String[]::new));
             assertEquals(0, r.exit(), args + ": " + r.err());
             assertTrue(r.out().startsWith("Usage: cohort" + (path.isEmpty() ? "" : " " + String.join(" ", path))),
                     args + ": " + r.out());
         }
-        Run drain = run(Map.of(), "drain", "--help");
+        CliRun drain = CliRun.of(Map.of(), "drain", "--help");
         assertTrue(drain.out().contains("--token-file") && drain.out().contains("--config")
                 && drain.out().contains("WORKER"), drain.out());
-        Run worker = run(Map.of(), "worker", "--help");
+        CliRun worker = CliRun.of(Map.of(), "worker", "--help");
         assertTrue(worker.out().contains("--log-format") && worker.out().contains("--log-level"), worker.out());
     }
 
@@ -112,18 +99,18 @@ class CohortCommandsTest {
 
     @Test
     void badInputIsAUsageError() {
-        Run missing = run(Map.of("COHORT_CONFIG", dir.resolve("absent.properties").toString()), "status");
+        CliRun missing = CliRun.of(Map.of("COHORT_CONFIG", dir.resolve("absent.properties").toString()), "status");
         assertEquals(ExitCodes.USAGE, missing.exit());
         assertTrue(missing.err().contains("absent.properties"), missing.err());
-        Run format = run(Map.of(), "coordinator", "--log-format", "xml");
+        CliRun format = CliRun.of(Map.of(), "coordinator", "--log-format", "xml");
         assertEquals(ExitCodes.USAGE, format.exit());
         assertTrue(format.err().contains("'xml' is not text or json"), format.err());
-        assertEquals(ExitCodes.USAGE, run(Map.of(), "drain").exit(), "drain names a worker");
+        assertEquals(ExitCodes.USAGE, CliRun.of(Map.of(), "drain").exit(), "drain names a worker");
     }
 
     @Test
     void nothingListeningIsCannotConnect() {
-        Run r = run(Map.of("COHORT_ADDRESS", "127.0.0.1:1"), "status");
+        CliRun r = CliRun.of(Map.of("COHORT_ADDRESS", "127.0.0.1:1"), "status");
         assertEquals(ExitCodes.CANNOT_CONNECT, r.exit());
         assertTrue(r.err().contains("cannot reach the coordinator at 127.0.0.1:1"), r.err());
     }

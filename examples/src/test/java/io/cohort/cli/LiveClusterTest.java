@@ -21,8 +21,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +39,6 @@ import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The operator commands against a cluster of real daemons: a coordinator JVM with client, worker
@@ -120,17 +117,7 @@ class LiveClusterTest {
         return f;
     }
 
-    private record Run(int exit, String out, String err) {
-    }
 
-    private static Run cohort(Map<String, String> env, String... args) {
-        CommandLine root = new CommandLine(new CohortCli());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        root.setOut(new PrintWriter(out));
-        root.setErr(new PrintWriter(err));
-        return new Run(CohortCommands.execute(root, args, env), out.toString(), err.toString());
-    }
 
     private static JsonNode worker(JsonNode status, String id) {
         for (JsonNode w : status.get("workers")) {
@@ -169,7 +156,7 @@ class LiveClusterTest {
         }
 
         Map<String, String> asClient = Map.of("COHORT_ADDRESS", target, "COHORT_TOKEN_FILE", client.toString());
-        Run json = cohort(asClient, "status", "--json");
+        CliRun json = CliRun.of(asClient, "status", "--json");
         assertEquals(0, json.exit(), json.err());
         JsonNode status = JSON.readTree(json.out());
         assertEquals(2, status.get("workers").size(), json.out());
@@ -190,21 +177,21 @@ class LiveClusterTest {
         assertEquals(0, status.get("retried").asLong());
         assertTrue(status.get("tasks_per_second").asDouble() > 0, json.out());
 
-        Run text = cohort(asClient, "status");
+        CliRun text = CliRun.of(asClient, "status");
         assertEquals(0, text.exit(), text.err());
         assertTrue(text.out().startsWith("coordinator " + target + ": 2 workers, 0 queued, 0 running"), text.out());
         assertTrue(text.out().lines().anyMatch(l -> l.matches("w-a\\s+ACTIVE\\s+.*\\s" + a.process().pid()
                 + "\\s+2\\s+0\\s+.*cpu=2,gpu=1\\s+zone=a")), text.out());
 
-        Run refused = cohort(asClient, "drain", "w-a");
+        CliRun refused = CliRun.of(asClient, "drain", "w-a");
         assertEquals(ExitCodes.PERMISSION_DENIED, refused.exit());
         assertTrue(refused.err().contains("PERMISSION_DENIED") && refused.err().contains("admin token"), refused.err());
         Map<String, String> asAdmin = new HashMap<>(asClient);
         asAdmin.put("COHORT_TOKEN_FILE", admin.toString());
-        assertEquals(ExitCodes.NOT_FOUND, cohort(asAdmin, "drain", "w-nobody").exit());
-        Run drained = cohort(asAdmin, "drain", "w-a");
+        assertEquals(ExitCodes.NOT_FOUND, CliRun.of(asAdmin, "drain", "w-nobody").exit());
+        CliRun drained = CliRun.of(asAdmin, "drain", "w-a");
         assertEquals(0, drained.exit(), drained.err());
-        assertEquals("DRAINING", worker(JSON.readTree(cohort(asAdmin, "status", "--json").out()), "w-a")
+        assertEquals("DRAINING", worker(JSON.readTree(CliRun.of(asAdmin, "status", "--json").out()), "w-a")
                 .get("state").asText());
         coordinator.await(coordinator.err(), l -> l.contains("\"worker w-a draining: an admin asked\""), "admin drain log");
 
