@@ -3,7 +3,6 @@ package io.cohort.cli;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
 import io.cohort.common.Protocol;
-import io.cohort.common.TlsClientOptions;
 import io.cohort.proto.v1.AdminServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -26,8 +25,14 @@ public final class Connection {
             description = "The coordinator (default: ${DEFAULT-VALUE}; port " + Protocol.DEFAULT_PORT + " if none).")
     String address = "127.0.0.1:" + Protocol.DEFAULT_PORT;
 
-    @CommandLine.Mixin
-    TlsClientOptions tls;
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS, trusting these CA certificates.")
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Client certificate for mutual TLS (needs --tls-key, --tls-ca).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --tls-cert.")
+    Path tlsKey;
 
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "The token to show (the file's content): the admin token, or for status a client token.")
@@ -44,8 +49,8 @@ public final class Connection {
     int call(CommandLine.Model.CommandSpec spec, Function<AdminServiceGrpc.AdminServiceBlockingStub, Integer> call) {
         ManagedChannel channel;
         try {
-            channel = tls.security(tokenFile == null ? null : ChannelSecurity.readToken(tokenFile))
-                    .channelBuilder(target()).build();
+            channel = new ChannelSecurity(tlsCa, tlsCert, tlsKey, tokenFile == null ? null
+                    : ChannelSecurity.readToken(tokenFile)).channelBuilder(target()).build();
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -56,19 +56,20 @@ class CohortCommandsTest {
     @Test
     void flagsBeatEnvironmentWhichBeatsTheConfigFileWhichBeatsDefaults() throws IOException {
         Path file = dir.resolve("cohort.properties");
-        Files.writeString(file, "address=file-host:1\nstatus.timeout=7s\ndrain.timeout=8s\nport=7171\n");
-        Map<String, String> env = Map.of("COHORT_CONFIG", file.toString(), "COHORT_ADDRESS", "env-host:2");
+        Files.writeString(file, "status.address=file-host:1\nstatus.timeout=7s\ndrain.timeout=8s\ncoordinator.port=7171\n");
+        Map<String, String> env = Map.of("COHORT_CONF", file.toString(), "COHORT_ADDRESS", "env-host:2");
 
         assertEquals("flag-host:3", option(env, "status", "--address", "--address", "flag-host:3"));
         assertEquals("env-host:2", option(env, "status", "--address"));
         Map<String, String> noVariable = new HashMap<>(env);
         noVariable.remove("COHORT_ADDRESS");
         assertEquals("file-host:1", option(noVariable, "status", "--address"));
-        assertEquals(Duration.ofSeconds(7), option(noVariable, "status", "--timeout"), "a key for one command");
+        assertEquals(Duration.ofSeconds(7), option(noVariable, "status", "--timeout"), "a key is COMMAND.FLAG");
         assertEquals(Duration.ofSeconds(8), option(noVariable, "drain", "--timeout"));
+        assertEquals("127.0.0.1:7070", option(noVariable, "drain", "--address"), "status.address is not drain's");
         assertEquals(7171, (int) option(noVariable, "coordinator", "--port"), "the daemons read it too");
         assertEquals("127.0.0.1:7070", option(Map.of(), "status", "--address"), "the default");
-        assertEquals(Duration.ofSeconds(9), option(Map.of(), "status", "--timeout", "--config", configWith("timeout=9s")),
+        assertEquals(Duration.ofSeconds(9), option(Map.of(), "status", "--timeout", "--config", configWith("status.timeout=9s")),
                 "--config names the file");
         assertEquals(LineFormatter.Format.JSON, option(Map.of("COHORT_LOG_FORMAT", "json"), "worker", "--log-format"));
     }
@@ -92,16 +93,19 @@ class CohortCommandsTest {
         }
         CommandLine root = new CommandLine(new CohortCli());
         CohortCommands.prepare(root);
-        root.setDefaultValueProvider(CohortDefaults.of(args.toArray(String[]::new), env));
+        root.setDefaultValueProvider(CohortCommands.defaults(root, args.toArray(String[]::new), env));
         CommandLine.ParseResult parsed = root.parseArgs(args.toArray(String[]::new));
         return (T) parsed.subcommand().commandSpec().findOption(name).getValue();
     }
 
     @Test
-    void badInputIsAUsageError() {
-        CliRun missing = CliRun.of(Map.of("COHORT_CONFIG", dir.resolve("absent.properties").toString()), "status");
+    void badInputIsAUsageError() throws IOException {
+        CliRun missing = CliRun.of(Map.of("COHORT_CONF", dir.resolve("absent.properties").toString()), "status");
         assertEquals(ExitCodes.USAGE, missing.exit());
         assertTrue(missing.err().contains("absent.properties"), missing.err());
+        CliRun typo = CliRun.of(Map.of(), "status", "--config", configWith("status.tokn-file=x"));
+        assertEquals(ExitCodes.USAGE, typo.exit());
+        assertTrue(typo.err().contains("no such flag: status.tokn-file"), typo.err());
         CliRun format = CliRun.of(Map.of(), "coordinator", "--log-format", "xml");
         assertEquals(ExitCodes.USAGE, format.exit());
         assertTrue(format.err().contains("'xml' is not text or json"), format.err());

@@ -3,7 +3,6 @@ package io.cohort.worker;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.DurationConverter;
 import io.cohort.common.Protocol;
-import io.cohort.common.TlsClientOptions;
 import java.io.File;
 import java.io.PrintWriter;
 import java.net.MalformedURLException;
@@ -73,8 +72,14 @@ public final class WorkerMain implements Callable<Integer> {
             description = "How long a drain lets running tasks finish, e.g. 30s, 500ms, 2m (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
 
-    @CommandLine.Mixin
-    TlsClientOptions tls;
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS, trusting these CA certificates.")
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Client certificate for mutual TLS (needs --tls-key, --tls-ca).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key (PKCS#8 PEM) of --tls-cert.")
+    Path tlsKey;
 
     @Option(names = "--token-file", paramLabel = "FILE", description = "The worker token (the file's content) the coordinator requires.")
     Path tokenFile;
@@ -216,7 +221,8 @@ public final class WorkerMain implements Callable<Integer> {
                     .resources(resources)
                     .labels(new LinkedHashSet<>(labels))
                     .drainTimeout(drainTimeout)
-                    .security(tls.security(tokenFile == null ? null : ChannelSecurity.readToken(tokenFile)));
+                    .security(new ChannelSecurity(tlsCa, tlsCert, tlsKey,
+                            tokenFile == null ? null : ChannelSecurity.readToken(tokenFile)));
             if (slots != null) {
                 b.slots(slots);
             }
