@@ -1,6 +1,7 @@
 package io.cohort.cli;
 
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "cohort", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Cohort: a worker cluster with Python's concurrent.futures model.",
-        subcommands = {CoordinatorMain.class, WorkerMain.class})
+        subcommands = {CoordinatorMain.class, WorkerMain.class, StatusCommand.class, DrainCommand.class})
 public final class CohortCli implements Runnable {
     /** Commands found by class name when their module is on the class path: name to class. */
     static final Map<String, String> OPTIONAL_COMMANDS = new LinkedHashMap<>();
@@ -30,15 +31,13 @@ public final class CohortCli implements Runnable {
     static final String CONFIG_PROPERTY = "cohort.conf";
 
     public static void main(String[] args) {
-        CommandLine cli;
-        try {
-            cli = commandLine(System.getProperty(CONFIG_PROPERTY));
-        } catch (IllegalArgumentException e) {
-            System.err.println("cohort: " + e.getMessage());
-            System.exit(2);
-            return;
+        // The release's config file (bin/cohort names it) unless COHORT_CONF or --config names another.
+        Map<String, String> env = new HashMap<>(System.getenv());
+        String conf = System.getProperty(CONFIG_PROPERTY);
+        if (conf != null) {
+            env.putIfAbsent(CohortCommands.CONFIG_VARIABLE, conf);
         }
-        System.exit(cli.execute(args));
+        System.exit(CohortCommands.execute(commandLine(null), args, env));
     }
 
     /**

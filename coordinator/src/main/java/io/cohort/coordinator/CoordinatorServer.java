@@ -23,6 +23,7 @@ import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -51,6 +52,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private PayloadRelay payloads;
     private SharedStore shared;
     private CodeShippingService code;
+    private HealthStatusManager health;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners, NetworkThread network) {
@@ -129,6 +131,9 @@ public final class CoordinatorServer implements AutoCloseable {
                     + " that runs as the workers'' owner, resume sessions and attach as a worker; give"
                     + " --client-token-file and --worker-token-file to require them", config.host());
         }
+        // The standard health service: SERVING from here, NOT_SERVING as close() begins (no token needed).
+        HealthStatusManager health = new HealthStatusManager();
+        builder.addService(health.getHealthService());
         Server server = builder.build();
         loop.start();
         try {
@@ -144,6 +149,7 @@ public final class CoordinatorServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
         CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners, network);
+        started.health = health;
         started.payloads = payloads;
         started.shared = shared;
         started.code = code;
@@ -263,6 +269,7 @@ public final class CoordinatorServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        health.enterTerminalState();   // probes and watchers see NOT_SERVING before the server stops taking calls
         server.shutdownNow();
         loop.close();
         sharedTimers.close();

@@ -11,10 +11,19 @@ import io.cohort.proto.v1.StatusRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** Draining a worker is the admin token's alone; the status answers clients and the admin. Real sockets. */
+/**
+ * Draining a worker and measuring the heap are the admin token's alone; the status answers clients
+ * and the admin; the health service answers anyone. Real sockets.
+ */
 class AdminRoleTest {
     private static final String CLIENT = "client-token-for-admin-role";
     private static final String WORKER = "worker-token-for-admin-role";
@@ -45,6 +54,11 @@ class AdminRoleTest {
                 assertEquals(Status.Code.PERMISSION_DENIED, drainCode(asWorker));
                 admin(asClient).status(StatusRequest.getDefaultInstance());   // a client sees the cluster
                 admin(asAdmin).status(StatusRequest.getDefaultInstance());
+                StatusRequest measure = StatusRequest.newBuilder().setMeasureHeap(true).build();
+                StatusRuntimeException gc = assertThrows(StatusRuntimeException.class, () -> admin(asClient).status(measure));
+                assertEquals(Status.Code.PERMISSION_DENIED, gc.getStatus().getCode(), "a client cannot make it collect");
+                assertTrue(gc.getStatus().getDescription().contains("admin token"), gc.getStatus().getDescription());
+                assertTrue(admin(asAdmin).status(measure).getHeapUsedAfterGcBytes() > 0, "the admin may measure");
             } finally {
                 asClient.shutdownNow();
                 asAdmin.shutdownNow();
@@ -63,6 +77,33 @@ class AdminRoleTest {
             } finally {
                 asClient.shutdownNow();
             }
+        }
+    }
+
+    @Test
+    void healthTakesNoTokenSaysServingAndNotServingOnceClosing() throws Exception {
+        CoordinatorServer server = CoordinatorServer.start(CoordinatorConfig.builder().port(0).tokens(CLIENT, WORKER).build());
+        ManagedChannel probe = ChannelSecurity.PLAINTEXT.channelBuilder(server.target()).build();
+        try {
+            HealthCheckResponse.ServingStatus now = HealthGrpc.newBlockingStub(probe).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+            assertEquals(HealthCheckResponse.ServingStatus.SERVING, now, "no token needed");
+            StatusRuntimeException nothingElse = assertThrows(StatusRuntimeException.class,
+                    () -> admin(probe).status(StatusRequest.getDefaultInstance()));
+            assertEquals(Status.Code.UNAUTHENTICATED, nothingElse.getStatus().getCode(), "health opens nothing else");
+            BlockingQueue<HealthCheckResponse.ServingStatus> seen = new LinkedBlockingQueue<>();
+            HealthGrpc.newStub(probe).watch(HealthCheckRequest.getDefaultInstance(), new StreamObserver<>() {
+                @Override public void onNext(HealthCheckResponse r) { seen.add(r.getStatus()); }
+                @Override public void onError(Throwable t) { }
+                @Override public void onCompleted() { }
+            });
+            assertEquals(HealthCheckResponse.ServingStatus.SERVING, seen.poll(30, TimeUnit.SECONDS));
+            server.close();
+            assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, seen.poll(30, TimeUnit.SECONDS),
+                    "a watcher hears NOT_SERVING before the server stops");
+        } finally {
+            server.close();
+            probe.shutdownNow();
         }
     }
 

@@ -74,6 +74,9 @@ final class Endings {
                             + " (workers " + String.join(", ", t.lostOn) + "); max_retries is " + t.maxRetries(),
                             t.worker.id)));
         } else {
+            if (countedLoss) {
+                ledger.tally.addRetry();
+            }
             ledger.move(t, TaskState.QUEUED, why, null);
             queue.enqueue(t, true);
         }

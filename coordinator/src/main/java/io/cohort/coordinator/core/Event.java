@@ -60,7 +60,10 @@ public sealed interface Event {
     }
 
     /** A worker stream ended. */
-    record WorkerLost(long stream, String reason) implements Event {}
+    record WorkerLost(long stream, String reason) implements Event {
+        /** The reason when the worker closed its stream itself: after a drain, that is a drained worker, not a lost one. */
+        public static final String STREAM_ENDED = "stream ended";
+    }
 
     /** Any message from a worker: a heartbeat. */
     record WorkerHeard(long stream) implements Event {}

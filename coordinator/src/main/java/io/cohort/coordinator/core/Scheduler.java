@@ -196,12 +196,12 @@ public final class Scheduler {
         } else if (event instanceof Event.WorkerDraining e) {
             WorkerNode w = pool.byStream(e.stream());
             if (w != null) {
-                pool.drain(w);
+                pool.drain(w, "it is stopping");
             }
         } else if (event instanceof Event.AdminDrain e) {
             WorkerNode w = pool.byId(e.workerId());
             if (w != null) {
-                pool.drain(w);
+                pool.drain(w, "an admin asked");
             }
             step.emit(new Command.DrainAnswer(e.requestId(), w != null));
         } else if (event instanceof Event.ProtocolViolation e) {
@@ -320,13 +320,14 @@ public final class Scheduler {
 
     /** Tasks that ended in any way. */
     public long completedCount() {
-        return ledger.completed;
+        return ledger.tally.completed();
     }
 
     public StatusResponse status() {
         StatusResponse.Builder b = StatusResponse.newBuilder()
-                .setQueuedTasks(ledger.queued).setRunningTasks(ledger.running).setCompletedTasks(ledger.completed)
-                .setFunctionDefinitions(sessions.functions());
+                .setQueuedTasks(ledger.queued).setRunningTasks(ledger.running).setCompletedTasks(ledger.tally.completed())
+                .setFailedTasks(ledger.tally.failed()).setRetriedTasks(ledger.tally.retried())
+                .setTasksPerSecond(ledger.tally.perSecond(step.now)).setFunctionDefinitions(sessions.functions());
         pool.addStatus(b);
         return b.build();
     }

@@ -13,7 +13,8 @@ final class TaskLedger {
     /** Queued slot tasks that were running when a worker was lost (they run alone: see WorkerPool#emptyWorker). */
     long queuedSuspects;
     long running;
-    long completed;
+    /** Ended, failed and retried tasks and the rate they end at, for the status. */
+    final Tally tally = new Tally();
 
     TaskLedger(Step step) {
         this.step = step;
@@ -39,7 +40,7 @@ final class TaskLedger {
         } else if (s.onWorker()) {
             running += delta;
         } else if (s.done() && delta > 0) {
-            completed++;
+            tally.ended(s, step.now);
         }
     }
 

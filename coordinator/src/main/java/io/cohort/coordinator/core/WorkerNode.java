@@ -74,10 +74,10 @@ final class WorkerNode implements Placement.Candidate, Reclaims.Holder<Task> {
         }
     }
 
-    WorkerStatus status(WorkerStatusState state) {
+    WorkerStatus status(WorkerStatusState state, long now) {
         return WorkerStatus.newBuilder().setId(id).setHost(host).setPid(pid).setSlots(slots)
                 .setBusySlots(runningCount).putAllResources(totals).addAllLabels(new TreeSet<>(labels))
-                .setState(state).build();
+                .setState(state).setHeartbeatAgeMs(Math.max(0, now - lastHeard)).build();
     }
 
     @Override public String id() { return id; }

@@ -119,7 +119,8 @@ final class WorkerPool {
             available.add(w);
             step.dirty = true;
         }
-        LOG.log(System.Logger.Level.DEBUG, "worker {0} attached: {1} slots", id, w.slots);
+        LOG.log(System.Logger.Level.INFO, "worker {0} attached: {1} slots, host {2}, pid {3}", id, w.slots, w.host,
+                String.valueOf(w.pid));
     }
 
     void heard(long stream) {
@@ -129,8 +130,9 @@ final class WorkerPool {
         }
     }
 
-    void drain(WorkerNode w) {
+    void drain(WorkerNode w, String why) {
         if (!w.draining) {
+            LOG.log(System.Logger.Level.INFO, "worker {0} draining: {1}", w.id, why);
             available.remove(w);
             w.draining = true;
             unreserve(w);
@@ -156,7 +158,11 @@ final class WorkerPool {
 
     /** Takes a lost worker out; returns its unfinished tasks, which the caller releases, then {@link #remember}s it. */
     List<Task> remove(WorkerNode w, String reason) {
-        LOG.log(System.Logger.Level.INFO, "worker {0} lost: {1}", w.id, reason);
+        if (w.draining && w.unfinished.isEmpty() && Event.WorkerLost.STREAM_ENDED.equals(reason)) {
+            LOG.log(System.Logger.Level.INFO, "worker {0} drained", w.id);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, "worker {0} lost: {1}", w.id, reason);
+        }
         available.remove(w);
         reserved.remove(w);
         w.lost = true;
@@ -167,7 +173,7 @@ final class WorkerPool {
 
     /** Keeps a lost worker's final status for a while (the status shows recent losses). */
     void remember(WorkerNode w) {
-        lost.put(w.id, w.status(WorkerStatusState.LOST));
+        lost.put(w.id, w.status(WorkerStatusState.LOST, step.now));
         if (lost.size() > LOST_WORKERS_KEPT) {
             lost.remove(lost.keySet().iterator().next());
         }
@@ -454,7 +460,7 @@ final class WorkerPool {
     /** The attached workers, then the recently lost ones, newest first. */
     void addStatus(StatusResponse.Builder b) {
         for (WorkerNode w : workers.values()) {
-            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE)
+            b.addWorkers(w.status(w.draining ? WorkerStatusState.DRAINING : WorkerStatusState.ACTIVE, step.now)
                     .toBuilder().setFunctionDefinitions(w.sentFunctions.size()));
         }
         List<WorkerStatus> recent = new ArrayList<>(lost.values());

@@ -12,6 +12,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.health.v1.HealthGrpc;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 
@@ -19,10 +20,11 @@ import java.security.MessageDigest;
  * Checks the bearer token of every call and what its role may call: a client token cannot
  * attach as a worker (and so receive other clients' tasks), a worker token cannot submit, and
  * draining a worker is the admin token's alone (a coordinator without one lets nobody drain
- * over the network). Status answers clients and the admin. Services not named here (shared
- * objects, payloads) take a client or worker token. Shipping code (CodeService uploads) takes
- * the code token when there is one (it is a client token too), else any client token; only
- * workers fetch shipped code.
+ * over the network). Status answers clients and the admin (its heap measurement only the
+ * admin). Services not named here (shared objects, payloads) take a client or worker token;
+ * the gRPC health service takes none, as probes expect. Shipping code (CodeService uploads)
+ * takes the code token when there is one (it is a client token too), else any client token;
+ * only workers fetch shipped code.
  */
 public final class Authenticator implements ServerInterceptor {
     public enum Role { CLIENT, WORKER, ADMIN }
@@ -57,9 +59,12 @@ public final class Authenticator implements ServerInterceptor {
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
                                                       ServerCallHandler<Q, A> next) {
+        String service = call.getMethodDescriptor().getServiceName();
+        if (HealthGrpc.SERVICE_NAME.equals(service)) {
+            return next.startCall(call, headers);   // probes carry no token; health tells only SERVING or not
+        }
         String header = headers.get(ChannelSecurity.AUTHORIZATION);
         Role role = roleOf(header);
-        String service = call.getMethodDescriptor().getServiceName();
         if (role == null) {
             call.close(Status.UNAUTHENTICATED.withDescription(header == null
                     ? "this coordinator needs a token: give the client or worker its token"

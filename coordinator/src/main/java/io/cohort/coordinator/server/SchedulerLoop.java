@@ -349,7 +349,8 @@ public final class SchedulerLoop implements AutoCloseable {
     /** Tells the scheduler the stream is gone (a client's session ends only if it ended cleanly). */
     private void forget(Conn c, boolean clean) {
         if (router.forget(c)) {
-            apply(c.kind == Conn.Kind.WORKER ? new Event.WorkerLost(c.id, "stream ended")
+            apply(c.kind == Conn.Kind.WORKER ? new Event.WorkerLost(c.id, clean ? Event.WorkerLost.STREAM_ENDED
+                    : "its connection broke (cancelled or reset without a goodbye)")
                     : clean ? new Event.SessionClosed(c.id) : new Event.SessionLost(c.id));
         }
     }

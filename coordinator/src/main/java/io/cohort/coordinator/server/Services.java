@@ -102,6 +102,14 @@ public final class Services {
                 loop.status(response);
                 return;
             }
+            Authenticator.Role role = Authenticator.ROLE.get();
+            if (role != null && role != Authenticator.Role.ADMIN) {
+                // A full GC pauses every stream: only the admin may ask for one (no role: a coordinator without tokens).
+                response.onError(io.grpc.Status.PERMISSION_DENIED.withDescription("a " + role.name().toLowerCase(
+                        java.util.Locale.ROOT) + " token cannot ask for heap measurements (measure_heap):"
+                        + " it takes the admin token").asRuntimeException());
+                return;
+            }
             System.gc();   // asked for: so the figure is live data, not garbage not yet collected
             long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
             loop.status(new StreamObserver<>() {
