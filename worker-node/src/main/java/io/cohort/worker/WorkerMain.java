@@ -100,6 +100,10 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--parent-pid", paramLabel = "PID", description = "Halt as soon as this process ends.")
     Long parentPid;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics at /metrics on"
+            + " this port of 127.0.0.1, 0 for any free one (default: off).")
+    Integer metricsPort;
+
     @Option(names = "--quiet", description = "Print nothing when attached (for embedded clusters, whose output is the user's).")
     boolean quiet;
 
@@ -120,7 +124,18 @@ public final class WorkerMain implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--parent-pid " + parentPid + " is not running");
             }
         }
-        return run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr());
+        if (metricsPort == null) {
+            return run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+        if (metricsPort < 0 || metricsPort > 65535) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port must be within 0..65535, not " + metricsPort);
+        }
+        try (WorkerMetrics metrics = WorkerMetrics.start(metricsPort)) {
+            spec.commandLine().getOut().println("cohort worker metrics on http://127.0.0.1:" + metrics.port() + "/metrics");
+            spec.commandLine().getOut().flush();
+            return run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr(), metrics,
+                    metrics.wireCounter());
+        }
     }
 
     /**
@@ -128,6 +143,12 @@ public final class WorkerMain implements Callable<Integer> {
      * when {@code parent} ends. Shared with {@link EmbeddedWorkerMain}.
      */
     static int run(WorkerConfig config, Optional<ProcessHandle> parent, boolean quiet, PrintWriter out, PrintWriter err) {
+        return run(config, parent, quiet, out, err, SlotMeter.NONE);
+    }
+
+    /** As above, telling {@code meter} of each task and {@code interceptors} of each call to the coordinator. */
+    static int run(WorkerConfig config, Optional<ProcessHandle> parent, boolean quiet, PrintWriter out, PrintWriter err,
+                   SlotMeter meter, io.grpc.ClientInterceptor... interceptors) {
         if (quiet) {
             QUIET_LOGS.setLevel(java.util.logging.Level.WARNING);
         }
@@ -137,7 +158,7 @@ public final class WorkerMain implements Callable<Integer> {
                     + " runs whatever a coordinator without tokens hands it, and any local user can submit to such a"
                     + " coordinator; give --token-file (the coordinator's --worker-token-file) to use tokens");
         }
-        WorkerDaemon daemon = WorkerDaemon.start(config);
+        WorkerDaemon daemon = WorkerDaemon.start(config, meter, interceptors);
         parent.ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)));
         daemon.attached().thenAccept(workerId -> {
             if (quiet) {

@@ -87,6 +87,7 @@ public final class Scheduler {
     private final RunTimes runTimes = new RunTimes();
     /** Prefetched tasks asked back for idle workers. */
     private final Reclaims reclaims = new Reclaims();
+    private Transitions transitions = Transitions.NONE;
 
     /** Sessions with a stream, by stream. */
     private final Map<Long, Session> sessions = new HashMap<>();
@@ -176,6 +177,11 @@ public final class Scheduler {
             throw new IllegalArgumentException("idle functions per session must be at least 1, not " + perSession);
         }
         this.idleFunctionsPerSession = perSession;
+    }
+
+    /** Sets the one listener told of every task transition (metrics, the dashboard); call before the first event. */
+    public void onTransition(Transitions listener) {
+        transitions = listener;
     }
 
     /** Function definitions a session holds now (tests, status). */
@@ -1279,6 +1285,8 @@ public final class Scheduler {
                     + describe(t) + " (key " + t.key + "); its story:\n  " + String.join("\n  ", story.of(t.key)));
         }
         story.record(now, t.key, t.attempt, t.state, to, why, worker);
+        transitions.moved(t.key, t.attempt, t.state, to, why, worker != null ? worker : t.worker == null ? null : t.worker.id,
+                t.session.id, t.session.clientName);
         if (t.losses > 0 && !t.isProcess()) {
             queuedSuspects += (to == TaskState.QUEUED ? 1 : 0) - (t.state == TaskState.QUEUED ? 1 : 0);
         }

@@ -66,7 +66,8 @@ public final class Authenticator implements ServerInterceptor {
         return Contexts.interceptCall(Context.current().withValue(ROLE, role), call, headers, next);
     }
 
-    private Role roleOf(String header) {
+    /** The role of a bearer token header ("Bearer TOKEN"), or null when it is none of this coordinator's. */
+    public Role roleOf(String header) {
         if (header == null || !header.startsWith("Bearer ")) {
             return null;
         }
