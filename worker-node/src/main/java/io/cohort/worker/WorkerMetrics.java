@@ -43,9 +43,7 @@ public final class WorkerMetrics implements SlotMeter, AutoCloseable {
                     .description("tasks this worker finished, by outcome")
                     .tag("status", s.name().toLowerCase(java.util.Locale.ROOT)).register(registry);
         }
-        runTime = Timer.builder("cohort.worker.task.run.time").description("tasks' run time here")
-                .publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofNanos(10_000))
-                .maximumExpectedValue(java.time.Duration.ofHours(1)).register(registry);
+        runTime = Meters.timer(registry, "cohort.worker.task.run.time", "tasks' run time here");
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
         server.createContext("/metrics", Meters.scrape(registry));
         server.setExecutor(null);   // the server's own thread: a scrape is short

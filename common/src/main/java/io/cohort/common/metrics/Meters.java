@@ -3,6 +3,9 @@ package io.cohort.common.metrics;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -35,6 +38,18 @@ public final class Meters {
         FunctionCounter.builder("cohort.wire.bytes", wire, WireBytes::out).baseUnit("bytes")
                 .description("bytes on the wire of gRPC calls, by direction").tag("direction", "out").register(registry);
         return registry;
+    }
+
+    /** Histogram buckets from 10 us to 10 min: a task of Cohort's may take either (a few, so that scrapes stay small). */
+    private static final Duration[] BUCKETS = {
+        Duration.ofNanos(10_000), Duration.ofNanos(100_000), Duration.ofMillis(1), Duration.ofMillis(5),
+        Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(500),
+        Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(60),
+        Duration.ofMinutes(10)};
+
+    /** A timer with Cohort's histogram buckets. */
+    public static Timer timer(MeterRegistry registry, String name, String help) {
+        return Timer.builder(name).description(help).serviceLevelObjectives(BUCKETS).register(registry);
     }
 
     /** Answers GET with the Prometheus text format, on the HTTP server's thread. */

@@ -4,7 +4,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.time.Duration;
+import io.cohort.common.metrics.Meters;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,17 +26,9 @@ public final class CoordinatorMetrics implements Samples {
     /** Registers the histograms; {@link #bind} adds the rest once the watch exists. */
     public static CoordinatorMetrics register(PrometheusMeterRegistry registry) {
         return new CoordinatorMetrics(
-                timer(registry, "cohort.task.queue.wait", "time from queued to sent to a worker",
-                        Duration.ofMillis(1), Duration.ofMinutes(10)),
-                timer(registry, "cohort.task.run.time", "tasks' run time as their workers measured it",
-                        Duration.ofNanos(10_000), Duration.ofHours(1)),
-                timer(registry, "cohort.journal.write", "time to write one batch to the journal",
-                        Duration.ofNanos(10_000), Duration.ofSeconds(10)));
-    }
-
-    private static Timer timer(PrometheusMeterRegistry registry, String name, String help, Duration min, Duration max) {
-        return Timer.builder(name).description(help).publishPercentileHistogram()
-                .minimumExpectedValue(min).maximumExpectedValue(max).register(registry);
+                Meters.timer(registry, "cohort.task.queue.wait", "time from queued to sent to a worker"),
+                Meters.timer(registry, "cohort.task.run.time", "tasks' run time as their workers measured it"),
+                Meters.timer(registry, "cohort.journal.write", "time to write one batch to the journal"));
     }
 
     /** The counters and levels of {@code recorder}, and the workers by state. */
