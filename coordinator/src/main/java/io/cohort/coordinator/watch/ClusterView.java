@@ -320,7 +320,7 @@ final class ClusterView {
 
     /** Slots' lanes: a task takes the lane free soonest when it starts, or when it ends if no start was heard. */
     private void onWorker(long nanos, long key, TaskState from, TaskState to, String worker) {
-        if (from.onWorker()) {
+        if (from.onWorker() && !to.onWorker()) {   // it left its worker: its bar is drawn
             OnWorker o = onWorkers.remove(key);
             if (o != null) {
                 WorkerRow w = o.worker;
