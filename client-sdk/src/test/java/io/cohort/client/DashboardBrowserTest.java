@@ -90,7 +90,14 @@ class DashboardBrowserTest {
                 assertTrue(trace.contains("java.lang.IllegalStateException: " + MARKER)
                         && trace.contains("at io.cohort.client.DashboardBrowserTest"), "the remote stack trace: " + trace);
 
-                browser.findElement(By.cssSelector("#failures .failure .head")).click();
+                onPage(() -> {
+                    try {
+                        browser.findElement(By.cssSelector("#failures .failure .head")).click();
+                        return true;
+                    } catch (org.openqa.selenium.StaleElementReferenceException redrawn) {
+                        return false;   // a newer failure came in between: look again
+                    }
+                }, 30);
                 onPage(() -> text(browser, "#history").contains("FAILED"), 30);
                 String history = text(browser, "#history");
                 assertTrue(history.contains("QUEUED") && history.contains("ASSIGNED")

@@ -12,8 +12,8 @@ const el = (tag, text, cls) => {
 };
 const COLORS = { SUCCEEDED: '#2f7d4f', FAILED: '#b3261e', WORKER_LOST: '#b3261e', TIMED_OUT: '#c77700',
   CANCELLED: '#8a8a85', QUEUED: '#c77700', RUNNING: '#2a5db0' };
-let last = null;
 let streamHits = [];
+let failuresShown = '';
 
 function connect() {
   const source = new EventSource('events');
@@ -21,7 +21,7 @@ function connect() {
   source.onerror = () => { $('connection').textContent = 'reconnecting…'; $('connection').className = 'off'; };
   source.onmessage = (m) => {
     const s = JSON.parse(m.data);
-    if (s.counts) { last = s; render(s); }
+    if (s.counts) render(s);
   };
 }
 
@@ -136,6 +136,10 @@ function sessions(list) {
 }
 
 function failures(list, r) {
+  // Rebuilt only when it changed: a trace being read or scrolled stays put.
+  const shown = list.map((f) => f.task + '/' + f.attempt + '/' + f.time).join(',');
+  if (shown === failuresShown) return;
+  failuresShown = shown;
   const box = $('failures');
   box.replaceChildren();
   for (const f of list.slice().reverse()) {
