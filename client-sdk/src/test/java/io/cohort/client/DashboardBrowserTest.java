@@ -17,10 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -60,11 +60,8 @@ class DashboardBrowserTest {
             try (CohortExecutor cohort = Cohort.connect(ClientConfig.builder().target(target)
                     .authToken("dashboard-client-token").connectTimeout(Duration.ofSeconds(60)).build())) {
                 browser.get(page + "?token=dashboard-client-token");   // the page keeps it as a cookie
-                onPage(() -> browser.findElements(By.cssSelector("#workers tr.worker.active")).size() == 2, 90);
-                List<String> shown = new ArrayList<>();
-                for (WebElement row : browser.findElements(By.cssSelector("#workers tr.worker"))) {
-                    shown.add(row.getAttribute("data-id"));
-                }
+                onPage(() -> activeWorkers(browser).size() == 2, 90);
+                List<String> shown = activeWorkers(browser);
                 assertTrue(shown.containsAll(List.of("web-1", "web-2")), "both workers shown: " + shown);
 
                 List<TaskFuture<Integer>> job = new ArrayList<>();
@@ -86,7 +83,7 @@ class DashboardBrowserTest {
                         () -> failing.get(60, TimeUnit.SECONDS));
                 assertTrue(thrown.getCause().getMessage().contains(MARKER));
                 onPage(() -> text(browser, "#failures").contains(MARKER), 30);
-                String trace = browser.findElement(By.cssSelector("#failures pre.trace")).getText();
+                String trace = text(browser, "#failures pre.trace");
                 assertTrue(trace.contains("java.lang.IllegalStateException: " + MARKER)
                         && trace.contains("at io.cohort.client.DashboardBrowserTest"), "the remote stack trace: " + trace);
 
@@ -138,8 +135,21 @@ class DashboardBrowserTest {
         }
     }
 
+    /**
+     * The text of the first element {@code css} selects, read in one script: the page redraws
+     * parts of itself each second, so an element found in one call may be gone by the next.
+     */
     private static String text(WebDriver browser, String css) {
-        return browser.findElement(By.cssSelector(css)).getText();
+        Object text = ((JavascriptExecutor) browser).executeScript(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css);
+        return String.valueOf(text);
+    }
+
+    /** The ids of the workers the page shows as active, read in one script. */
+    @SuppressWarnings("unchecked")
+    private static List<String> activeWorkers(WebDriver browser) {
+        return new ArrayList<>((List<String>) ((JavascriptExecutor) browser).executeScript(
+                "return Array.from(document.querySelectorAll('#workers tr.worker.active')).map(r => r.dataset.id);"));
     }
 
     private static long completed(WebDriver browser) {
