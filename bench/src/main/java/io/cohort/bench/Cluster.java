@@ -47,15 +47,12 @@ final class Cluster implements AutoCloseable {
         try {
             List<String> args = new ArrayList<>(List.of("--port", "0"));
             args.addAll(List.of(coordinatorArgs));
+            args.addAll(words(COORDINATOR_ARGS));
             c.target = c.launchServer("coordinator", "io.cohort.cli.CoordinatorMain", args.toArray(String[]::new));
             for (int i = 1; i <= workers; i++) {
                 List<String> workerArgs = new ArrayList<>(List.of("--coordinator", c.target, "--id", "bench-" + i,
                         "--slots", "1", "--quiet"));
-                for (String a : WORKER_ARGS.split(" ")) {
-                    if (!a.isBlank()) {
-                        workerArgs.add(a);
-                    }
-                }
+                workerArgs.addAll(words(WORKER_ARGS));
                 c.launch("worker-" + i, "io.cohort.cli.WorkerMain", workerArgs.toArray(String[]::new))
                         .getInputStream().close();
             }
@@ -155,8 +152,21 @@ final class Cluster implements AutoCloseable {
 
     /** Extra options for the cluster's JVMs, e.g. to profile them; "{name}" becomes each one's name. */
     private static final String JVM_OPTIONS = System.getProperty("bench.jvmOptions", "");
+    /** Extra arguments for the coordinator, e.g. "--http-port=8080" to measure with the dashboard open. */
+    private static final String COORDINATOR_ARGS = System.getProperty("bench.coordinatorArgs", "");
     /** Extra arguments for the workers, to try worker settings. */
     private static final String WORKER_ARGS = System.getProperty("bench.workerArgs", "");
+
+    /** The words of a property's value, split at spaces. */
+    private static List<String> words(String value) {
+        List<String> out = new ArrayList<>();
+        for (String a : value.split(" ")) {
+            if (!a.isBlank()) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
 
     /** This JVM's java, with what a JVM running netty needs on it. */
     static List<String> java() {

@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import io.cohort.coordinator.watch.WatchConfig;
 import picocli.CommandLine.Option;
 
 /**
@@ -167,6 +168,18 @@ public final class CoordinatorMain implements Callable<Integer> {
                     + " default: any package.")
     List<String> shipAllowPackages = new java.util.ArrayList<>();
 
+    @Option(names = "--http-port", paramLabel = "PORT", description = "Serve the dashboard (and /metrics) over HTTP"
+            + " on this port, 0 for any free one (default: off).")
+    int httpPort = WatchConfig.OFF;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics at /metrics on this"
+            + " port, 0 for any free one; may equal --http-port (default: off).")
+    int metricsPort = WatchConfig.OFF;
+
+    @Option(names = "--http-host", paramLabel = "HOST", description = "Address of the dashboard and metrics ports;"
+            + " beyond loopback only with --tls-cert and tokens (default: ${DEFAULT-VALUE}).")
+    String httpHost = "127.0.0.1";
+
     static final class JournalModeConverter implements CommandLine.ITypeConverter<JournalMode> {
         @Override
         public JournalMode convert(String value) {
@@ -213,6 +226,7 @@ public final class CoordinatorMain implements Callable<Integer> {
                             sharedMaxSessionObjects, sharedMaxTotalBytes, sharedMaxWaiters))
                    .maxWaitingPayloadFetches(maxWaitingPayloadFetches)
                     .maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
+                    .watch(new WatchConfig(httpHost, httpPort, metricsPort))
                     .tokens(clientTokenFile == null ? null : ChannelSecurity.readToken(clientTokenFile),
                             workerTokenFile == null ? null : ChannelSecurity.readToken(workerTokenFile))
                     .adminToken(adminTokenFile == null ? null : ChannelSecurity.readToken(adminTokenFile))
@@ -240,6 +254,14 @@ public final class CoordinatorMain implements Callable<Integer> {
             Runtime.getRuntime().halt(0);
         }, "cohort-coordinator-shutdown"));
         System.out.println("cohort coordinator listening on " + server.target());
+        String scheme = config.tls() ? "https://" : "http://";
+        String http = (httpHost.contains(":") ? "[" + httpHost + "]" : httpHost) + ":";
+        if (server.dashboardPort() >= 0) {
+            System.out.println("cohort dashboard on " + scheme + http + server.dashboardPort() + "/");
+        }
+        if (server.metricsPort() >= 0) {
+            System.out.println("cohort metrics on " + scheme + http + server.metricsPort() + "/metrics");
+        }
         System.out.flush();
         stopped.await();
         return 0;

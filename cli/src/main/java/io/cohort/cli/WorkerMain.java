@@ -3,6 +3,7 @@ package io.cohort.cli;
 import io.cohort.common.ChannelSecurity;
 import io.cohort.common.Protocol;
 import io.cohort.worker.WorkerConfig;
+import io.cohort.worker.WorkerMetrics;
 import io.cohort.worker.WorkerProcess;
 import java.io.File;
 import java.nio.file.Path;
@@ -102,6 +103,10 @@ public final class WorkerMain implements Callable<Integer> {
     @Option(names = "--parent-pid", paramLabel = "PID", description = "Halt as soon as this process ends.")
     Long parentPid;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics at /metrics on"
+            + " this port of 127.0.0.1, 0 for any free one (default: off).")
+    Integer metricsPort;
+
     @Option(names = "--quiet", description = "Print nothing when attached (for embedded clusters, whose output is the user's).")
     boolean quiet;
 
@@ -119,7 +124,18 @@ public final class WorkerMain implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--parent-pid " + parentPid + " is not running");
             }
         }
-        return WorkerProcess.run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr());
+        if (metricsPort == null) {
+            return WorkerProcess.run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+        if (metricsPort < 0 || metricsPort > 65535) {
+            throw new ParameterException(spec.commandLine(), "--metrics-port must be within 0..65535, not " + metricsPort);
+        }
+        try (WorkerMetrics metrics = WorkerMetrics.start(metricsPort)) {
+            spec.commandLine().getOut().println("cohort worker metrics on http://127.0.0.1:" + metrics.port() + "/metrics");
+            spec.commandLine().getOut().flush();
+            return WorkerProcess.run(config, parent, quiet, spec.commandLine().getOut(), spec.commandLine().getErr(), metrics,
+                    metrics.wireCounter());
+        }
     }
 
     /** The daemon's configuration from the flags; bad values are usage errors (exit 2). */

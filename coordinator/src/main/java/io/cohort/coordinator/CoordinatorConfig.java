@@ -3,6 +3,7 @@ package io.cohort.coordinator;
 import io.cohort.common.Protocol;
 import io.cohort.coordinator.core.Budgets;
 import io.cohort.coordinator.shared.SharedLimits;
+import io.cohort.coordinator.watch.WatchConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -41,9 +42,11 @@ public final class CoordinatorConfig {
     private final int maxWaitingPayloadFetches;
     private final int maxIdleFunctionsPerClient;
     private final CodeShipping codeShipping;
+    private final WatchConfig watch;
 
     private CoordinatorConfig(Builder b) {
         this.codeShipping = b.codeShipping;
+        this.watch = b.watch;
         this.sharedLimits = b.sharedLimits;
         this.maxIdleFunctionsPerClient = b.maxIdleFunctionsPerClient;
         this.maxWaitingPayloadFetches = b.maxWaitingPayloadFetches;
@@ -84,7 +87,7 @@ public final class CoordinatorConfig {
                 .maxCallsPerConnection(maxCallsPerConnection)
                 .sharedLimits(sharedLimits)
                 .maxWaitingPayloadFetches(maxWaitingPayloadFetches).maxIdleFunctionsPerClient(maxIdleFunctionsPerClient)
-                .codeShipping(codeShipping);
+                .codeShipping(codeShipping).watch(watch);
     }
 
     /** Whether and how clients may ship application code; default {@link CodeShipping#DEFAULTS}. */
@@ -194,6 +197,11 @@ public final class CoordinatorConfig {
         return maxIdleFunctionsPerClient;
     }
 
+    /** Where the dashboard and the Prometheus endpoint are served over HTTP (by default nowhere). */
+    public WatchConfig watch() {
+        return watch;
+    }
+
     public boolean authenticates() {
         return clientToken != null;
     }
@@ -233,8 +241,18 @@ public final class CoordinatorConfig {
         private SharedLimits sharedLimits = SharedLimits.forHeap(Runtime.getRuntime().maxMemory());
         private int maxWaitingPayloadFetches = 1_024;
         private int maxIdleFunctionsPerClient = 1_024;
+        private WatchConfig watch = WatchConfig.NONE;
 
         private Builder() {}
+
+        /**
+         * Serve the dashboard and Prometheus metrics over HTTP; default {@link WatchConfig#NONE}
+         * (neither). Beyond loopback only with TLS and tokens, or {@link #insecure}.
+         */
+        public Builder watch(WatchConfig watch) {
+            this.watch = Objects.requireNonNull(watch, "watch");
+            return this;
+        }
 
         /** Address to listen on; default "127.0.0.1". A non-loopback one needs {@link #insecure}. */
         public Builder host(String host) {

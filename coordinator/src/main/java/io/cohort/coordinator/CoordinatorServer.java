@@ -16,6 +16,9 @@ import io.cohort.coordinator.shared.SharedLifecycle;
 import io.cohort.coordinator.shared.SharedService;
 import io.cohort.coordinator.shared.SharedStore;
 import io.cohort.coordinator.shared.SharedTimers;
+import io.cohort.coordinator.watch.Console;
+import io.cohort.coordinator.watch.Recorder;
+import io.cohort.common.metrics.WireBytes;
 import io.cohort.proto.v1.StatusResponse;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -53,6 +56,8 @@ public final class CoordinatorServer implements AutoCloseable {
     private SharedStore shared;
     private CodeShippingService code;
     private HealthStatusManager health;
+    /** Null when neither the dashboard nor the metrics are served. */
+    private Console console;
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners, NetworkThread network) {
@@ -76,6 +81,10 @@ public final class CoordinatorServer implements AutoCloseable {
                     + (config.authenticates() ? "" : "tokens (--client-token-file, --worker-token-file)")
                     + ": whoever can connect can run code on the workers. Pass --insecure to do it anyway");
         }
+        config.watch().refuseUnsafe(config.insecure(), config.tls(), config.authenticates());
+        WireBytes wire = new WireBytes();
+        // Before the journal is recovered: its tasks are counted as they come back.
+        Recorder recorder = config.watch().enabled() ? new Recorder(System::nanoTime, Recorder.RING) : null;
         Journal journal = config.journal() == JournalMode.OFF ? null
                 : Journal.open(config.journalDir().orElseThrow(), config.journal());
         Budgets budgets = config.budgets(Runtime.getRuntime().maxMemory());
@@ -83,6 +92,9 @@ public final class CoordinatorServer implements AutoCloseable {
                 config.sessionGrace().toMillis(), journal != null, budgets, new java.security.SecureRandom()::nextLong);
         SharedAccess sharedAccess = new SharedAccess();
         core.limitIdleFunctions(config.maxIdleFunctionsPerClient());
+        if (recorder != null) {
+            core.onTransition(recorder);
+        }
         if (journal != null) {
             recover(journal, core, config, sharedAccess);
         }
@@ -98,6 +110,9 @@ public final class CoordinatorServer implements AutoCloseable {
                 .flowControlWindow(Protocol.FLOW_CONTROL_WINDOW)
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
+        if (recorder != null) {
+            builder.addStreamTracerFactory(wire.serverTracer());
+        }
         for (ServerServiceDefinition s : Services.all(loop)) {
             builder.addService(s);
         }
@@ -118,7 +133,7 @@ public final class CoordinatorServer implements AutoCloseable {
         SharedStore shared = new SharedStore(sharedTimers, config.sharedLimits());
         List<Consumer<String>> welcomeListeners = new CopyOnWriteArrayList<>();
         loop.observe(new Observers(new SharedLifecycle(shared, sharedAccess, core::sessionOfTaskOnWorker),
-                welcomeListeners));
+                welcomeListeners, recorder == null ? SchedulerLoop.Observer.NONE : recorder));
         builder.addService(UndecodableRequests.refused(new SharedService(shared, sharedAccess).bindService()));
         CodeShippingService code = CodeShippingService.start(config);   // shipped application code
         builder.addService(UndecodableRequests.refused(code.definition()));
@@ -135,8 +150,10 @@ public final class CoordinatorServer implements AutoCloseable {
         HealthStatusManager health = new HealthStatusManager();
         builder.addService(health.getHealthService());
         Server server = builder.build();
+        Console console = null;
         loop.start();
         try {
+            console = recorder == null ? null : Console.start(config, wire, recorder);
             server.start();
         } catch (IOException | RuntimeException e) {
             loop.close();
@@ -144,12 +161,16 @@ public final class CoordinatorServer implements AutoCloseable {
             payloads.close();
             code.close();
             network.close();
+            if (console != null) {
+                console.close();
+            }
             throw e;
         }
         LOG.log(System.Logger.Level.INFO, "coordinator listening on {0}:{1}", config.host(),
                 String.valueOf(server.getPort()));
         CoordinatorServer started = new CoordinatorServer(config, server, loop, sharedTimers, welcomeListeners, network);
         started.health = health;
+        started.console = console;
         started.payloads = payloads;
         started.shared = shared;
         started.code = code;
@@ -187,17 +208,24 @@ public final class CoordinatorServer implements AutoCloseable {
         return answer;
     }
 
-    /** The shared objects' lifecycle plus the welcome listeners, as the loop's one observer. */
-    private record Observers(SchedulerLoop.Observer shared, List<Consumer<String>> welcomeListeners)
-            implements SchedulerLoop.Observer {
+    /** The shared objects' lifecycle, the welcome listeners and the metrics' recorder, as the loop's one observer. */
+    private record Observers(SchedulerLoop.Observer shared, List<Consumer<String>> welcomeListeners,
+                             SchedulerLoop.Observer recorder) implements SchedulerLoop.Observer {
         @Override
         public void event(Event e) {
             shared.event(e);
+            recorder.event(e);
+        }
+
+        @Override
+        public void journalCommitted(long nanos) {
+            recorder.journalCommitted(nanos);
         }
 
         @Override
         public void command(Command c) {
             shared.command(c);
+            recorder.command(c);
             if (c instanceof Command.WelcomeWorker w) {
                 for (Consumer<String> l : welcomeListeners) {
                     try {
@@ -257,6 +285,16 @@ public final class CoordinatorServer implements AutoCloseable {
         return server.getPort();
     }
 
+    /** The dashboard's HTTP port, or -1 when it is not served. */
+    public int dashboardPort() {
+        return console == null ? -1 : console.dashboardPort();
+    }
+
+    /** The Prometheus endpoint's HTTP port, or -1 when it is not served. */
+    public int metricsPort() {
+        return console == null ? -1 : console.metricsPort();
+    }
+
     /** "host:port" to connect to. */
     public String target() {
         String host = config.host();
@@ -281,5 +319,8 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         code.close();
         network.close();
+        if (console != null) {
+            console.close();
+        }
     }
 }

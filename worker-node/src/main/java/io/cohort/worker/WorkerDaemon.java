@@ -150,15 +150,23 @@ public final class WorkerDaemon implements AutoCloseable {
 
     /** Starts a daemon with its own channel to {@link WorkerConfig#coordinator()}, secured per {@link WorkerConfig#security()}. */
     public static WorkerDaemon start(WorkerConfig config) {
+        return start(config, SlotMeter.NONE);
+    }
+
+    /** As {@link #start(WorkerConfig)}, telling {@code meter} of each task run and {@code interceptors} of each call. */
+    public static WorkerDaemon start(WorkerConfig config, SlotMeter meter, io.grpc.ClientInterceptor... interceptors) {
         TransportLoop transport = new TransportLoop();
         ManagedChannel ch = transport.apply(config.security().channelBuilder(config.coordinator()))
+                .intercept(interceptors)
                 // Stream callbacks only enqueue under the state lock and hand tasks to slot
                 // threads: running them on the transport thread saves a thread hand-off per
                 // message (tens of us here, DESIGN.md).
                 .directExecutor()
                 .maxInboundMessageSize(Protocol.MAX_MESSAGE_BYTES)
                 .build();
-        return launch(new WorkerDaemon(config, ch, ch, transport));
+        WorkerDaemon d = new WorkerDaemon(config, ch, ch, transport);
+        d.meter = meter;
+        return launch(d);
     }
 
     /**
@@ -568,6 +576,9 @@ public final class WorkerDaemon implements AutoCloseable {
         return connects.get();
     }
 
+    /** Set before the daemon starts. */
+    private volatile SlotMeter meter = SlotMeter.NONE;
+
     private final class SlotOwner implements Slot.Owner {
         @Override
         public void began(int slot, long runId) {
@@ -581,17 +592,22 @@ public final class WorkerDaemon implements AutoCloseable {
 
         @Override
         public WorkerTaskResult execute(TaskAssign assign) {
+            SlotMeter m = meter;
+            m.began();
+            WorkerTaskResult result;
             try {
                 long start = System.nanoTime();
-                WorkerTaskResult result = assign.getSpec().getIsolation() == Isolation.PROCESS
+                result = assign.getSpec().getIsolation() == Isolation.PROCESS
                         ? children.run(assign, workerId) : runner.run(assign, workerId);
-                return result.toBuilder().setRunNanos(Math.max(1, System.nanoTime() - start)).build();
+                result = result.toBuilder().setRunNanos(Math.max(1, System.nanoTime() - start)).build();
             } catch (Throwable e) {
-                return WorkerTaskResult.newBuilder().setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt())
+                result = WorkerTaskResult.newBuilder().setTaskKey(assign.getTaskKey()).setAttempt(assign.getAttempt())
                         .setStatus(TaskStatus.FAILED)
                         .setError(TaskErrors.plain(e.getClass().getName(), String.valueOf(e.getMessage()), workerId))
                         .build();
             }
+            m.finished(result);
+            return result;
         }
 
         @Override

@@ -34,6 +34,12 @@ public final class WorkerProcess {
      * when {@code parent} ends. 
      */
     public static int run(WorkerConfig config, Optional<ProcessHandle> parent, boolean quiet, PrintWriter out, PrintWriter err) {
+        return run(config, parent, quiet, out, err, SlotMeter.NONE);
+    }
+
+    /** As above, telling {@code meter} of each task and {@code interceptors} of each call to the coordinator. */
+    public static int run(WorkerConfig config, Optional<ProcessHandle> parent, boolean quiet, PrintWriter out, PrintWriter err,
+                          SlotMeter meter, io.grpc.ClientInterceptor... interceptors) {
         if (quiet) {
             QUIET_LOGS.setLevel(java.util.logging.Level.WARNING);
         }
@@ -43,7 +49,7 @@ public final class WorkerProcess {
                     + " runs whatever a coordinator without tokens hands it, and any local user can submit to such a"
                     + " coordinator; give --token-file (the coordinator's --worker-token-file) to use tokens");
         }
-        WorkerDaemon daemon = WorkerDaemon.start(config);
+        WorkerDaemon daemon = WorkerDaemon.start(config, meter, interceptors);
         parent.ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(0)));
         daemon.attached().thenAccept(workerId -> {
             if (quiet) {

@@ -118,6 +118,11 @@ public final class Scheduler {
      * are dropped, and a task naming one is rejected with {@code undefined_function} so that its
      * client defines it again. Call before the first event.
      */
+    /** Sets the one listener told of every task transition (metrics, the dashboard); call before the first event. */
+    public void onTransition(Transitions listener) {
+        ledger.transitions = listener;
+    }
+
     public void limitIdleFunctions(int perSession) {
         if (perSession < 1) {
             throw new IllegalArgumentException("idle functions per session must be at least 1, not " + perSession);

@@ -15,6 +15,8 @@ final class TaskLedger {
     long running;
     /** Ended, failed and retried tasks and the rate they end at, for the status. */
     final Tally tally = new Tally();
+    /** Told of every move (metrics, the dashboard). */
+    Transitions transitions = Transitions.NONE;
 
     TaskLedger(Step step) {
         this.step = step;
@@ -26,6 +28,8 @@ final class TaskLedger {
                     + t.describe() + " (key " + t.key + "); its story:\n  " + String.join("\n  ", story.of(t.key)));
         }
         story.record(step.now, t.key, t.attempt, t.state, to, why, worker);
+        transitions.moved(t.key, t.attempt, t.state, to, why, worker != null ? worker : t.worker == null ? null : t.worker.id,
+                t.session.id, t.session.clientName);
         if (t.suspect()) {
             queuedSuspects += (to == TaskState.QUEUED ? 1 : 0) - (t.state == TaskState.QUEUED ? 1 : 0);
         }

@@ -94,7 +94,8 @@ public final class Authenticator implements ServerInterceptor {
         return header.substring("Bearer ".length()).getBytes(StandardCharsets.UTF_8);
     }
 
-    private Role roleOf(String header) {
+    /** The role of a bearer token header ("Bearer TOKEN"), or null when it is none of this coordinator's. */
+    public Role roleOf(String header) {
         if (header == null || !header.startsWith("Bearer ")) {
             return null;
         }

@@ -122,6 +122,10 @@ public final class SchedulerLoop implements AutoCloseable {
         void event(Event e);
 
         void command(Command c);
+
+        /** A batch was written to the journal in {@code nanos}. */
+        default void journalCommitted(long nanos) {
+        }
     }
 
     /** Sets the one observer; call before {@link #start}. */
@@ -283,7 +287,9 @@ public final class SchedulerLoop implements AutoCloseable {
      */
     private void commitJournal() {
         try {
+            long start = System.nanoTime();
             journal.commit();
+            router.observer().journalCommitted(System.nanoTime() - start);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "stopping: " + e.getMessage(), e);
             Runtime.getRuntime().halt(70);
