@@ -224,8 +224,8 @@ public final class CodeStore implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        if (!deleteOnClose) {
-            return;
+        if (!deleteOnClose || !Files.exists(dir)) {
+            return;   // kept, or already deleted by an earlier close
         }
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
