@@ -58,6 +58,8 @@ public final class CoordinatorServer implements AutoCloseable {
     private HealthStatusManager health;
     /** Null when neither the dashboard nor the metrics are served. */
     private Console console;
+    /** Set by the first close(): the health service enters its terminal state once. */
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
     private CoordinatorServer(CoordinatorConfig config, Server server, SchedulerLoop loop, SharedTimers sharedTimers,
                               List<Consumer<String>> welcomeListeners, NetworkThread network) {
@@ -307,7 +309,9 @@ public final class CoordinatorServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        health.enterTerminalState();   // probes and watchers see NOT_SERVING before the server stops taking calls
+        if (!closing.getAndSet(true)) {
+            health.enterTerminalState();   // probes and watchers see NOT_SERVING before the server stops taking calls
+        }
         server.shutdownNow();
         loop.close();
         sharedTimers.close();
