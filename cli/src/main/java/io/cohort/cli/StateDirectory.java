@@ -11,7 +11,10 @@ final class StateDirectory {
     static Path resolve(Path given) {
         // $HOME as the XDG spec says; the JVM's user.home comes from the password database instead
         String home = System.getenv("HOME");
-        return resolve(given, System.getenv(), home != null && !home.isBlank() ? home : System.getProperty("user.home"));
+        if (home == null || home.isBlank()) {
+            home = System.getProperty("user.home");
+        }
+        return resolve(given, System.getenv(), home);
     }
 
     static Path resolve(Path given, Map<String, String> env, String home) {
