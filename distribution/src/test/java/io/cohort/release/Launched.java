@@ -21,6 +21,7 @@ final class Launched implements AutoCloseable {
     private final Process process;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final StringBuffer all = new StringBuffer();
+    private final Thread reader;
 
     Launched(Path release, Path cwd, Map<String, String> env, List<String> args) throws IOException {
         ProcessBuilder pb = new ProcessBuilder();
@@ -30,7 +31,7 @@ final class Launched implements AutoCloseable {
         pb.environment().clear();
         pb.environment().putAll(env);
         process = pb.start();
-        Thread reader = new Thread(() -> {
+        reader = new Thread(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = in.readLine()) != null; ) {
                     all.append(line).append('\n');
@@ -62,20 +63,22 @@ final class Launched implements AutoCloseable {
         throw new AssertionError("no line /" + regex + "/ within " + seconds + " s:\n" + all);
     }
 
-    /** Sends SIGTERM and returns the exit status. */
+    /** Sends SIGTERM and returns the exit status, once all the output is read. */
     int terminate(int seconds) throws InterruptedException {
         process.destroy();
-        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-            throw new AssertionError("still running " + seconds + " s after SIGTERM:\n" + all);
-        }
-        return process.exitValue();
+        return ended(seconds, "still running " + seconds + " s after SIGTERM");
     }
 
-    /** Waits for the command to end by itself; returns its status. */
+    /** Waits for the command to end by itself; returns its status, once all the output is read. */
     int exitStatus(int seconds) throws InterruptedException {
+        return ended(seconds, "still running after " + seconds + " s");
+    }
+
+    private int ended(int seconds, String otherwise) throws InterruptedException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-            throw new AssertionError("still running after " + seconds + " s:\n" + all);
+            throw new AssertionError(otherwise + ":\n" + all);
         }
+        reader.join(TimeUnit.SECONDS.toMillis(seconds));   // the pipe closes with the process: its last lines
         return process.exitValue();
     }
 
