@@ -7,9 +7,14 @@ import java.util.Map;
 final class StateDirectory {
     private StateDirectory() {}
 
-    /** {@code given}, else {@code $XDG_STATE_HOME/cohort}, else {@code ~/.local/state/cohort}. */
+    /** {@code given}, else {@code $XDG_STATE_HOME/cohort}, else {@code $HOME/.local/state/cohort}. */
     static Path resolve(Path given) {
-        return resolve(given, System.getenv(), System.getProperty("user.home"));
+        // $HOME as the XDG spec says; the JVM's user.home comes from the password database instead
+        String home = System.getenv("HOME");
+        if (home == null || home.isBlank()) {
+            home = System.getProperty("user.home");
+        }
+        return resolve(given, System.getenv(), home);
     }
 
     static Path resolve(Path given, Map<String, String> env, String home) {

@@ -64,7 +64,10 @@ public interface Journal extends AutoCloseable {
      */
     void recover(Consumer<RecoveredSession> each);
 
-    /** A recovered argument left on disk, by the payload id its task was given. */
+    /**
+     * A recovered argument left on disk, by the payload id its task was given; null when it
+     * names none (not one of ours, or its task has ended). Thread-safe.
+     */
     ByteString readArgument(String payloadId) throws IOException;
 
     /** Whether {@code payloadId} names an argument this journal left on disk and still holds. */
