@@ -71,8 +71,10 @@ class ClusterScriptTest {
                 }
                 assertFalse(Files.exists(state.resolve("pids")), "down clears its record");
             } finally {
-                // Only what this test started, by pid, whatever happened above.
-                started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+                // Only what this test started, by pid (and only while it still runs Cohort), whatever happened above.
+                started.forEach(pid -> ProcessHandle.of(pid)
+                        .filter(p -> p.info().commandLine().orElse("").contains("io.cohort.cli.CohortCli"))
+                        .ifPresent(ProcessHandle::destroyForcibly));
             }
         }
     }

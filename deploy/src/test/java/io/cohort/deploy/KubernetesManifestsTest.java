@@ -1,5 +1,7 @@
 package io.cohort.deploy;
 
+import static io.cohort.deploy.Trees.list;
+import static io.cohort.deploy.Trees.map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -17,9 +19,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * Every manifest in deploy/k8s parses, and the objects agree with each other: selectors match the
@@ -36,7 +35,7 @@ class KubernetesManifestsTest {
     static void parseEveryManifest() throws IOException {
         try (Stream<Path> files = Files.list(K8S)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
-                Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+                var yaml = Trees.parser();
                 for (Object doc : yaml.loadAll(Files.readString(file))) {
                     Map<String, Object> object = map(doc);
                     for (String key : List.of("apiVersion", "kind", "metadata")) {
@@ -97,7 +96,7 @@ class KubernetesManifestsTest {
         assertTrue(readme.contains("kubectl create secret generic " + SECRET), "README creates " + SECRET);
         for (Map<String, Object> workload : List.of(one("StatefulSet"), one("Deployment"))) {
             Map<String, Object> pod = podSpec(workload);
-            Map<String, Object> secretVolume = list(pod.get("volumes")).stream().map(KubernetesManifestsTest::map)
+            Map<String, Object> secretVolume = list(pod.get("volumes")).stream().map(Trees::map)
                     .filter(v -> v.containsKey("secret")).findFirst().orElseThrow();
             assertEquals(SECRET, map(secretVolume.get("secret")).get("secretName"));
             Set<String> keys = list(map(secretVolume.get("secret")).get("items")).stream()
@@ -171,7 +170,7 @@ class KubernetesManifestsTest {
     }
 
     private static String mountPath(Map<String, Object> container, String volume) {
-        return list(container.get("volumeMounts")).stream().map(KubernetesManifestsTest::map)
+        return list(container.get("volumeMounts")).stream().map(Trees::map)
                 .filter(m -> volume.equals(m.get("name"))).map(m -> (String) m.get("mountPath"))
                 .findFirst().orElseThrow(() -> new AssertionError(container.get("name") + " mounts no " + volume));
     }
@@ -179,17 +178,5 @@ class KubernetesManifestsTest {
     private static void assertSubset(Map<String, Object> selector, Map<String, Object> labels, String what) {
         assertFalse(selector.isEmpty(), what + " selects nothing");
         selector.forEach((k, v) -> assertEquals(v, labels.get(k), what + " selects " + k + "=" + v + ", pods have " + labels));
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Object o) {
-        assertTrue(o instanceof Map, "expected a mapping, got " + o);
-        return (Map<String, Object>) o;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Object> list(Object o) {
-        assertTrue(o instanceof List, "expected a list, got " + o);
-        return (List<Object>) o;
     }
 }
