@@ -61,6 +61,7 @@ class SystemdUnitsTest {
         commonToBoth(unit);
         String exec = String.join(" ", unit.get("ExecStart"));
         assertCredential(unit, exec, "--token-file", "worker.token");
+        assertCredential(unit, exec, "--tls-ca", "ca.pem");
         assertTrue(exec.contains("--drain-timeout ${COHORT_DRAIN_TIMEOUT}"), exec);
         String drain = unit.get("Environment").stream().flatMap(e -> List.of(e.split(" ")).stream())
                 .filter(e -> e.startsWith("COHORT_DRAIN_TIMEOUT=")).findFirst().orElseThrow().split("=")[1];
