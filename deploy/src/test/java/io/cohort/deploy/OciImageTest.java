@@ -64,10 +64,11 @@ class OciImageTest {
         List<Process> started = new ArrayList<>();
         try {
             Process coordinator = inImage(root, entrypoint, "coordinator", List.of("coordinator", "--port", "0",
-                    "--state-dir", "/var/lib/cohort"));
+                    "--journal-dir", "/var/lib/cohort/journal"));   // on: RocksDB's native library loads in the image
             started.add(coordinator);
             String line = await(tmp.resolve("coordinator.log"), "cohort coordinator listening on ", coordinator);
             String target = line.substring(line.indexOf(" on ") + 4).trim();
+            assertTrue(Files.isDirectory(root.resolve("var/lib/cohort/journal")), "the journal is written in the image's root");
             Process worker = inImage(root, entrypoint, "worker", List.of("worker", "--coordinator", target,
                     "--slots", "2", "--classpath", "/app/app.jar"));
             started.add(worker);
