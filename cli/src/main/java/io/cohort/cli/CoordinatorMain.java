@@ -98,7 +98,7 @@ public final class CoordinatorMain implements Callable<Integer> {
     long maxTaskBytesPerClient;
 
     @Option(names = "--max-task-bytes", paramLabel = "BYTES", converter = ByteSizeConverter.class,
-            description = "Bytes of unanswered tasks of all clients, e.g. 1g (default: 40% of the max heap).")
+            description = "Bytes of unanswered tasks of all clients, e.g. 1g (default: 40%% of the max heap).")
     long maxTaskBytes;
 
     @Option(names = "--max-held-bytes-per-client", paramLabel = "BYTES", converter = ByteSizeConverter.class,

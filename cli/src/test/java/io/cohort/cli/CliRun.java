@@ -9,7 +9,7 @@ import picocli.CommandLine;
 /** One run of the cohort command line in this JVM, with the environment given: its exit status and output. */
 record CliRun(int exit, String out, String err) {
     static CliRun of(Map<String, String> env, String... args) {
-        CommandLine root = new CommandLine(new CohortCli());
+        CommandLine root = CohortCli.commandLine(null);
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         root.setOut(new PrintWriter(out));
