@@ -75,10 +75,12 @@ class ReleaseIT {
         Set<String> lib = jars("lib");
         Set<String> bench = jars("bench");
         for (String needed : List.of("cohort-cli-", "cohort-coordinator-", "cohort-worker-", "cohort-client-",
-                "cohort-journal-rocksdb-", "rocksdbjni-", "picocli-", "grpc-netty-shaded-")) {
+                "cohort-journal-rocksdb-", "rocksdbjni-", "picocli-", "grpc-netty-shaded-",
+                // the daemons' metrics and dashboard, and cohort status --json
+                "micrometer-registry-prometheus-", "jackson-databind-")) {
             assertTrue(lib.stream().anyMatch(j -> j.startsWith(needed)), needed + " in lib/: " + lib);
         }
-        for (String benchOnly : List.of("cohort-bench-", "jmh-core-", "jackson-databind-", "fory-core-", "async-profiler-")) {
+        for (String benchOnly : List.of("cohort-bench-", "jmh-core-", "fory-core-", "async-profiler-")) {
             assertFalse(lib.stream().anyMatch(j -> j.startsWith(benchOnly)), benchOnly + " is the bench's alone: " + lib);
             assertTrue(bench.stream().anyMatch(j -> j.startsWith(benchOnly)), benchOnly + " in bench/: " + bench);
         }

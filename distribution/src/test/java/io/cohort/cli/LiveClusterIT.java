@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The operator commands against a cluster of real daemons: a coordinator JVM with client, worker
  * and admin tokens and JSON logs, and two worker JVMs, on loopback with an ephemeral port.
  */
-class LiveClusterTest {
+class LiveClusterIT {
     private static final long WAIT_MS = 60_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
