@@ -57,13 +57,8 @@ final class LocalCluster implements AutoCloseable {
     /** A worker JVM; {@code dumpsTo} is where it writes the class-data archive as it exits, or null. */
     private record Worker(String id, Process process, boolean mapsArchive, Path dumpsTo) {}
 
-    /** A worker JVM launched before the coordinator had an address, waiting for it on this stdin. */
-    private record AwaitingAddress(String id, Process process, OutputStream stdin) {}
-
     private final LocalClusterConfig config;
-    /** Null until started; set under {@code workers}' lock, with the addresses sent. */
-    private volatile CoordinatorServer coordinator;
-    private final List<AwaitingAddress> awaitingAddress = new ArrayList<>();   // guarded by workers
+    private final CoordinatorServer coordinator;
     private final Tokens tokens;
     private final int slots;
     private final JavaRuntime jdk;                 // what the workers run on
@@ -99,10 +94,12 @@ final class LocalCluster implements AutoCloseable {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private LocalCluster(LocalClusterConfig config, Tokens tokens, IntFunction<List<String>> extraOptions) {
+    private LocalCluster(LocalClusterConfig config, CoordinatorServer coordinator, Tokens tokens,
+                         IntFunction<List<String>> extraOptions) {
         this.config = config;
         this.tokens = tokens;
         this.extraOptions = extraOptions;
+        this.coordinator = coordinator;
         this.slots = config.slotsPerWorkerOrDefault();
         this.jdk = config.javaHome().map(JavaRuntime::of).orElseGet(JavaRuntime::current);
         this.workerOptions = workerOptions(config, jdk);
@@ -112,6 +109,7 @@ final class LocalCluster implements AutoCloseable {
                         workerOptions).orElse(null)
                 : null;
         this.sharedArchive = archive == null ? null : archive.find().orElse(null);
+        coordinator.onWorkerWelcomed(this::welcomed);
     }
 
     static LocalCluster start(LocalClusterConfig config) {
@@ -119,45 +117,25 @@ final class LocalCluster implements AutoCloseable {
     }
 
     static LocalCluster start(LocalClusterConfig config, IntFunction<List<String>> extraOptions) {
-        LocalCluster cluster = new LocalCluster(config, Tokens.random(), extraOptions);
+        CoordinatorServer coordinator;
+        Tokens tokens = Tokens.random();
+        try {
+            coordinator = CoordinatorServer.start(CoordinatorConfig.builder().host("127.0.0.1").port(0)
+                    .tokens(tokens.client(), tokens.worker()).build());
+        } catch (IOException e) {
+            throw new CohortException("cannot start the local coordinator: " + e.getMessage(), e);
+        }
+        LocalCluster cluster = new LocalCluster(config, coordinator, tokens, extraOptions);
         Runtime.getRuntime().addShutdownHook(cluster.exitHook);
         try {
-            // The worker JVMs first: they boot while the coordinator starts, then read its address on stdin.
             for (int i = 0; i < config.workers(); i++) {
                 cluster.launch();
             }
-            cluster.startCoordinator();
         } catch (RuntimeException e) {
             cluster.close();
             throw e;
         }
         return cluster;
-    }
-
-    private void startCoordinator() {
-        CoordinatorServer started;
-        try {
-            started = CoordinatorServer.start(CoordinatorConfig.builder().host("127.0.0.1").port(0)
-                    .tokens(tokens.client(), tokens.worker()).build());
-        } catch (IOException e) {
-            throw new CohortException("cannot start the local coordinator: " + e.getMessage(), e);
-        }
-        started.onWorkerWelcomed(this::welcomed);
-        List<AwaitingAddress> waiting;
-        synchronized (workers) {
-            coordinator = started;
-            waiting = List.copyOf(awaitingAddress);
-            awaitingAddress.clear();
-        }
-        for (AwaitingAddress w : waiting) {
-            try (OutputStream stdin = w.stdin()) {
-                stdin.write((started.target() + "\n").getBytes(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                // It exited before it read its address: onExit deals with it as with any early exit.
-                LOG.log(System.Logger.Level.DEBUG, "local worker " + w.id() + " (pid " + w.process().pid()
-                        + ") did not take the coordinator's address: " + e.getMessage());
-            }
-        }
     }
 
     String target() {
@@ -258,11 +236,9 @@ final class LocalCluster implements AutoCloseable {
         }
         command.addAll(workerOptions);
         command.addAll(extraOptions.apply(n));
-        // The token, then the coordinator's address, come on stdin in this order.
         command.addAll(List.of("-cp", classPath, WORKER_MAIN,
-                "--id", id, "--slots", Integer.toString(slots),
-                "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet", "--token-stdin",
-                "--coordinator-stdin"));
+                "--coordinator", coordinator.target(), "--id", id, "--slots", Integer.toString(slots),
+                "--parent-pid", Long.toString(ProcessHandle.current().pid()), "--quiet", "--token-stdin"));
         config.deserializationFilter().ifPresent(pattern -> command.addAll(List.of("--deserialization-filter", pattern)));
         Process process;
         try {
@@ -272,14 +248,8 @@ final class LocalCluster implements AutoCloseable {
                 builder.redirectError(ProcessBuilder.Redirect.PIPE);
             }
             process = builder.start();
-            OutputStream stdin = process.getOutputStream();
-            try {
+            try (OutputStream stdin = process.getOutputStream()) {
                 stdin.write((tokens.worker() + "\n").getBytes(StandardCharsets.UTF_8));
-                stdin.flush();
-                if (!awaitAddress(id, process, stdin)) {
-                    stdin.write((coordinator.target() + "\n").getBytes(StandardCharsets.UTF_8));
-                    stdin.close();
-                }
             } catch (IOException e) {
                 process.destroyForcibly();
                 throw e;
@@ -300,17 +270,6 @@ final class LocalCluster implements AutoCloseable {
             workers.add(w);
         }
         process.onExit().thenRun(() -> onExit(w));
-    }
-
-    /** Keeps {@code stdin} to send the coordinator's address once it has one; false when it has one now. */
-    private boolean awaitAddress(String id, Process process, OutputStream stdin) {
-        synchronized (workers) {
-            if (coordinator != null) {
-                return false;
-            }
-            awaitingAddress.add(new AwaitingAddress(id, process, stdin));
-            return true;
-        }
     }
 
     private void onExit(Worker w) {
@@ -384,14 +343,6 @@ final class LocalCluster implements AutoCloseable {
         List<Worker> running;
         synchronized (workers) {
             running = List.copyOf(workers);
-            for (AwaitingAddress w : awaitingAddress) {   // the coordinator never started: no address will come
-                try {
-                    w.stdin().close();
-                } catch (IOException ignored) {
-                    // it is killed below in any case
-                }
-            }
-            awaitingAddress.clear();
         }
         boolean idle = idle();
         for (Worker w : running) {
@@ -422,9 +373,7 @@ final class LocalCluster implements AutoCloseable {
                 }
             }
         }
-        if (coordinator != null) {
-            coordinator.close();
-        }
+        coordinator.close();
         try {
             Runtime.getRuntime().removeShutdownHook(exitHook);
         } catch (IllegalStateException alreadyExiting) {
@@ -434,9 +383,6 @@ final class LocalCluster implements AutoCloseable {
 
     /** Whether the coordinator has no task running or queued (so no worker has anything to drain). */
     private boolean idle() {
-        if (coordinator == null) {
-            return true;   // it never started: no worker has had a task
-        }
         try {
             StatusResponse s = coordinator.status().get(1, TimeUnit.SECONDS);
             return s.getRunningTasks() == 0 && s.getQueuedTasks() == 0;

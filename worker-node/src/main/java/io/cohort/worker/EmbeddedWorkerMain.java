@@ -15,37 +15,28 @@ import java.util.Optional;
  * for class-data sharing) was about a third of such a worker's start. Same daemon and exit
  * statuses as the {@code cohort worker} command (cohort-cli), which people run.
  *
- * <p>Flags: {@code --coordinator HOST:PORT} or {@code --coordinator-stdin} (one is required),
- * {@code --id ID}, {@code --slots N}, {@code --parent-pid PID}, {@code --deserialization-filter
- * PATTERN}, {@code --quiet}, and {@code --token-stdin}. Each {@code -stdin} flag reads the next
- * line of stdin, in the order the flags come: the token, so that it never shows in a process
- * list; the coordinator's address, so that the cluster can start this JVM before its
- * coordinator has a port (the two start side by side).
+ * <p>Flags: {@code --coordinator HOST:PORT} (required), {@code --id ID}, {@code --slots N},
+ * {@code --parent-pid PID}, {@code --deserialization-filter PATTERN}, {@code --quiet}, and
+ * {@code --token-stdin}: the worker token is the first line of stdin, so that it never shows in
+ * a process list.
  */
 public final class EmbeddedWorkerMain {
     private EmbeddedWorkerMain() {
     }
 
-    /** The next line of stdin, for {@code flag}; one reader for all, so no line is lost in another's buffer. */
-    private static String nextLineOfStdin(BufferedReader stdin, String flag, String what) {
+    private static String firstLineOfStdin() {
         try {
-            String line = stdin.readLine();
+            String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
             if (line == null || line.isBlank()) {
-                throw new IllegalArgumentException(flag + ": no " + what + " on stdin");
+                throw new IllegalArgumentException("--token-stdin: no token on stdin");
             }
             return line.strip();
         } catch (IOException e) {
-            throw new IllegalArgumentException(flag + ": cannot read stdin: " + e.getMessage());
+            throw new IllegalArgumentException("--token-stdin: cannot read stdin: " + e.getMessage());
         }
     }
 
     public static void main(String[] args) {
-        if (java.util.Arrays.asList(args).contains("--coordinator-stdin")) {
-            // The address comes once the coordinator has started: meanwhile, load what attaching needs.
-            Thread prepare = new Thread(WorkerDaemon::prepare, "cohort-worker-prepare");
-            prepare.setDaemon(true);
-            prepare.start();
-        }
         PrintWriter out = new PrintWriter(System.out, true, Charset.defaultCharset());
         PrintWriter err = new PrintWriter(System.err, true, Charset.defaultCharset());
         WorkerConfig config;
@@ -53,7 +44,6 @@ public final class EmbeddedWorkerMain {
         boolean quiet = false;
         try {
             WorkerConfig.Builder b = WorkerConfig.builder();
-            BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             boolean coordinator = false;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
@@ -62,12 +52,7 @@ public final class EmbeddedWorkerMain {
                     continue;
                 }
                 if (flag.equals("--token-stdin")) {
-                    b.security(new ChannelSecurity(null, null, null, nextLineOfStdin(stdin, flag, "token")));
-                    continue;
-                }
-                if (flag.equals("--coordinator-stdin")) {
-                    b.coordinator(WorkerProcess.target(nextLineOfStdin(stdin, flag, "coordinator address")));
-                    coordinator = true;
+                    b.security(new ChannelSecurity(null, null, null, firstLineOfStdin()));
                     continue;
                 }
                 if (i + 1 >= args.length) {
@@ -92,7 +77,7 @@ public final class EmbeddedWorkerMain {
                 }
             }
             if (!coordinator) {
-                throw new IllegalArgumentException("--coordinator or --coordinator-stdin is required");
+                throw new IllegalArgumentException("--coordinator is required");
             }
             config = b.build();
         } catch (IllegalArgumentException e) {

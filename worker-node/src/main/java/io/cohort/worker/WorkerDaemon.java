@@ -4,7 +4,6 @@ import io.cohort.common.ColumnBatches;
 import io.cohort.common.Protocol;
 import io.cohort.common.TaskContext;
 import io.cohort.common.TaskErrors;
-import io.cohort.proto.v1.AttachRequest;
 import io.cohort.proto.v1.AttachResponse;
 import io.cohort.proto.v1.FunctionDef;
 import io.cohort.proto.v1.Isolation;
@@ -18,11 +17,8 @@ import io.cohort.proto.v1.WorkerWelcome;
 import io.cohort.worker.WorkerState.Command;
 import io.cohort.worker.WorkerState.Event;
 import io.grpc.Channel;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
@@ -134,18 +130,6 @@ public final class WorkerDaemon implements AutoCloseable {
                 a.flush();
             }
         }
-    }
-
-    /**
-     * Loads and initialises what {@link #start(WorkerConfig)} needs before it knows its
-     * coordinator: netty's native transport, gRPC's channel builder and registries, the
-     * protocol's messages. A JVM that waits for its coordinator's address runs this meanwhile.
-     */
-    static void prepare() {
-        Epoll.isAvailable();
-        NettyChannelBuilder.forTarget("127.0.0.1:1", InsecureChannelCredentials.create());
-        AttachRequest.getDefaultInstance();
-        AttachResponse.getDefaultInstance();
     }
 
     /** Starts a daemon with its own channel to {@link WorkerConfig#coordinator()}, secured per {@link WorkerConfig#security()}. */
