@@ -6,6 +6,7 @@ import io.cohort.coordinator.core.Command;
 import io.cohort.coordinator.core.Event;
 import io.cohort.coordinator.core.Scheduler;
 import io.cohort.coordinator.journal.Journal;
+import io.cohort.coordinator.server.Health;
 import io.cohort.coordinator.server.Authenticator;
 import io.cohort.coordinator.server.PayloadRelay;
 import io.cohort.coordinator.server.SchedulerLoop;
@@ -26,7 +27,6 @@ import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -55,7 +55,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private PayloadRelay payloads;
     private SharedStore shared;
     private CodeShippingService code;
-    private HealthStatusManager health;
+    private Health health;
     /** Null when neither the dashboard nor the metrics are served. */
     private Console console;
     /** Set by the first close(): the health service enters its terminal state once. */
@@ -149,8 +149,7 @@ public final class CoordinatorServer implements AutoCloseable {
                     + " --client-token-file and --worker-token-file to require them", config.host());
         }
         // The standard health service: SERVING from here, NOT_SERVING as close() begins (no token needed).
-        HealthStatusManager health = new HealthStatusManager();
-        builder.addService(health.getHealthService());
+        Health health = Health.serve(builder);
         Server server = builder.build();
         Console console = null;
         loop.start();
@@ -310,7 +309,7 @@ public final class CoordinatorServer implements AutoCloseable {
     @Override
     public void close() {
         if (!closing.getAndSet(true)) {
-            health.enterTerminalState();   // probes and watchers see NOT_SERVING before the server stops taking calls
+            health.stopping();   // probes and watchers see NOT_SERVING before the server stops taking calls
         }
         server.shutdownNow();
         loop.close();
