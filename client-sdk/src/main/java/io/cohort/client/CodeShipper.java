@@ -1,6 +1,7 @@
 package io.cohort.client;
 
 import com.google.protobuf.ByteString;
+import io.cohort.common.BundleChunks;
 import io.cohort.common.ChunkPump;
 import io.cohort.common.ShippedCode;
 import io.cohort.proto.v1.Bundle;
@@ -16,15 +17,11 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -94,7 +91,7 @@ final class CodeShipper {
         CodeServiceGrpc.newStub(channel).upload(new ClientResponseObserver<BundleChunk, UploadBundleResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<BundleChunk> out) {
-                ChunkPump.install(out, new Chunks(jar));
+                ChunkPump.install(out, new BundleChunks(() -> Files.newInputStream(jar.file()), jar.bundle(), CHUNK_BYTES));
             }
 
             @Override
@@ -125,51 +122,4 @@ final class CodeShipper {
         }
     }
 
-    /** A jar's bytes as upload chunks; the first names the bundle. */
-    private static final class Chunks implements Iterator<BundleChunk> {
-        private final BundleJar jar;
-        private InputStream in;
-        private ByteString next;
-        private boolean first = true;
-        private boolean ended;
-
-        Chunks(BundleJar jar) {
-            this.jar = jar;
-        }
-
-        @Override
-        public boolean hasNext() {
-            if (next == null && !ended) {
-                try {
-                    if (in == null) {
-                        in = Files.newInputStream(jar.file());
-                    }
-                    byte[] buf = in.readNBytes(CHUNK_BYTES);
-                    if (buf.length == 0 && !first) {
-                        ended = true;
-                        in.close();
-                    } else {
-                        next = ByteString.copyFrom(buf);
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-            return next != null;
-        }
-
-        @Override
-        public BundleChunk next() {
-            if (!hasNext()) {
-                throw new NoSuchElementException();
-            }
-            BundleChunk.Builder c = BundleChunk.newBuilder().setData(next);
-            if (first) {
-                c.setBundle(jar.bundle());
-                first = false;
-            }
-            next = null;
-            return c.build();
-        }
-    }
 }

@@ -1,6 +1,7 @@
 package io.cohort.coordinator.code;
 
 import com.google.protobuf.ByteString;
+import io.cohort.common.BundleChunks;
 import io.cohort.common.ChunkPump;
 import io.cohort.common.ShippedCode;
 import io.cohort.coordinator.server.Authenticator;
@@ -16,9 +17,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.concurrent.Executor;
 
 /**
@@ -159,7 +157,8 @@ public final class CodeService extends CodeServiceGrpc.CodeServiceImplBase {
             return;
         }
         call.setOnCancelHandler(() -> close(in));
-        ChunkPump<BundleChunk> pump = ChunkPump.install(call, new Chunks(in, sha));
+        ChunkPump<BundleChunk> pump = ChunkPump.install(call,
+                new BundleChunks(() -> in, Bundle.newBuilder().setSha256(sha).build(), CHUNK_BYTES));
         call.setOnReadyHandler(() -> io.execute(pump));
         io.execute(pump);
     }
@@ -172,51 +171,6 @@ public final class CodeService extends CodeServiceGrpc.CodeServiceImplBase {
         }
     }
 
-    /** A file's bytes as chunks; the first names the bundle. Closes the file at its end. */
-    private static final class Chunks implements Iterator<BundleChunk> {
-        private final InputStream in;
-        private final ByteString sha;
-        private ByteString next;
-        private boolean first = true;
-        private boolean ended;
-
-        Chunks(InputStream in, ByteString sha) {
-            this.in = in;
-            this.sha = sha;
-        }
-
-        @Override
-        public boolean hasNext() {
-            if (next == null && !ended) {
-                try {
-                    byte[] buf = in.readNBytes(CHUNK_BYTES);
-                    if (buf.length == 0 && !first) {
-                        ended = true;
-                        in.close();
-                    } else {
-                        next = ByteString.copyFrom(buf);
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-            return next != null;
-        }
-
-        @Override
-        public BundleChunk next() {
-            if (!hasNext()) {
-                throw new NoSuchElementException();
-            }
-            BundleChunk.Builder c = BundleChunk.newBuilder().setData(next);
-            if (first) {
-                c.setBundle(Bundle.newBuilder().setSha256(sha));
-                first = false;
-            }
-            next = null;
-            return c.build();
-        }
-    }
 
     private static final class Ignored<T> implements StreamObserver<T> {
         @Override
